@@ -1,0 +1,43 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Data flows top to bottom: spec (YAML -> typed spec) -> IR (graph, shapes, costs)
+// -> kernels -> runtime (interpreter, backward) -> training -> CLI.
+let package = Package(
+    name: "netc",
+    products: [
+        .executable(name: "netc", targets: ["netc"]),
+        .library(name: "NetcSpec", targets: ["NetcSpec"]),
+        .library(name: "NetcRuntime", targets: ["NetcRuntime"]),
+        .library(name: "NetcTrain", targets: ["NetcTrain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "NetcIR"),
+        .target(name: "NetcSpec", dependencies: ["NetcIR", "CYAML"],
+                resources: [.embedInCode("Prelude.yaml")]),
+        .target(name: "NetcZoo", exclude: ["architectures/imagenet"],
+                resources: [.embedInCode("architectures")]),
+        .target(name: "NetcZooImageNet", resources: [.embedInCode("imagenet")]),
+        .target(name: "NetcKernels", dependencies: ["COpenBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        .target(name: "NetcRuntime", dependencies: ["NetcIR", "NetcKernels"]),
+        .target(name: "NetcTrain", dependencies: ["NetcRuntime", "NetcSpec", "CZlib"]),
+        .executableTarget(name: "netc", dependencies: [
+            "NetcSpec", "NetcZoo", "NetcZooImageNet", "NetcTrain",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "NetcSpecTests", dependencies: ["NetcSpec", "NetcZoo", "NetcZooImageNet"]),
+        .testTarget(name: "NetcKernelsTests", dependencies: ["NetcKernels"]),
+        .testTarget(name: "NetcRuntimeTests", dependencies: ["NetcRuntime", "NetcSpec"]),
+        .testTarget(name: "NetcTrainTests", dependencies: ["NetcTrain"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,1 @@
+// NetcKernels: contents arrive with the issue that builds this layer.

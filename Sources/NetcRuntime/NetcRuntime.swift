@@ -1,0 +1,1 @@
+// NetcRuntime: contents arrive with the issue that builds this layer.

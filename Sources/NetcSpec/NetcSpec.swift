@@ -1,0 +1,1 @@
+// NetcSpec: contents arrive with the issue that builds this layer.

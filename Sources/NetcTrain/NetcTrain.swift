@@ -1,0 +1,1 @@
+// NetcTrain: contents arrive with the issue that builds this layer.

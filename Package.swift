@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "NetcIR"),
         .target(name: "NetcSpec", dependencies: ["NetcIR", "CYAML"],
                 resources: [.embedInCode("Prelude.yaml")]),
-        .target(name: "NetcZoo", exclude: ["architectures/imagenet"],
+        .target(name: "NetcZoo", dependencies: ["NetcZooImageNet"], exclude: ["architectures/imagenet"],
                 resources: [.embedInCode("architectures")]),
         .target(name: "NetcZooImageNet", resources: [.embedInCode("imagenet")]),
         .target(name: "NetcKernels", dependencies: ["COpenBLAS"],
@@ -30,11 +30,11 @@ let package = Package(
         .target(name: "NetcRuntime", dependencies: ["NetcIR", "NetcKernels"]),
         .target(name: "NetcTrain", dependencies: ["NetcRuntime", "NetcSpec", "CZlib"]),
         .executableTarget(name: "netc", dependencies: [
-            "NetcSpec", "NetcZoo", "NetcZooImageNet", "NetcTrain",
+            "NetcSpec", "NetcZoo", "NetcTrain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "NetcSpecTests", dependencies: ["NetcSpec", "NetcZoo", "NetcZooImageNet"]),
+        .testTarget(name: "NetcSpecTests", dependencies: ["NetcSpec", "NetcZoo"]),
         .testTarget(name: "NetcKernelsTests", dependencies: ["NetcKernels"]),
         .testTarget(name: "NetcRuntimeTests", dependencies: ["NetcRuntime", "NetcSpec"]),
         .testTarget(name: "NetcTrainTests", dependencies: ["NetcTrain"]),

@@ -1,10 +1,10 @@
 /// A problem found in a spec: collected as values, never thrown one at a time,
 /// so a user sees every error of a file in one run.
-public struct Diagnostic: Hashable, Sendable {
-    public enum Severity: String, Hashable, Sendable { case error, warning, note }
+public struct Diagnostic: Hashable, Sendable, Codable {
+    public enum Severity: String, Hashable, Sendable, Codable { case error, warning, note }
 
     /// A secondary place that explains the main one ("this side comes from ...").
-    public struct Note: Hashable, Sendable {
+    public struct Note: Hashable, Sendable, Codable {
         public var message: String
         public var location: SourceLocation?
         public init(_ message: String, at location: SourceLocation? = nil) {

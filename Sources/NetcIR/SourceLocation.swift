@@ -1,5 +1,5 @@
 /// A place in a source file, 1-based, as editors and compilers print it (`file:line:column`).
-public struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct SourceLocation: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
     public var file: String
     public var line: Int
     public var column: Int

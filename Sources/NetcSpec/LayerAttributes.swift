@@ -1,0 +1,111 @@
+import NetcIR
+
+/// A layer call's attributes, evaluated in its block's environment.
+struct LayerAttributes {
+    var call: LayerCall
+    var env: Lowering.Environment
+    var context: Lowering.Context
+}
+
+/// Typed attribute access for lowering: each getter evaluates, checks the type and range,
+/// reports what is wrong at the place the value was written, and returns nil then.
+extension Lowering {
+    /// The attribute's value, or nil when absent (or written `$p` for an unset optional parameter).
+    mutating func value(_ a: LayerAttributes, _ name: String) -> Binding?? {
+        guard let arg = a.call.arguments[name] else { return .some(nil) }
+        if case .expression(.reference(let p, _), _) = arg.content, a.context.unset.contains(p) { return .some(nil) }
+        guard let b = evaluate(arg, a.env, callSite: a.context.callSite) else { return nil }
+        return .some(b)
+    }
+
+    mutating func int(_ a: LayerAttributes, _ name: String, min: Int, default fallback: Int? = nil) -> Int? {
+        guard let found = value(a, name) else { return nil }
+        guard let b = found else {
+            if fallback == nil { report(.error("'\(a.call.kind)' needs '\(name)'", at: a.call.location, help: "add '\(name): ...'"), a.context) }
+            return fallback
+        }
+        guard case .int(let i)? = ValueType.int.coerce(b.value) else {
+            let help: String? = if case .double = b.value { "wrap the expression in round(...), floor(...) or ceil(...), or use '//' for integer division" } else { nil }
+            report(.error("'\(name)' of \(layerName(a)) must be an integer, got \(b.value.typeName) \(b.value)", at: b.origin, help: help), a.context)
+            return nil
+        }
+        guard i >= min else {
+            var help = min > 0 ? "'\(name)' must be at least \(min)" : nil
+            if let d = b.derivation { help = "\(d); change the values so that it is at least \(min)" }
+            report(.error("'\(name)' of \(layerName(a)) must be \(min > 0 ? "positive" : "non-negative"), got \(i)", at: b.origin, help: help), a.context)
+            return nil
+        }
+        return i
+    }
+
+    mutating func number(_ a: LayerAttributes, _ name: String, default fallback: Double) -> Double? {
+        guard let found = value(a, name) else { return nil }
+        guard let b = found else { return fallback }
+        guard let d = b.value.asDouble, d >= 0 else {
+            report(.error("'\(name)' of \(layerName(a)) must be a non-negative number, got \(b.value.typeName) \(b.value)", at: b.origin), a.context)
+            return nil
+        }
+        return d
+    }
+
+    mutating func bool(_ a: LayerAttributes, _ name: String, default fallback: Bool) -> Bool? {
+        guard let found = value(a, name) else { return nil }
+        guard let b = found else { return fallback }
+        guard case .bool(let v) = b.value else {
+            report(.error("'\(name)' of \(layerName(a)) must be true or false, got \(b.value.typeName) \(b.value)", at: b.origin), a.context)
+            return nil
+        }
+        return v
+    }
+
+    /// `groups` (cardinality, torchvision's meaning) or `group_width` (channels per group, what
+    /// d2l's ResNeXtBlock calls `groups`), never both; either must divide the channels.
+    mutating func groups(_ a: LayerAttributes, inChannels: Int?, outChannels: Int?) -> Int? {
+        guard let g = value(a, "groups"), let w = value(a, "group_width") else { return nil }
+        switch (g, w) {
+        case (let g?, let w?):
+            report(.error("\(layerName(a)) gets both 'groups' (\(g.value)) and 'group_width' (\(w.value))", at: w.origin,
+                          help: "give one: 'groups' counts groups, 'group_width' counts channels per group",
+                          notes: [.init("'groups' is given here", at: g.origin)]), a.context)
+            return nil
+        case (nil, nil):
+            return 1
+        case (let g?, nil):
+            guard case .int(let groups)? = ValueType.int.coerce(g.value), groups >= 1 else {
+                report(.error("'groups' must be a positive integer, got \(g.value)", at: g.origin), a.context)
+                return nil
+            }
+            for (what, c) in [("input", inChannels), ("output", outChannels)] {
+                if let c, c % groups != 0 {
+                    report(.error("\(groups) groups do not divide the \(c) \(what) channels of \(layerName(a))", at: g.origin,
+                                  help: "choose groups that divide \(c)"), a.context)
+                    return nil
+                }
+            }
+            return groups
+        case (nil, let w?):
+            guard case .int(let width)? = ValueType.int.coerce(w.value), width >= 1 else {
+                report(.error("'group_width' must be a positive integer, got \(w.value)", at: w.origin), a.context)
+                return nil
+            }
+            guard let c = inChannels else { return nil }
+            guard c % width == 0 else {
+                report(.error("group_width \(width) does not divide the \(c) channels of \(layerName(a))", at: w.origin,
+                              help: "choose a group width that divides \(c), e.g. \(divisors(c).filter { $0 <= width }.last ?? 1)"), a.context)
+                return nil
+            }
+            if let out = outChannels, out % (c / width) != 0 {
+                report(.error("\(c / width) groups (group_width \(width)) do not divide the \(out) output channels of \(layerName(a))",
+                              at: w.origin), a.context)
+                return nil
+            }
+            return c / width
+        }
+    }
+
+    private func layerName(_ a: LayerAttributes) -> String {
+        a.context.blocks.last.map { "'\(a.call.kind)' in block '\($0)'" } ?? "'\(a.call.kind)'"
+    }
+
+    private func divisors(_ n: Int) -> [Int] { (1...max(1, n)).filter { n % $0 == 0 } }
+}

@@ -1,0 +1,383 @@
+import NetcIR
+
+/// Lowers a `Spec` to the graph IR: expands stages into blocks and block templates into layers,
+/// infers every shape, and reports what does not fit at the YAML the user wrote.
+///
+/// Errors inside a bundled template are reported at the user's stage or layer that instantiated
+/// it, with a note pointing into the template, so every message leads back to the user's file.
+struct Lowering {
+    let spec: Spec
+    var builder = GraphBuilder()
+    var diagnostics: [Diagnostic] = []
+
+    /// A parameter's value and where it was written.
+    struct Binding {
+        var value: Value
+        var origin: SourceLocation
+        /// For derived values: how the value came about, for messages.
+        var derivation: String?
+    }
+    typealias Environment = [String: Binding]
+
+    /// Where we are in the expansion, for names and for pointing errors at the user's file.
+    struct Context {
+        /// Name prefix of layers (`stages.1.0`).
+        var prefix: String
+        /// The outermost location in the user's file that led here.
+        var callSite: SourceLocation?
+        /// Templates being expanded, outermost first, to catch recursion.
+        var blocks: [String] = []
+        /// Layer counters per kind, shared by body, shortcut and after so names stay unique (`conv3`).
+        var counters: [String: Int] = [:]
+        /// Optional parameters left unset: an attribute written exactly `$name` is then omitted.
+        var unset: Set<String> = []
+    }
+
+    init(spec: Spec) { self.spec = spec }
+
+    mutating func lower() -> Graph? {
+        var globals: Environment = [:]
+        if let classes = spec.classes {
+            globals["classes"] = Binding(value: .int(classes), origin: spec.input.location ?? location(0))
+        }
+        let input = builder.addInput(spec.input.shape, origin: spec.input.location)
+        var x: Node.ID? = input
+
+        builder.beginModule("stem", kind: "stem", origin: spec.stem.first?.location)
+        var stem = Context(prefix: "stem")
+        x = layers(spec.stem, x, globals, &stem)
+        builder.endModule()
+        for (i, stage) in spec.stages.enumerated() {
+            builder.beginModule("stages.\(i)", kind: "stage", origin: stage.location)
+            x = lowerStage(stage, index: i, x, globals)
+            builder.endModule()
+        }
+        builder.beginModule("head", kind: "head", origin: spec.head.first?.location)
+        var head = Context(prefix: "head")
+        x = layers(spec.head, x, globals, &head)
+        builder.endModule()
+        guard let output = x, !diagnostics.hasErrors else { return nil }
+        return builder.finish(name: spec.name, input: input, output: output)
+    }
+
+    // MARK: - Stages
+
+    private mutating func lowerStage(_ stage: Stage, index: Int, _ input: Node.ID?, _ globals: Environment) -> Node.ID? {
+        guard let template = spec.blocks[stage.block] else { return nil }
+        var args: Environment = globals
+        for (name, arg) in stage.arguments {
+            if let b = evaluate(arg, globals, callSite: stage.location) { args[name] = b }
+        }
+        let stageContext = Context(prefix: "stages.\(index)", callSite: stage.location)
+        let depth = args["depth"].flatMap { positive($0, "depth", stageContext) }
+        _ = args["channels"].flatMap { positive($0, "channels", stageContext) }
+        if let x = input, builder.shape(of: x).isMap, builder.shape(of: x).height == 1, builder.shape(of: x).width == 1 {
+            diagnostics.append(.warning(
+                "stage \(index) sees a 1x1 feature map (\(builder.shape(of: x)) for a \(spec.input.shape) input)",
+                at: stage.location,
+                help: "its convolutions see mostly padding; use a larger input or fewer stride-2 stages"))
+        }
+        guard let depth else { return nil }
+        args["depth"] = nil
+        let stride = args["stride"]
+        var x = input
+        for j in 0..<depth {
+            // The stage's stride applies to its first block only.
+            if j > 0, let s = stride { args["stride"] = Binding(value: .int(1), origin: s.origin) }
+            let prefix = "stages.\(index).\(j)"
+            builder.beginModule(prefix, kind: template.name, origin: stage.location)
+            var ctx = Context(prefix: prefix, callSite: stage.blockLocation)
+            x = instantiate(template, args, x, &ctx, at: stage.location)
+            builder.endModule()
+            if x == nil && input != nil { return nil }
+        }
+        return x
+    }
+
+    // MARK: - Blocks
+
+    /// Expands a block template on `input` with the given arguments.
+    private mutating func instantiate(_ template: BlockTemplate, _ args: Environment, _ input: Node.ID?,
+                                      _ ctx: inout Context, at site: SourceLocation) -> Node.ID? {
+        if let first = ctx.blocks.firstIndex(of: template.name) {
+            let cycle = (ctx.blocks[first...] + [template.name]).joined(separator: " -> ")
+            report(.error("block '\(template.name)' uses itself: \(cycle)", at: site,
+                          help: "a block may use other blocks, but not itself"), ctx)
+            return nil
+        }
+        ctx.blocks.append(template.name)
+        defer { ctx.blocks.removeLast() }
+
+        guard var env = bind(template, args, input, site: site, &ctx) else { return nil }
+        for (name, arg) in template.derived {
+            guard var b = evaluate(arg, env, callSite: ctx.callSite ?? site) else { return nil }
+            if case .expression(_, let text) = arg.content {
+                b.derivation = "\(name) = \(text) = \(b.value)" + bindingsText(of: arg, env)
+            }
+            env[name] = b
+        }
+
+        var outputs: [String: Node.ID] = [:]
+        var body = input
+        for call in template.body {
+            body = layer(call, body, env, &ctx)
+            if let body { outputs[builder.node(body).name.components(separatedBy: ".").last!] = body }
+        }
+
+        var skip = input
+        if let from = template.shortcut.from {
+            let fromName = "\(ctx.prefix).\(from)"
+            if let id = outputs.values.first(where: { builder.node($0).name == fromName }) {
+                skip = id
+            } else {
+                report(.error("shortcut 'from: \(from)' names no layer of block '\(template.name)'",
+                              at: template.shortcut.fromLocation ?? template.location,
+                              help: DidYouMean.help(from, from: Array(outputs.keys), what: "its layers")), ctx)
+                return nil
+            }
+        }
+        guard let bodyOut = body, let skipIn = skip else { return nil }
+
+        var shortcut = skipIn
+        let shapesDiffer = builder.shape(of: bodyOut) != builder.shape(of: skipIn)
+        let project: Bool
+        switch template.shortcut.when {
+        case .always: project = true
+        case .shapeChanges: project = shapesDiffer
+        case .never: project = false
+        }
+        if project {
+            builder.beginModule("\(ctx.prefix).shortcut", kind: "shortcut", origin: template.location)
+            for call in template.shortcut.projection {
+                guard let s = layer(call, shortcut, env, &ctx) else { builder.endModule(); return nil }
+                shortcut = s
+            }
+            builder.endModule()
+        }
+
+        let sum: Node.ID
+        do {
+            sum = try builder.add(.add, [bodyOut, shortcut], name: "\(ctx.prefix).add", origin: template.location)
+        } catch {
+            let bodyShape = builder.shape(of: bodyOut), skipShape = builder.shape(of: shortcut)
+            let skipWhat = project ? "the shortcut's projection" : (template.shortcut.from.map { "layer '\($0)'" } ?? "the block input")
+            report(.error("residual add of block '\(template.name)' does not fit: the body gives \(bodyShape), the shortcut gives \(skipShape)",
+                          at: site,
+                          help: template.shortcut.projection.isEmpty
+                              ? "give the block a shortcut projection (e.g. a 1x1 conv with the block's stride) used when the shape changes"
+                              : "make the projection produce \(bodyShape)",
+                          notes: [.init("the body's output (\(bodyShape)) comes from \(builder.node(bodyOut).name)", at: builder.node(bodyOut).origin),
+                                  .init("the shortcut (\(skipShape)) comes from \(skipWhat)", at: builder.node(shortcut).origin)]), ctx)
+            return nil
+        }
+        var out: Node.ID? = sum
+        for call in template.after { out = layer(call, out, env, &ctx) }
+        return out
+    }
+
+    /// Binds a template's parameters to the given arguments, defaults and the block's input.
+    private mutating func bind(_ template: BlockTemplate, _ args: Environment, _ input: Node.ID?,
+                               site: SourceLocation, _ ctx: inout Context) -> Environment? {
+        var env: Environment = [:]
+        if let classes = args["classes"] { env["classes"] = classes }
+        if let x = input {
+            env["in_channels"] = Binding(value: .int(builder.shape(of: x).channels), origin: site)
+        }
+        var ok = true
+        for p in template.parameters {
+            if let given = args[p.name] {
+                guard let v = p.type.coerce(given.value) else {
+                    report(.error("'\(p.name)' of block '\(template.name)' must be \(article(p.type)), got \(given.value.typeName) \(given.value)",
+                                  at: given.origin), ctx)
+                    ok = false
+                    continue
+                }
+                if let allowed = p.oneOf, !allowed.contains(v) {
+                    report(.error("'\(p.name)' must be one of \(allowed.map(\.description).joined(separator: ", ")), got \(v)",
+                                  at: given.origin), ctx)
+                    ok = false
+                    continue
+                }
+                env[p.name] = Binding(value: v, origin: given.origin)
+            } else if let d = p.defaultValue {
+                guard let b = evaluate(d, env, callSite: site), let v = p.type.coerce(b.value) else { ok = false; continue }
+                env[p.name] = Binding(value: v, origin: b.origin)
+            } else if p.optional {
+                ctx.unset.insert(p.name)
+            } else {
+                report(.error("block '\(template.name)' needs '\(p.name)' (\(p.type.rawValue))", at: site,
+                              help: "add '\(p.name): ...' to the stage"), ctx)
+                ok = false
+            }
+        }
+        return ok ? env : nil
+    }
+
+    // MARK: - Layers
+
+    private mutating func layers(_ calls: [LayerCall], _ input: Node.ID?, _ env: Environment, _ ctx: inout Context) -> Node.ID? {
+        var x = input
+        for call in calls { x = layer(call, x, env, &ctx) }
+        return x
+    }
+
+    /// Lowers one layer (or nested block) on `input`. With no input (an earlier error), the layer's
+    /// attributes are still checked so that every error is reported in one run.
+    private mutating func layer(_ call: LayerCall, _ input: Node.ID?, _ env: Environment, _ ctx: inout Context) -> Node.ID? {
+        var site = ctx
+        if site.callSite == nil || call.location.file == spec.file { site.callSite = call.location }
+        if let cond = call.arguments["if"] {
+            guard let b = evaluate(cond, env, callSite: site.callSite) else { return nil }
+            guard case .bool(let include) = b.value else {
+                report(.error("'if' must be true or false, got \(b.value.typeName) \(b.value)", at: b.origin), site)
+                return nil
+            }
+            if !include { return input }
+        }
+
+        if let template = spec.blocks[call.kind] {
+            var args = env
+            for (name, arg) in call.arguments where name != "if" {
+                if let b = evaluate(arg, env, callSite: site.callSite) { args[name] = b }
+            }
+            let name = call.name ?? nextName(template.name, &ctx)
+            let prefix = "\(ctx.prefix).\(name)"
+            builder.beginModule(prefix, kind: template.name, origin: call.location)
+            defer { builder.endModule() }
+            var inner = Context(prefix: prefix, callSite: site.callSite, blocks: ctx.blocks)
+            return instantiate(template, args, input, &inner, at: site.callSite ?? call.location)
+        }
+        guard let schema = Schema.layers[call.kind] else {
+            let names = Array(Schema.layers.keys) + Array(spec.blocks.keys)
+            report(.error("unknown layer or block '\(call.kind)'", at: call.location,
+                          help: DidYouMean.help(call.kind, from: names, what: "layers and blocks")), site)
+            return nil
+        }
+        let known = schema.keys.map(\.name) + Schema.commonLayer.map(\.name)
+        for attr in call.arguments.keys.sorted() where !known.contains(attr) {
+            report(.error("unknown attribute '\(attr)' for '\(call.kind)'", at: call.keyLocations[attr] ?? call.location,
+                          help: DidYouMean.help(attr, from: known, what: "its attributes")), site)
+        }
+        let attrs = LayerAttributes(call: call, env: env, context: site)
+        guard let op = makeOp(attrs, input), let x = input else { return nil }
+        let name = "\(ctx.prefix).\(call.name ?? nextName(Schema.layerPrefix[call.kind] ?? call.kind, &ctx))"
+        do {
+            return try builder.add(op, [x], name: name, origin: call.location)
+        } catch {
+            let inputShape = builder.shape(of: x)
+            report(.error("\(error.message) (at \(name), whose input is \(inputShape) for a \(spec.input.shape) network input)",
+                          at: call.location, help: error.help), site)
+            return nil
+        }
+    }
+
+    private mutating func makeOp(_ a: LayerAttributes, _ input: Node.ID?) -> Op? {
+        let inChannels = input.map { builder.shape(of: $0).channels }
+        let kind = a.call.kind
+        switch kind {
+        case "conv":
+            let out = int(a, "out", min: 1), kernel = int(a, "kernel", min: 1)
+            let stride = int(a, "stride", min: 1, default: 1), pad = int(a, "pad", min: 0, default: 0)
+            let bias = bool(a, "bias", default: spec.defaults.bias)
+            let groups = groups(a, inChannels: inChannels, outChannels: out)
+            guard let out, let kernel, let stride, let pad, let bias, let groups else { return nil }
+            return .conv(.init(outChannels: out, kernel: .init(size: kernel, stride: stride, pad: pad), groups: groups, bias: bias))
+        case "batchnorm":
+            let eps = number(a, "eps", default: spec.defaults.bnEps), momentum = number(a, "momentum", default: spec.defaults.bnMomentum)
+            guard let eps, let momentum else { return nil }
+            return .batchNorm(.init(eps: eps, momentum: momentum))
+        case "relu": return .relu
+        case "global_avgpool": return .globalAvgPool
+        case "flatten": return .flatten
+        case "maxpool", "avgpool":
+            let kernel = int(a, "kernel", min: 1)
+            let stride = int(a, "stride", min: 1, default: kernel ?? 1), pad = int(a, "pad", min: 0, default: 0)
+            guard let kernel, let stride, let pad else { return nil }
+            let pool = Op.Pool(window: .init(size: kernel, stride: stride, pad: pad))
+            return kind == "maxpool" ? .maxPool(pool) : .avgPool(pool)
+        case "linear":
+            let out = int(a, "out", min: 1), bias = bool(a, "bias", default: true)
+            guard let out, let bias else { return nil }
+            return .linear(.init(outFeatures: out, bias: bias))
+        default:
+            return nil
+        }
+    }
+
+    private func nextName(_ prefix: String, _ ctx: inout Context) -> String {
+        let n = ctx.counters[prefix, default: 0] + 1
+        ctx.counters[prefix] = n
+        return "\(prefix)\(n)"
+    }
+
+    // MARK: - Values
+
+    /// Evaluates an argument. The result's origin is where the user wrote the value: an expression
+    /// over parameters takes the origin of the first parameter that came from the user's file.
+    mutating func evaluate(_ arg: SourceValue, _ env: Environment, callSite: SourceLocation?) -> Binding? {
+        switch arg.content {
+        case .literal(let v):
+            return Binding(value: v, origin: arg.location)
+        case .expression(let e, let text):
+            switch e.evaluate({ env[$0]?.value }) {
+            case .success(let v):
+                let userOrigin = e.references.compactMap { env[$0.name]?.origin }.first { $0.file == spec.file }
+                return Binding(value: v, origin: userOrigin ?? arg.location,
+                               derivation: e.references.compactMap { env[$0.name]?.derivation }.first)
+            case .failure(let f):
+                var at = arg.location
+                at.column += f.offset
+                let help = f.help ?? (f.message.hasPrefix("undefined parameter")
+                    ? e.references.first { env[$0.name] == nil }.map { DidYouMean.help($0.name, from: Array(env.keys), what: "parameters here") }
+                    : nil)
+                var ctx = Context(prefix: "")
+                ctx.callSite = callSite
+                report(.error("in '\(text)': \(f.message)", at: at, help: help), ctx)
+                return nil
+            }
+        }
+    }
+
+    private func bindingsText(of arg: SourceValue, _ env: Environment) -> String {
+        guard case .expression(let e, _) = arg.content else { return "" }
+        var seen: [String] = []
+        for r in e.references where !seen.contains(r.name) { seen.append(r.name) }
+        let parts = seen.compactMap { n in env[n].map { "\(n)=\($0.value)" } }
+        return parts.isEmpty ? "" : " with " + parts.joined(separator: ", ")
+    }
+
+    /// Reports a diagnostic; one located outside the user's file moves to the user's call site,
+    /// with a note that points into the template.
+    mutating func report(_ d: Diagnostic, _ ctx: Context) {
+        var d = d
+        if let at = d.location, at.file != spec.file, let site = ctx.callSite {
+            let block = ctx.blocks.last.map { "in block '\($0)'" } ?? "here"
+            d.notes.insert(.init("\(block), from its definition", at: at), at: 0)
+            d.location = site
+        }
+        diagnostics.append(d)
+    }
+
+    private func location(_ line: Int) -> SourceLocation { SourceLocation(file: spec.file, line: line, column: 1) }
+
+    private func article(_ t: ValueType) -> String {
+        switch t {
+        case .int: "an integer"
+        case .number: "a number"
+        case .string: "a string"
+        case .bool: "true or false"
+        }
+    }
+
+    mutating func positive(_ b: Binding, _ what: String, _ ctx: Context) -> Int? {
+        guard case .int(let i)? = ValueType.int.coerce(b.value) else {
+            report(.error("'\(what)' must be an integer, got \(b.value.typeName) \(b.value)", at: b.origin), ctx)
+            return nil
+        }
+        guard i > 0 else {
+            report(.error("'\(what)' must be positive, got \(i)", at: b.origin), ctx)
+            return nil
+        }
+        return i
+    }
+}

@@ -1,0 +1,448 @@
+import NetcIR
+
+/// Reads a composed YAML tree into a `Spec`, checking it against `Schema` and collecting
+/// every problem as a diagnostic instead of stopping at the first.
+struct SpecReader {
+    var diagnostics: [Diagnostic] = []
+
+    /// The keys of a mapping that passed the schema check, by name.
+    struct Fields {
+        var entries: [String: (key: YAMLNode, value: YAMLNode)] = [:]
+        var order: [String] = []
+        subscript(_ name: String) -> YAMLNode? { entries[name]?.value }
+    }
+
+    // MARK: - The spec
+
+    mutating func readSpec(_ root: YAMLNode, file: String, prelude: [String: BlockTemplate]) -> Spec? {
+        guard let f = fields(root, Schema.spec, in: "the spec") else { return nil }
+        if let v = f["netc"], let version = int(v, "netc"), version != Schema.version {
+            error("this netc reads spec format \(Schema.version), the file says \(version)", at: v,
+                  help: "write 'netc: \(Schema.version)' and check the spec against docs/spec.md")
+        }
+        let name = f["name"].flatMap { string($0, "name") } ?? ""
+        let input = f["input"].flatMap { readInput($0) }
+        let classes = f["classes"].flatMap { positiveInt($0, "classes") }
+        let defaults = f["defaults"].map { readDefaults($0) } ?? Spec.Defaults()
+        var blocks = prelude
+        if let b = f["blocks"] {
+            for (name, template) in readBlocks(b) { blocks[name] = template }
+        }
+        let stem = f["stem"].map { layers($0, "stem") } ?? []
+        let stages = f["stages"].map { readStages($0, blocks: blocks) } ?? []
+        let head = f["head"].map { layers($0, "head") } ?? []
+        let train = f["train"].flatMap { readTrain($0) }
+        guard let input else { return nil }
+        return Spec(file: file, name: name, input: input, classes: classes, defaults: defaults, blocks: blocks,
+                    stem: stem, stages: stages, head: head, train: train)
+    }
+
+    private mutating func readInput(_ node: YAMLNode) -> Spec.Input? {
+        guard let f = fields(node, Schema.input, in: "input") else { return nil }
+        let channels = f["channels"].flatMap { positiveInt($0, "channels") }
+        var height = f["height"].flatMap { positiveInt($0, "height") }
+        var width = f["width"].flatMap { positiveInt($0, "width") }
+        if let s = f["size"] {
+            if height != nil || width != nil {
+                error("'size' and 'height'/'width' both give the input size", at: s,
+                      help: "keep 'size' for a square input, or 'height' and 'width'")
+            }
+            height = positiveInt(s, "size")
+            width = height
+        } else if height == nil || width == nil {
+            error("input needs 'size' (or 'height' and 'width')", at: node, help: "e.g. 'input: {channels: 1, size: 96}'")
+            return nil
+        }
+        guard let channels, let height, let width else { return nil }
+        return Spec.Input(channels: channels, height: height, width: width, location: node.location)
+    }
+
+    private mutating func readDefaults(_ node: YAMLNode) -> Spec.Defaults {
+        var d = Spec.Defaults()
+        guard let f = fields(node, Schema.defaults, in: "defaults") else { return d }
+        if let v = f["bias"], let b = bool(v, "bias") { d.bias = b }
+        if let v = f["bn_eps"], let x = positiveNumber(v, "bn_eps") { d.bnEps = x }
+        if let v = f["bn_momentum"], let x = number(v, "bn_momentum") {
+            if (0...1).contains(x) { d.bnMomentum = x } else {
+                error("'bn_momentum' must be between 0 and 1, got \(Value.format(x))", at: v)
+            }
+        }
+        return d
+    }
+
+    // MARK: - Blocks
+
+    mutating func readBlocks(_ node: YAMLNode) -> [(String, BlockTemplate)] {
+        guard let entries = mapping(node, "blocks") else { return [] }
+        var out: [(String, BlockTemplate)] = []
+        for (key, value) in entries {
+            guard let name = string(key, "block name") else { continue }
+            if Schema.layers[name] != nil {
+                error("block '\(name)' has the name of a built-in layer", at: key, help: "rename the block")
+                continue
+            }
+            if let t = readBlock(name, value, at: key.location) { out.append((name, t)) }
+        }
+        return out
+    }
+
+    private mutating func readBlock(_ name: String, _ node: YAMLNode, at location: SourceLocation) -> BlockTemplate? {
+        guard let f = fields(node, Schema.block, in: "block '\(name)'") else { return nil }
+        var parameters = [
+            BlockTemplate.Parameter(name: "channels", type: .int, defaultValue: nil, optional: false, oneOf: nil, location: location),
+            BlockTemplate.Parameter(name: "stride", type: .int, defaultValue: SourceValue(.literal(.int(1)), at: location),
+                                    optional: false, oneOf: nil, location: location),
+        ]
+        if let p = f["params"], let entries = mapping(p, "params") {
+            for (key, value) in entries {
+                guard let pname = string(key, "parameter name") else { continue }
+                guard let param = readParameter(pname, value, at: key.location) else { continue }
+                if let i = parameters.firstIndex(where: { $0.name == pname }) { parameters[i] = param } else { parameters.append(param) }
+            }
+        }
+        var derived: [(String, SourceValue)] = []
+        if let l = f["let"], let entries = mapping(l, "let") {
+            for (key, value) in entries {
+                guard let lname = string(key, "name"), let arg = argument(value, lname) else { continue }
+                derived.append((lname, arg))
+            }
+        }
+        var shortcut = BlockTemplate.Shortcut()
+        if let s = f["shortcut"], let sf = fields(s, Schema.shortcut, in: "shortcut") {
+            shortcut.projection = sf["projection"].map { layers($0, "projection") } ?? []
+            shortcut.when = shortcut.projection.isEmpty ? .never : .shapeChanges
+            if let w = sf["when"], let text = string(w, "when") {
+                if let when = BlockTemplate.Shortcut.When(rawValue: text) { shortcut.when = when } else {
+                    error("unknown shortcut condition '\(text)'", at: w,
+                          help: DidYouMean.help(text, from: BlockTemplate.Shortcut.When.allCases.map(\.rawValue), what: "conditions"))
+                }
+            }
+            if let from = sf["from"] {
+                shortcut.from = string(from, "from")
+                shortcut.fromLocation = from.location
+            }
+        }
+        return BlockTemplate(name: name, doc: f["doc"].flatMap { string($0, "doc") }, parameters: parameters,
+                             derived: derived, body: f["body"].map { layers($0, "body") } ?? [],
+                             shortcut: shortcut, after: f["after"].map { layers($0, "after") } ?? [],
+                             location: location)
+    }
+
+    private mutating func readParameter(_ name: String, _ node: YAMLNode, at location: SourceLocation) -> BlockTemplate.Parameter? {
+        // `name: int` is short for `name: {type: int}`.
+        if node.string != nil {
+            guard let type = valueType(node) else { return nil }
+            return .init(name: name, type: type, defaultValue: nil, optional: false, oneOf: nil, location: location)
+        }
+        guard let f = fields(node, Schema.parameter, in: "parameter '\(name)'"), let t = f["type"], let type = valueType(t) else { return nil }
+        var p = BlockTemplate.Parameter(name: name, type: type, defaultValue: nil, optional: false, oneOf: nil, location: location)
+        if let d = f["default"] { p.defaultValue = argument(d, "default") }
+        if let o = f["optional"] { p.optional = bool(o, "optional") ?? false }
+        if let o = f["one_of"], let items = sequence(o, "one_of") {
+            p.oneOf = items.compactMap { item in
+                guard case .literal(let v)? = argument(item, "one_of")?.content else { return nil }
+                return v
+            }
+        }
+        return p
+    }
+
+    private mutating func valueType(_ node: YAMLNode) -> ValueType? {
+        guard let text = string(node, "type") else { return nil }
+        if let t = ValueType(rawValue: text) { return t }
+        error("unknown parameter type '\(text)'", at: node,
+              help: DidYouMean.help(text, from: ValueType.allCases.map(\.rawValue), what: "types"))
+        return nil
+    }
+
+    // MARK: - Layers
+
+    /// A layer list: each item is a layer or block name (`relu`) or a one-key mapping (`conv: {...}`).
+    mutating func layers(_ node: YAMLNode, _ what: String) -> [LayerCall] {
+        guard let items = sequence(node, what) else { return [] }
+        var out: [LayerCall] = []
+        for item in items {
+            if let text = item.string {
+                guard !text.isEmpty else { error("empty layer in '\(what)'", at: item); continue }
+                out.append(LayerCall(kind: text, arguments: [:], name: nil, location: item.location))
+                continue
+            }
+            guard let entries = item.mapping, entries.count == 1 else {
+                error("a layer is a name ('relu') or a mapping with one key ('conv: {out: 64, kernel: 3}'), got \(item.kindDescription)",
+                      at: item)
+                continue
+            }
+            let (key, value) = entries[0]
+            guard let kind = string(key, "layer") else { continue }
+            var call = LayerCall(kind: kind, arguments: [:], name: nil, location: key.location)
+            if value.isNull {
+                out.append(call)
+                continue
+            }
+            guard let attributes = mapping(value, "'\(kind)'") else { continue }
+            for (k, v) in attributes {
+                guard let attr = string(k, "attribute") else { continue }
+                call.keyLocations[attr] = k.location
+                if attr == "name" {
+                    call.name = string(v, "name")
+                } else if let arg = argument(v, attr) {
+                    call.arguments[attr] = arg
+                }
+            }
+            out.append(call)
+        }
+        return out
+    }
+
+    /// A value that may be an expression: any scalar containing `$`.
+    mutating func argument(_ node: YAMLNode, _ what: String) -> SourceValue? {
+        guard let text = node.string else {
+            error("'\(what)' must be a single value, got \(node.kindDescription)", at: node)
+            return nil
+        }
+        if text.contains("$") {
+            switch Expression.parse(text) {
+            case .success(let e):
+                return SourceValue(.expression(e, text: text), at: node.location)
+            case .failure(let failure):
+                var at = node.location
+                at.column += failure.offset + (node.isPlainScalar ? 0 : 1)
+                at.length = 1
+                diagnostics.append(.error("in expression '\(text)': \(failure.message)", at: at, help: failure.help))
+                return nil
+            }
+        }
+        return SourceValue(.literal(node.isPlainScalar ? Self.plainValue(text) : .string(text)), at: node.location)
+    }
+
+    /// Types a plain scalar by the YAML 1.2 core schema, without YAML 1.1's guesses
+    /// (`no` and `on` stay strings).
+    static func plainValue(_ text: String) -> Value {
+        if let i = Int(text) { return .int(i) }
+        if text == "true" { return .bool(true) }
+        if text == "false" { return .bool(false) }
+        if let d = Double(text), d.isFinite, text.allSatisfy({ "0123456789.eE+-".contains($0) }) { return .double(d) }
+        return .string(text)
+    }
+
+    // MARK: - Stages
+
+    private mutating func readStages(_ node: YAMLNode, blocks: [String: BlockTemplate]) -> [Stage] {
+        if node.mapping != nil { return readStageLists(node, blocks: blocks) }
+        guard let items = sequence(node, "stages") else { return [] }
+        if items.isEmpty { error("'stages' is empty", at: node, help: "give at least one stage, e.g. '- {block: residual, depth: 2, channels: 64}'") }
+        return items.compactMap { item in
+            guard let entries = mapping(item, "a stage") else { return nil }
+            return stage(entries.map { ($0.0, $0.1) }, at: item, blocks: blocks)
+        }
+    }
+
+    /// One stage from its entries, checked against the stage keys and the template's parameters.
+    private mutating func stage(_ entries: [(YAMLNode, YAMLNode)], at node: YAMLNode, blocks: [String: BlockTemplate]) -> Stage? {
+        var args: [String: SourceValue] = [:]
+        var blockName: String?
+        var blockLocation = node.location
+        var seen: [String: YAMLNode] = [:]
+        for (k, v) in entries {
+            guard let key = string(k, "key") else { continue }
+            seen[key] = k
+            if key == "block" {
+                blockName = string(v, "block")
+                blockLocation = v.location
+            } else if let a = argument(v, key) {
+                args[key] = a
+            }
+        }
+        guard let blockName else {
+            error("stage is missing 'block'", at: node, help: "add 'block: residual' (or bottleneck, resnext, preact)")
+            return nil
+        }
+        guard let template = blocks[blockName] else {
+            diagnostics.append(.error("unknown block '\(blockName)'", at: blockLocation,
+                                      help: DidYouMean.help(blockName, from: Array(blocks.keys), what: "blocks")))
+            return nil
+        }
+        let known = Schema.stage.map(\.name) + template.parameters.map(\.name)
+        for (key, k) in seen where !known.contains(key) {
+            diagnostics.append(.error("unknown key '\(key)' for a stage of '\(blockName)' blocks", at: k.location,
+                                      help: DidYouMean.help(key, from: Array(Set(known)), what: "keys")))
+            args[key] = nil
+        }
+        for key in ["depth", "channels"] where seen[key] == nil {
+            error("stage is missing '\(key)'", at: node, help: "add '\(key): ...'")
+        }
+        return Stage(block: blockName, blockLocation: blockLocation, arguments: args, location: node.location)
+    }
+
+    /// pycls-style stages: `{block: resnext, depths: [...], widths: [...], group_widths: [...]}`.
+    private mutating func readStageLists(_ node: YAMLNode, blocks: [String: BlockTemplate]) -> [Stage] {
+        guard let entries = mapping(node, "stages") else { return [] }
+        var lists: [(key: YAMLNode, singular: String, items: [YAMLNode])] = []
+        var scalars: [(YAMLNode, YAMLNode)] = []
+        for (k, v) in entries {
+            guard let key = string(k, "key") else { continue }
+            if let pair = Schema.stageLists.first(where: { $0.plural == key }) {
+                if let items = sequence(v, key) { lists.append((k, pair.singular, items)) }
+            } else if v.sequence != nil {
+                error("'\(key)' is a list, but only per-stage keys take lists here", at: k,
+                      help: "per-stage lists are " + Schema.stageLists.map(\.plural).joined(separator: ", "))
+            } else {
+                scalars.append((k, v))
+            }
+        }
+        guard let first = lists.first else {
+            error("pycls-style stages need per-stage lists", at: node, help: "e.g. 'depths: [2, 2, 2, 2]' and 'widths: [64, 128, 256, 512]'")
+            return []
+        }
+        let count = first.items.count
+        if let odd = lists.first(where: { $0.items.count != count }) {
+            let lengths = lists.map { "\($0.key.string ?? "") has \($0.items.count)" }.joined(separator: ", ")
+            diagnostics.append(.error("per-stage lists differ in length: \(lengths)", at: odd.key.location,
+                                      help: "give every per-stage list one entry per stage"))
+            return []
+        }
+        return (0..<count).compactMap { i in
+            let perStage = lists.map { (YAMLNode.syntheticKey($0.singular, at: $0.key.location), $0.items[i]) }
+            return stage(scalars + perStage, at: lists[0].items[i], blocks: blocks)
+        }
+    }
+
+    // MARK: - Training
+
+    private mutating func readTrain(_ node: YAMLNode) -> TrainSpec? {
+        guard let f = fields(node, Schema.train, in: "train") else { return nil }
+        var t = TrainSpec()
+        if let v = f["dataset"], let s = string(v, "dataset") { t.dataset = s }
+        if let v = f["resize"], let i = positiveInt(v, "resize") { t.resize = i }
+        if let v = f["batch"], let i = positiveInt(v, "batch") { t.batch = i }
+        if let v = f["epochs"], let i = positiveInt(v, "epochs") { t.epochs = i }
+        if let v = f["seed"], let i = int(v, "seed") { t.seed = i }
+        if let v = f["warmup_epochs"], let i = int(v, "warmup_epochs") { t.warmupEpochs = max(0, i) }
+        if let v = f["init"], let s = string(v, "init") {
+            if let i = TrainSpec.Initializer(rawValue: s) { t.initializer = i } else {
+                error("unknown initialisation '\(s)'", at: v,
+                      help: DidYouMean.help(s, from: TrainSpec.Initializer.allCases.map(\.rawValue), what: "initialisations"))
+            }
+        }
+        if let v = f["optimizer"], let (kind, body) = oneKey(v, "optimizer", choices: ["sgd"]), kind == "sgd" {
+            if let g = fields(body, Schema.sgd, in: "sgd") {
+                if let x = g["lr"].flatMap({ positiveNumber($0, "lr") }) { t.lr = x }
+                if let x = g["momentum"].flatMap({ number($0, "momentum") }) { t.momentum = x }
+                if let x = g["weight_decay"].flatMap({ number($0, "weight_decay") }) { t.weightDecay = x }
+            }
+        }
+        if let v = f["schedule"], let (kind, body) = oneKey(v, "schedule", choices: ["constant", "step", "cosine"]) {
+            switch kind {
+            case "cosine": t.schedule = .cosine
+            case "step":
+                if let g = fields(body, Schema.stepSchedule, in: "step"), let every = g["every"].flatMap({ positiveInt($0, "every") }) {
+                    t.schedule = .step(every: every, gamma: g["gamma"].flatMap { positiveNumber($0, "gamma") } ?? 0.1)
+                }
+            default: t.schedule = .constant
+            }
+        }
+        return t
+    }
+
+    /// `{name: {...}}` or a bare `name` among `choices`.
+    private mutating func oneKey(_ node: YAMLNode, _ what: String, choices: [String]) -> (String, YAMLNode)? {
+        let key: YAMLNode, body: YAMLNode
+        if node.string != nil {
+            (key, body) = (node, YAMLNode.emptyMapping(at: node.location))
+        } else if let e = node.mapping, e.count == 1 {
+            (key, body) = (e[0].key, e[0].value.isNull ? YAMLNode.emptyMapping(at: e[0].value.location) : e[0].value)
+        } else {
+            error("'\(what)' takes one of \(choices.joined(separator: ", ")), as 'name' or '{name: {...}}'", at: node)
+            return nil
+        }
+        guard let name = string(key, what) else { return nil }
+        guard choices.contains(name) else {
+            error("unknown \(what) '\(name)'", at: key, help: DidYouMean.help(name, from: choices, what: "choices"))
+            return nil
+        }
+        return (name, body)
+    }
+
+    // MARK: - Typed access with diagnostics
+
+    /// The entries of a mapping checked against `keys`: unknown keys (with did-you-mean) and
+    /// missing required keys are reported; known keys are returned.
+    mutating func fields(_ node: YAMLNode, _ keys: [Schema.Key], in what: String) -> Fields? {
+        guard let entries = mapping(node, what) else { return nil }
+        var f = Fields()
+        let names = keys.map(\.name)
+        for (k, v) in entries {
+            guard let key = string(k, "key") else { continue }
+            guard names.contains(key) else {
+                diagnostics.append(.error("unknown key '\(key)' in \(what)", at: k.location,
+                                          help: DidYouMean.help(key, from: names, what: "keys")))
+                continue
+            }
+            f.entries[key] = (k, v)
+            f.order.append(key)
+        }
+        for key in keys where key.required && f.entries[key.name] == nil {
+            error("\(what) is missing '\(key.name)' (\(key.doc))", at: node, help: "add '\(key.name): ...'")
+        }
+        return f
+    }
+
+    mutating func mapping(_ node: YAMLNode, _ what: String) -> [(key: YAMLNode, value: YAMLNode)]? {
+        if let e = node.mapping { return e }
+        error("\(what) must be a mapping ('key: value' lines), got \(node.kindDescription)", at: node)
+        return nil
+    }
+
+    mutating func sequence(_ node: YAMLNode, _ what: String) -> [YAMLNode]? {
+        if let s = node.sequence { return s }
+        error("'\(what)' must be a list, got \(node.kindDescription)", at: node, help: "write '[a, b]' or '- a' lines")
+        return nil
+    }
+
+    mutating func string(_ node: YAMLNode, _ what: String) -> String? {
+        if let t = node.string { return t }
+        error("'\(what)' must be a name, got \(node.kindDescription)", at: node)
+        return nil
+    }
+
+    mutating func int(_ node: YAMLNode, _ what: String) -> Int? {
+        if let t = node.string, node.isPlainScalar, let i = Int(t) { return i }
+        error("'\(what)' must be an integer, got \(node.kindDescription)", at: node,
+              help: node.string.flatMap(Double.init).map { "use a whole number, e.g. '\(what): \(Int($0.rounded()))'" })
+        return nil
+    }
+
+    mutating func positiveInt(_ node: YAMLNode, _ what: String) -> Int? {
+        guard let i = int(node, what) else { return nil }
+        guard i > 0 else { error("'\(what)' must be positive, got \(i)", at: node); return nil }
+        return i
+    }
+
+    mutating func number(_ node: YAMLNode, _ what: String) -> Double? {
+        if let t = node.string, node.isPlainScalar, case let v = Self.plainValue(t), let d = v.asDouble { return d }
+        error("'\(what)' must be a number, got \(node.kindDescription)", at: node)
+        return nil
+    }
+
+    mutating func positiveNumber(_ node: YAMLNode, _ what: String) -> Double? {
+        guard let d = number(node, what) else { return nil }
+        guard d > 0 else { error("'\(what)' must be positive, got \(Value.format(d))", at: node); return nil }
+        return d
+    }
+
+    mutating func bool(_ node: YAMLNode, _ what: String) -> Bool? {
+        if let t = node.string, node.isPlainScalar, case .bool(let b) = Self.plainValue(t) { return b }
+        error("'\(what)' must be true or false, got \(node.kindDescription)", at: node,
+              help: ["yes", "no", "on", "off", "y", "n"].contains(node.string?.lowercased() ?? "")
+                ? "netc reads YAML 1.2: only 'true' and 'false' are booleans" : nil)
+        return nil
+    }
+
+    mutating func error(_ message: String, at node: YAMLNode, help: String? = nil) {
+        diagnostics.append(.error(message, at: node.location, help: help))
+    }
+
+    mutating func error(_ message: String, at location: SourceLocation, help: String? = nil) {
+        diagnostics.append(.error(message, at: location, help: help))
+    }
+}

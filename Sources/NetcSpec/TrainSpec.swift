@@ -1,0 +1,34 @@
+/// The `train:` section: a training recipe. Every field has d2l's default, and the
+/// command line may override each one.
+public struct TrainSpec: Hashable, Sendable {
+    public var dataset = "fashion-mnist"
+    /// Images are resized to `resize`x`resize` (bilinear); nil keeps the dataset's size.
+    public var resize: Int? = 96
+    public var batch = 128
+    public var epochs = 10
+    public var seed = 0
+    public var lr = 0.01
+    public var momentum = 0.0
+    public var weightDecay = 0.0
+    public var schedule = Schedule.constant
+    public var warmupEpochs = 0
+    /// Weight initialisation of convolutions and linear layers.
+    public var initializer = Initializer.xavier
+
+    public enum Schedule: Hashable, Sendable {
+        case constant
+        /// Multiply the rate by `gamma` every `every` epochs.
+        case step(every: Int, gamma: Double)
+        /// Cosine decay to zero over the run.
+        case cosine
+    }
+
+    public enum Initializer: String, Hashable, Sendable, CaseIterable {
+        /// Xavier (Glorot) uniform, as d2l's `init_cnn`.
+        case xavier
+        /// He (Kaiming) normal, fan-out, as torchvision's ResNets.
+        case kaiming
+    }
+
+    public init() {}
+}

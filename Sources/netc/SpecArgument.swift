@@ -1,0 +1,25 @@
+import Foundation
+import NetcIR
+import NetcSpec
+import NetcZoo
+
+/// Resolves a SPEC argument: a path if such a file exists, else a bundled architecture's name.
+enum SpecArgument {
+    static func compile(_ spec: String?, input: Shape? = nil) -> Compilation {
+        let name = spec ?? Zoo.defaultName
+        if spec == nil || !FileManager.default.fileExists(atPath: name), let text = Zoo.spec(named: name) {
+            return Compiler.compile(source: text, file: "architectures/\(name.hasSuffix(".yaml") ? name : name + ".yaml")", input: input)
+        }
+        var c = Compiler.compile(path: name, input: input)
+        if c.source.isEmpty, c.spec == nil, !FileManager.default.fileExists(atPath: name) {
+            c.diagnostics = [.error("'\(name)' is neither a file nor a bundled architecture", at: nil,
+                                    help: "bundled architectures: " + Zoo.names.joined(separator: ", "))]
+        }
+        return c
+    }
+}
+
+/// Writes to standard error, where diagnostics belong.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
+}

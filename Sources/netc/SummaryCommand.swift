@@ -1,0 +1,61 @@
+import ArgumentParser
+import NetcIR
+import NetcSpec
+import NetcZoo
+
+struct SummaryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "summary",
+        abstract: "Print a layer table with output shapes, parameters and mult-adds, torchinfo style.",
+        discussion: """
+            SPEC is a file or a bundled architecture name; with none, the built-in default
+            (d2l's ResNet-18). The footer reproduces torchinfo's totals line for line; the lines
+            after it give conv+linear MACs as torchvision and pycls count them, and pycls's activations.
+            """)
+
+    @Argument(help: "A spec file or bundled architecture name (default: resnet18).")
+    var spec: String?
+
+    @Option(help: "Input as NxCxHxW (e.g. 1x1x96x96); default: batch 1 at the spec's declared input.")
+    var input: InputShape?
+
+    @Option(help: "Nesting depth of the table: 1 = stem, stages and head (d2l's view); 2 adds blocks; 3 adds layers.")
+    var depth: Int = 3
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    @Flag(help: "List the bundled architectures and exit.")
+    var list = false
+
+    func validate() throws {
+        guard depth >= 1 else { throw ValidationError("--depth must be at least 1") }
+    }
+
+    func run() throws {
+        if list {
+            print(Zoo.names.joined(separator: "\n"))
+            return
+        }
+        let c = SpecArgument.compile(spec, input: input?.sample)
+        if !c.diagnostics.isEmpty { printError(c.renderDiagnostics()) }
+        guard let graph = c.graph, c.succeeded else { throw ExitCode(1) }
+        let summary = Summary(graph, batch: input?.batch ?? 1, depth: depth)
+        print(format == .json ? summary.renderJSON() : summary.renderText(), terminator: "")
+    }
+}
+
+/// `NxCxHxW` from the command line.
+struct InputShape: ExpressibleByArgument {
+    var batch: Int
+    var sample: Shape
+
+    init?(argument: String) {
+        let parts = argument.lowercased().split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 4, parts.allSatisfy({ $0 > 0 }), parts.count == argument.split(separator: "x").count else { return nil }
+        batch = parts[0]
+        sample = .map(parts[1], parts[2], parts[3])
+    }
+
+    static var defaultValueDescription: String { "NxCxHxW" }
+}

@@ -3,6 +3,7 @@
 /// `y = max(x, 0)`. `x` and `y` may be the same buffer (in-place).
 public func reluForward(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>) {
     precondition(y.count >= x.count, "relu: output too small")
+    if x.isEmpty { return }
     let xp = x.baseAddress!, yp = y.baseAddress!
     parallelFor(x.count) { r in
         for i in r { yp[i] = max(xp[i], 0) }
@@ -14,6 +15,7 @@ public func reluForward(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPoi
 public func reluBackward(y: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>,
                          dx: UnsafeMutableBufferPointer<Float>, accumulate: Bool) {
     precondition(dy.count >= y.count && dx.count >= y.count, "relu: buffer too small")
+    if y.isEmpty { return }
     let yp = y.baseAddress!, dyp = dy.baseAddress!, dxp = dx.baseAddress!
     parallelFor(y.count) { r in
         if accumulate {

@@ -3,6 +3,7 @@
 /// `y = a + b` (residual joins). `y` may alias `a` or `b`.
 public func add(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>) {
     precondition(b.count >= a.count && y.count >= a.count, "add: buffer too small")
+    if a.isEmpty { return }
     let ap = a.baseAddress!, bp = b.baseAddress!, yp = y.baseAddress!
     parallelFor(a.count) { r in for i in r { yp[i] = ap[i] + bp[i] } }
 }
@@ -15,18 +16,21 @@ public func accumulate(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBuf
 /// `y += alpha * x`.
 public func axpy(_ alpha: Float, _ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>) {
     precondition(y.count >= x.count, "axpy: buffer too small")
+    if x.isEmpty { return }
     let xp = x.baseAddress!, yp = y.baseAddress!
     parallelFor(x.count) { r in for i in r { yp[i] += alpha * xp[i] } }
 }
 
 /// `x *= alpha`.
 public func scale(_ x: UnsafeMutableBufferPointer<Float>, by alpha: Float) {
+    if x.isEmpty { return }
     let xp = x.baseAddress!
     parallelFor(x.count) { r in for i in r { xp[i] *= alpha } }
 }
 
 /// `x[:] = value`.
 public func fill(_ x: UnsafeMutableBufferPointer<Float>, with value: Float) {
+    if x.isEmpty { return }
     let xp = x.baseAddress!
     parallelFor(x.count) { r in (xp + r.lowerBound).update(repeating: value, count: r.count) }
 }
@@ -48,6 +52,7 @@ public func sgdStep(param: UnsafeMutableBufferPointer<Float>, grad: UnsafeBuffer
                     learningRate lr: Float, momentum: Float = 0, weightDecay: Float = 0,
                     dampening: Float = 0, nesterov: Bool = false, isFirstStep: Bool) {
     precondition(grad.count >= param.count, "sgd: grad too small")
+    if param.isEmpty { return }
     let p = param.baseAddress!, g = grad.baseAddress!
     if momentum == 0 {
         parallelFor(param.count) { r in

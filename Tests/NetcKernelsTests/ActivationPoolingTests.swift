@@ -1,5 +1,5 @@
 import Testing
-@testable import NetcKernels
+import NetcKernels
 
 /// Values in ±[0.05, 1]: far enough from the ReLU kink for finite differences.
 func awayFromZero(_ n: Int, _ rng: inout TestRNG) -> [Float] {

@@ -1,5 +1,5 @@
 import Testing
-@testable import NetcKernels
+import NetcKernels
 
 struct BNRun { var y, mean, invStd, runMean, runVar, dx, dGamma, dBeta: [Float] }
 

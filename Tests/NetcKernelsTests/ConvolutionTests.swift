@@ -1,5 +1,5 @@
 import Testing
-@testable import NetcKernels
+import NetcKernels
 
 /// Awkward shapes: odd sizes, padding, stride 2, groups > 1, the 1x1 fast path, batch > 1.
 let convCases: [ConvGeometry] = [

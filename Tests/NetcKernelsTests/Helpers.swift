@@ -1,5 +1,5 @@
 import Testing
-@testable import NetcKernels
+import NetcKernels
 
 /// Deterministic SplitMix64, so failures reproduce.
 struct TestRNG: RandomNumberGenerator {

@@ -23,7 +23,7 @@ public func softmaxCrossEntropy(logits: UnsafeBufferPointer<Float>, labels: Unsa
         let label = Int(labels[s])
         precondition(label >= 0 && label < k, "softmax-ce: label out of range")
         var best = z[s], arg = 0
-        for c in 1..<max(k, 1) where z[c * n + s] > best { best = z[c * n + s]; arg = c }
+        for c in 1..<k where z[c * n + s] > best { best = z[c * n + s]; arg = c }
         if arg == label { correct += 1 }
         let m = Double(best)
         var sum = 0.0

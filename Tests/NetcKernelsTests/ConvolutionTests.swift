@@ -68,12 +68,12 @@ func convGradientsMatchFiniteDifferences(_ caseIndex: Int) {
     let b = randomArray(g.outChannels, &rng), dy = randomArray(g.outputCount, &rng)
     let fast = runFastConv(g, x: x, w: w, b: b, dy: dy)
     let (xd, wd, bd, r) = (doubles(x), doubles(w), doubles(b), doubles(dy))
-    expectGradient(fast.dx, at: xd, "conv dx") { Self_loss(g, $0, wd, bd, r) }
-    expectGradient(fast.dw, at: wd, "conv dWeight") { Self_loss(g, xd, $0, bd, r) }
-    expectGradient(fast.db, at: bd, "conv dBias") { Self_loss(g, xd, wd, $0, r) }
+    expectGradient(fast.dx, at: xd, "conv dx") { convLoss(g, $0, wd, bd, r) }
+    expectGradient(fast.dw, at: wd, "conv dWeight") { convLoss(g, xd, $0, bd, r) }
+    expectGradient(fast.db, at: bd, "conv dBias") { convLoss(g, xd, wd, $0, r) }
 }
 
-private func Self_loss(_ g: ConvGeometry, _ x: [Double], _ w: [Double], _ b: [Double], _ r: [Double]) -> Double {
+private func convLoss(_ g: ConvGeometry, _ x: [Double], _ w: [Double], _ b: [Double], _ r: [Double]) -> Double {
     weightedSum(Reference.convForward(g, x: x, weight: w, bias: b), r)
 }
 

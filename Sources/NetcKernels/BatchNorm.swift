@@ -1,0 +1,147 @@
+// Batch normalisation over CNHW activations (or [F, N] features): channel c owns the
+// contiguous run x[c, 0..<M] with M = N*H*W, so every statistic is a 1-D reduction.
+
+/// Training-mode forward with batch statistics, PyTorch semantics.
+///
+/// `y = (x - mean) / sqrt(var + eps) * gamma + beta` with the biased batch variance;
+/// running stats become `(1 - momentum) * running + momentum * batch`, where the running
+/// variance takes the UNBIASED batch variance (`var * M / (M - 1)`).
+/// - Parameters:
+///   - x, y: `[C, M]` (`M` = `perChannel` = N*H*W).
+///   - gamma, beta, runningMean, runningVar, saveMean, saveInvStd: `[C]`.
+///     `saveMean` / `saveInvStd` receive the batch mean and `1/sqrt(var + eps)` for backward.
+public func batchNormForwardTraining(
+    x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
+    channels: Int, perChannel m: Int,
+    gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>,
+    epsilon: Float, momentum: Float,
+    runningMean: UnsafeMutableBufferPointer<Float>, runningVar: UnsafeMutableBufferPointer<Float>,
+    saveMean: UnsafeMutableBufferPointer<Float>, saveInvStd: UnsafeMutableBufferPointer<Float>
+) {
+    precondition(m >= 1 && x.count >= channels * m && y.count >= channels * m, "batchnorm: bad buffers")
+    precondition([gamma.count, beta.count, runningMean.count, runningVar.count,
+                  saveMean.count, saveInvStd.count].allSatisfy { $0 >= channels }, "batchnorm: per-channel buffer too small")
+    let xp = x.baseAddress!, yp = y.baseAddress!
+    let gp = gamma.baseAddress!, bp = beta.baseAddress!
+    let rm = runningMean.baseAddress!, rv = runningVar.baseAddress!
+    let sm = saveMean.baseAddress!, si = saveInvStd.baseAddress!
+    parallelFor(channels, workPerItem: 3 * m) { range in
+        for c in range {
+            let xc = xp + c * m, yc = yp + c * m
+            // Two passes (mean, then squared deviations) avoid E[x²]-E[x]² cancellation.
+            let mean = sumDouble(xc, m) / Double(m)
+            let sq = sumSquaredDeviation(xc, m, Float(mean))
+            let variance = sq / Double(m)
+            let invStd = 1 / (variance + Double(epsilon)).squareRoot()
+            sm[c] = Float(mean); si[c] = Float(invStd)
+            let unbiased = m > 1 ? sq / Double(m - 1) : variance
+            rm[c] = (1 - momentum) * rm[c] + momentum * Float(mean)
+            rv[c] = (1 - momentum) * rv[c] + momentum * Float(unbiased)
+            // y = x * scale + shift, one FMA-able op per element.
+            let scale = gp[c] * Float(invStd), shift = bp[c] - Float(mean) * scale
+            for i in 0..<m { yc[i] = xc[i] * scale + shift }
+        }
+    }
+}
+
+/// Inference-mode forward: normalises with the running statistics.
+/// - Parameters: x, y: `[C, M]`; gamma, beta, runningMean, runningVar: `[C]`.
+public func batchNormForwardInference(
+    x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
+    channels: Int, perChannel m: Int,
+    gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>,
+    runningMean: UnsafeBufferPointer<Float>, runningVar: UnsafeBufferPointer<Float>, epsilon: Float
+) {
+    precondition(x.count >= channels * m && y.count >= channels * m, "batchnorm: bad buffers")
+    let xp = x.baseAddress!, yp = y.baseAddress!
+    parallelFor(channels, workPerItem: m) { range in
+        for c in range {
+            let scale = gamma[c] / (runningVar[c] + epsilon).squareRoot()
+            let shift = beta[c] - runningMean[c] * scale
+            let xc = xp + c * m, yc = yp + c * m
+            for i in 0..<m { yc[i] = xc[i] * scale + shift }
+        }
+    }
+}
+
+/// Backward of training-mode batch norm (batch statistics are functions of x).
+///
+/// With x̂ = (x - mean) * invStd:
+/// `dx = gamma * invStd * (dy - mean(dy) - x̂ * mean(dy * x̂))`,
+/// `dGamma = Σ dy * x̂`, `dBeta = Σ dy`.
+/// - Parameters:
+///   - x, dy, dx: `[C, M]`; dx is overwritten, or added to when `accumulate`.
+///   - gamma, saveMean, saveInvStd, dGamma, dBeta: `[C]` (dGamma, dBeta overwritten).
+public func batchNormBackward(
+    x: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>, dx: UnsafeMutableBufferPointer<Float>,
+    channels: Int, perChannel m: Int,
+    gamma: UnsafeBufferPointer<Float>, saveMean: UnsafeBufferPointer<Float>, saveInvStd: UnsafeBufferPointer<Float>,
+    dGamma: UnsafeMutableBufferPointer<Float>, dBeta: UnsafeMutableBufferPointer<Float>,
+    accumulate: Bool
+) {
+    precondition(x.count >= channels * m && dy.count >= channels * m && dx.count >= channels * m,
+                 "batchnorm: bad buffers")
+    precondition(dGamma.count >= channels && dBeta.count >= channels, "batchnorm: per-channel buffer too small")
+    let xp = x.baseAddress!, dyp = dy.baseAddress!, dxp = dx.baseAddress!
+    let dgp = dGamma.baseAddress!, dbp = dBeta.baseAddress!
+    parallelFor(channels, workPerItem: 3 * m) { range in
+        for c in range {
+            let xc = xp + c * m, dyc = dyp + c * m, dxc = dxp + c * m
+            let mean = saveMean[c], invStd = saveInvStd[c]
+            let sumDy = sumDouble(dyc, m)
+            let sumDyXc = dotDeviation(dyc, xc, m, mean)          // Σ dy * (x - mean)
+            dbp[c] = Float(sumDy)
+            dgp[c] = Float(sumDyXc * Double(invStd))
+            // dx = k * (dy - meanDy - (x - mean) * invStd² * meanDyXc), k = gamma * invStd
+            let k = gamma[c] * invStd
+            let meanDy = Float(sumDy / Double(m))
+            let coef = Float(sumDyXc / Double(m)) * invStd * invStd
+            if accumulate {
+                for i in 0..<m { dxc[i] += k * (dyc[i] - meanDy - (xc[i] - mean) * coef) }
+            } else {
+                for i in 0..<m { dxc[i] = k * (dyc[i] - meanDy - (xc[i] - mean) * coef) }
+            }
+        }
+    }
+}
+
+/// Σ (p[i] - mean)², Float SIMD lanes within 1024-blocks, Double across blocks.
+@inline(__always)
+func sumSquaredDeviation(_ p: UnsafePointer<Float>, _ count: Int, _ mean: Float) -> Double {
+    var total = 0.0, i = 0
+    let mv = SIMD8<Float>(repeating: mean)
+    while i < count {
+        let end = min(count, i + 1024)
+        var acc = SIMD8<Float>()
+        while i + 8 <= end {
+            let d = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self) - mv
+            acc += d * d
+            i += 8
+        }
+        var part = Double(acc.sum())
+        while i < end { let d = Double(p[i] - mean); part += d * d; i += 1 }
+        total += part
+    }
+    return total
+}
+
+/// Σ a[i] * (b[i] - mean), blocked like `sumDouble`.
+@inline(__always)
+func dotDeviation(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int, _ mean: Float) -> Double {
+    var total = 0.0, i = 0
+    let mv = SIMD8<Float>(repeating: mean)
+    while i < count {
+        let end = min(count, i + 1024)
+        var acc = SIMD8<Float>()
+        while i + 8 <= end {
+            let va = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+            let vb = UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            acc += va * (vb - mv)
+            i += 8
+        }
+        var part = Double(acc.sum())
+        while i < end { part += Double(a[i] * (b[i] - mean)); i += 1 }
+        total += part
+    }
+    return total
+}

@@ -1,0 +1,76 @@
+// Layout-agnostic elementwise kernels and the optimizer step.
+
+/// `y = a + b` (residual joins). `y` may alias `a` or `b`.
+public func add(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>) {
+    precondition(b.count >= a.count && y.count >= a.count, "add: buffer too small")
+    if a.isEmpty { return }
+    let ap = a.baseAddress!, bp = b.baseAddress!, yp = y.baseAddress!
+    parallelFor(a.count) { r in for i in r { yp[i] = ap[i] + bp[i] } }
+}
+
+/// `y += x` (gradient accumulation).
+public func accumulate(_ x: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>) {
+    axpy(1, x, y)
+}
+
+/// `y += alpha * x`.
+public func axpy(_ alpha: Float, _ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>) {
+    precondition(y.count >= x.count, "axpy: buffer too small")
+    if x.isEmpty { return }
+    let xp = x.baseAddress!, yp = y.baseAddress!
+    parallelFor(x.count) { r in for i in r { yp[i] += alpha * xp[i] } }
+}
+
+/// `x *= alpha`.
+public func scale(_ x: UnsafeMutableBufferPointer<Float>, by alpha: Float) {
+    if x.isEmpty { return }
+    let xp = x.baseAddress!
+    parallelFor(x.count) { r in for i in r { xp[i] *= alpha } }
+}
+
+/// `x[:] = value`.
+public func fill(_ x: UnsafeMutableBufferPointer<Float>, with value: Float) {
+    if x.isEmpty { return }
+    let xp = x.baseAddress!
+    parallelFor(x.count) { r in (xp + r.lowerBound).update(repeating: value, count: r.count) }
+}
+
+/// One step of `torch.optim.SGD` on a parameter tensor, same arithmetic order:
+/// ```
+/// d_p = g + weightDecay * p
+/// if momentum != 0:
+///     buf = d_p                                   on the first step
+///     buf = momentum * buf + (1 - dampening) * d_p  afterwards
+///     d_p = nesterov ? d_p + momentum * buf : buf
+/// p -= lr * d_p
+/// ```
+/// - Parameters:
+///   - momentumBuffer: same count as `param`; may be nil only when `momentum == 0`.
+///   - isFirstStep: true on the first step for this parameter (PyTorch's "buffer is None").
+public func sgdStep(param: UnsafeMutableBufferPointer<Float>, grad: UnsafeBufferPointer<Float>,
+                    momentumBuffer: UnsafeMutableBufferPointer<Float>?,
+                    learningRate lr: Float, momentum: Float = 0, weightDecay: Float = 0,
+                    dampening: Float = 0, nesterov: Bool = false, isFirstStep: Bool) {
+    precondition(grad.count >= param.count, "sgd: grad too small")
+    if param.isEmpty { return }
+    let p = param.baseAddress!, g = grad.baseAddress!
+    if momentum == 0 {
+        parallelFor(param.count) { r in
+            for i in r { let d = g[i] + weightDecay * p[i]; p[i] = p[i] - lr * d }
+        }
+        return
+    }
+    guard let momentumBuffer else { preconditionFailure("sgd: momentum needs a buffer") }
+    precondition(momentumBuffer.count >= param.count, "sgd: momentum buffer too small")
+    let buf = momentumBuffer.baseAddress!
+    let keep = 1 - dampening
+    parallelFor(param.count) { r in
+        for i in r {
+            let d = g[i] + weightDecay * p[i]
+            let b = isFirstStep ? d : momentum * buf[i] + keep * d
+            buf[i] = b
+            let step = nesterov ? d + momentum * b : b
+            p[i] = p[i] - lr * step
+        }
+    }
+}

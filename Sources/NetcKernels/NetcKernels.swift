@@ -1,1 +1,0 @@
-// NetcKernels: contents arrive with the issue that builds this layer.

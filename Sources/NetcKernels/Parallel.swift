@@ -1,0 +1,34 @@
+import Dispatch
+import Foundation
+
+/// Number of chunks `parallelFor` splits work into: one per active core.
+public let kernelThreadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+/// Below this many units of work (≈ floats touched) a loop runs inline: dispatching to
+/// other threads costs a few microseconds, more than the work itself.
+public let parallelWorkThreshold = 1 << 15
+
+/// Runs `body` over `0..<count` split into at most `kernelThreadCount` contiguous chunks.
+///
+/// Elementwise kernels run between GEMMs, so using every core here does not fight
+/// OpenBLAS's own thread pool. `workPerItem` is the approximate cost of one index (e.g.
+/// floats touched); when `count * workPerItem` is small the whole range runs inline on the
+/// calling thread. Chunks are disjoint, so `body` may write to per-index outputs freely.
+@inline(__always)
+public func parallelFor(_ count: Int, workPerItem: Int = 1, _ body: (Range<Int>) -> Void) {
+    if count <= 0 { return }
+    let chunks = min(kernelThreadCount, count)
+    if chunks == 1 || count &* workPerItem < parallelWorkThreshold {
+        body(0..<count)
+        return
+    }
+    withoutActuallyEscaping(body) { body in
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            // Balanced split: the first `count % chunks` chunks get one extra index.
+            let base = count / chunks, extra = count % chunks
+            let lo = chunk * base + min(chunk, extra)
+            let hi = lo + base + (chunk < extra ? 1 : 0)
+            body(lo..<hi)
+        }
+    }
+}

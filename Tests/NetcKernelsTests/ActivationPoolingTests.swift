@@ -1,0 +1,122 @@
+import Testing
+import NetcKernels
+
+/// Values in ±[0.05, 1]: far enough from the ReLU kink for finite differences.
+func awayFromZero(_ n: Int, _ rng: inout TestRNG) -> [Float] {
+    randomArray(n, &rng, range: 0.05...1).map { Bool.random(using: &rng) ? $0 : -$0 }
+}
+
+@Test(arguments: [7, 1000, 70_001])
+func reluMatchesReferenceAndGradient(_ n: Int) {
+    var rng = TestRNG(seed: UInt64(n))
+    let x = awayFromZero(n, &rng), dy = randomArray(n, &rng)
+    var y = zeros(n), dx = [Float](repeating: .nan, count: n)
+    x.ro { xp in y.withUnsafeMutableBufferPointer { reluForward(x: xp, y: $0) } }
+    y.ro { yp in dy.ro { dyp in dx.withUnsafeMutableBufferPointer { reluBackward(y: yp, dy: dyp, dx: $0, accumulate: false) } } }
+    expectClose(y, Reference.relu(x), tol: 0, "relu y")
+    if n < 2000 {
+        expectGradient(dx, at: doubles(x), eps: 1e-3, tol: 1e-6, "relu dx") { weightedSum(Reference.relu($0), doubles(dy)) }
+    }
+    #expect(dx == zip(x, dy).map { $0 > 0 ? $1 : 0 })
+    var acc = [Float](repeating: 1, count: n)
+    y.ro { yp in dy.ro { dyp in acc.withUnsafeMutableBufferPointer { reluBackward(y: yp, dy: dyp, dx: $0, accumulate: true) } } }
+    #expect(acc == dx.map { $0 + 1 })
+}
+
+let poolCases: [PoolGeometry] = [
+    PoolGeometry(channels: 2, n: 3, height: 7, width: 6, kernel: 3, stride: 2, pad: 1),   // ResNet stem shape
+    PoolGeometry(channels: 1, n: 2, height: 5, width: 5, kernel: 2, stride: 2),           // floor drops last row
+    PoolGeometry(planes: 3, height: 6, width: 7, kernelH: 3, kernelW: 2, strideH: 1, strideW: 2, padH: 1, padW: 1),
+]
+
+struct PoolRun { var maxY: [Float], idx: [Int32], maxDx: [Float], avgY: [Float], avgDx: [Float] }
+
+func runFastPool(_ g: PoolGeometry, x: [Float], dy: [Float], dxInit: [Float]? = nil, accumulate: Bool = false) -> PoolRun {
+    var r = PoolRun(maxY: zeros(g.outputCount), idx: [Int32](repeating: -7, count: g.outputCount),
+                    maxDx: dxInit ?? [Float](repeating: .nan, count: g.inputCount), avgY: zeros(g.outputCount),
+                    avgDx: dxInit ?? [Float](repeating: .nan, count: g.inputCount))
+    x.ro { xp in dy.ro { dyp in
+        r.maxY.withUnsafeMutableBufferPointer { yp in r.idx.withUnsafeMutableBufferPointer { ip in
+            maxPoolForward(g, x: xp, y: yp, indices: ip)
+        } }
+        r.idx.withUnsafeBufferPointer { ip in r.maxDx.withUnsafeMutableBufferPointer {
+            maxPoolBackward(g, dy: dyp, indices: ip, dx: $0, accumulate: accumulate)
+        } }
+        r.avgY.withUnsafeMutableBufferPointer { avgPoolForward(g, x: xp, y: $0) }
+        r.avgDx.withUnsafeMutableBufferPointer { avgPoolBackward(g, dy: dyp, dx: $0, accumulate: accumulate) }
+    } }
+    return r
+}
+
+/// A permutation of well-separated values, so the argmax survives finite-difference nudges.
+func distinctValues(_ n: Int, _ rng: inout TestRNG) -> [Float] {
+    (0..<n).map { Float($0) * 0.1 - Float(n) * 0.05 }.shuffled(using: &rng)
+}
+
+@Test(arguments: poolCases.indices)
+func poolingMatchesReferenceAndGradients(_ caseIndex: Int) {
+    let g = poolCases[caseIndex]
+    var rng = TestRNG(seed: UInt64(500 + caseIndex))
+    let x = distinctValues(g.inputCount, &rng), dy = randomArray(g.outputCount, &rng)
+    let fast = runFastPool(g, x: x, dy: dy)
+    let refMax = Reference.maxPool(g, x: x)
+    #expect(fast.maxY == refMax.y)
+    #expect(fast.idx == refMax.indices)
+    expectClose(fast.avgY, Reference.avgPool(g, x: doubles(x)), tol: 1e-6, "avg y")
+    let (xd, r) = (doubles(x), doubles(dy))
+    expectGradient(fast.maxDx, at: xd, eps: 1e-3, tol: 1e-5, samples: 1000, "maxpool dx") {
+        weightedSum(Reference.maxPool(g, x: $0).y, r)
+    }
+    expectGradient(fast.avgDx, at: xd, eps: 1e-3, tol: 1e-5, samples: 1000, "avgpool dx") {
+        weightedSum(Reference.avgPool(g, x: $0), r)
+    }
+    let base = randomArray(g.inputCount, &rng)
+    let acc = runFastPool(g, x: x, dy: dy, dxInit: base, accumulate: true)
+    expectClose(acc.maxDx, zip(base, fast.maxDx).map { $0 + $1 }, tol: 1e-6, "maxpool accumulate")
+    expectClose(acc.avgDx, zip(base, fast.avgDx).map { $0 + $1 }, tol: 1e-6, "avgpool accumulate")
+}
+
+/// 4x4 plane, kernel 3, stride 2, pad 1 (output 2x2), computed by hand.
+@Test func poolingGolden() {
+    let g = PoolGeometry(channels: 1, n: 1, height: 4, width: 4, kernel: 3, stride: 2, pad: 1)
+    // All-negative input: padding must act as -inf (a zero pad would win every window).
+    let neg: [Float] = (1...16).map { -Float($0) }
+    let pos: [Float] = (1...16).map { Float($0) }
+    let a = runFastPool(g, x: neg, dy: [1, 1, 1, 1])
+    #expect(a.maxY == [-1, -2, -5, -6])
+    #expect(a.idx == [0, 1, 4, 5])
+    let b = runFastPool(g, x: pos, dy: [1, 2, 3, 4])
+    #expect(b.maxY == [6, 8, 14, 16])
+    #expect(b.maxDx == [0, 0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 3, 0, 4])
+    // count_include_pad: every window divides by 9.
+    expectClose(b.avgY, [14.0 / 9, 30.0 / 9, 57.0 / 9, 99.0 / 9], tol: 1e-6, "avg golden")
+    // Pixel (1,1) lies in all four windows: (1 + 2 + 3 + 4) / 9.
+    #expect(abs(b.avgDx[5] - 10.0 / 9) < 1e-6)
+    #expect(abs(b.avgDx[0] - 1.0 / 9) < 1e-6)
+}
+
+@Test func maxPoolPropagatesNaN() {
+    let g = PoolGeometry(channels: 1, n: 1, height: 2, width: 2, kernel: 2, stride: 2)
+    let r = runFastPool(g, x: [1, .nan, 3, 2], dy: [1])
+    #expect(r.maxY[0].isNaN && r.idx == [1])
+}
+
+@Test(arguments: [(3, 5), (700, 64)])
+func globalAvgPoolMatchesReferenceAndGradient(_ planes: Int, _ spatial: Int) {
+    var rng = TestRNG(seed: UInt64(planes))
+    let x = randomArray(planes * spatial, &rng), dy = randomArray(planes, &rng)
+    var y = zeros(planes), dx = [Float](repeating: .nan, count: planes * spatial)
+    x.ro { xp in y.withUnsafeMutableBufferPointer { globalAvgPoolForward(x: xp, y: $0, planes: planes, spatial: spatial) } }
+    dy.ro { dyp in dx.withUnsafeMutableBufferPointer {
+        globalAvgPoolBackward(dy: dyp, dx: $0, planes: planes, spatial: spatial, accumulate: false)
+    } }
+    expectClose(y, Reference.globalAvgPool(x: doubles(x), planes: planes, spatial: spatial), tol: 1e-6, "gap y")
+    expectGradient(dx, at: doubles(x), tol: 1e-5, "gap dx") {
+        weightedSum(Reference.globalAvgPool(x: $0, planes: planes, spatial: spatial), doubles(dy))
+    }
+    var acc = [Float](repeating: 2, count: planes * spatial)
+    dy.ro { dyp in acc.withUnsafeMutableBufferPointer {
+        globalAvgPoolBackward(dy: dyp, dx: $0, planes: planes, spatial: spatial, accumulate: true)
+    } }
+    expectClose(acc, dx.map { $0 + 2 }, tol: 1e-6, "gap accumulate")
+}

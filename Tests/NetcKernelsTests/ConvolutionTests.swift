@@ -1,0 +1,105 @@
+import Testing
+import NetcKernels
+
+/// Awkward shapes: odd sizes, padding, stride 2, groups > 1, the 1x1 fast path, batch > 1.
+let convCases: [ConvGeometry] = [
+    ConvGeometry(n: 2, inChannels: 3, height: 5, width: 7, outChannels: 4, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
+    ConvGeometry(n: 3, inChannels: 4, height: 7, width: 6, outChannels: 6, kernelH: 3, kernelW: 3,
+                 strideH: 2, strideW: 2, padH: 1, padW: 1, groups: 2),
+    ConvGeometry(n: 2, inChannels: 6, height: 3, width: 5, outChannels: 4, kernelH: 1, kernelW: 1, groups: 2),
+    ConvGeometry(n: 2, inChannels: 3, height: 5, width: 5, outChannels: 5, kernelH: 1, kernelW: 1, strideH: 2, strideW: 2),
+    ConvGeometry(n: 2, inChannels: 1, height: 9, width: 8, outChannels: 3, kernelH: 7, kernelW: 7,
+                 strideH: 2, strideW: 2, padH: 3, padW: 3),
+    ConvGeometry(n: 1, inChannels: 3, height: 4, width: 5, outChannels: 6, kernelH: 2, kernelW: 3,
+                 strideH: 2, strideW: 1, padH: 0, padW: 1, groups: 3),
+]
+
+struct ConvRun {
+    var y: [Float], dx: [Float], dw: [Float], db: [Float]
+}
+
+/// Runs the fast forward and all backward kernels; dx is written with `accumulate` onto `dxInit`.
+func runFastConv(_ g: ConvGeometry, x: [Float], w: [Float], b: [Float], dy: [Float],
+                 dxInit: [Float]? = nil, accumulate: Bool = false) -> ConvRun {
+    var ws = [Float](repeating: .nan, count: max(g.workspaceCount, 1))  // NaN: stale scratch must not leak
+    var y = [Float](repeating: .nan, count: g.outputCount)
+    var dx = dxInit ?? [Float](repeating: .nan, count: g.inputCount)
+    var dw = [Float](repeating: .nan, count: g.weightCount)
+    var db = [Float](repeating: .nan, count: g.outChannels)
+    x.ro { xp in w.ro { wp in b.ro { bp in dy.ro { dyp in
+        ws.withUnsafeMutableBufferPointer { wsp in
+            y.withUnsafeMutableBufferPointer { convForward(g, x: xp, weight: wp, bias: bp, y: $0, workspace: wsp) }
+            dx.withUnsafeMutableBufferPointer {
+                convBackwardData(g, dy: dyp, weight: wp, dx: $0, workspace: wsp, accumulate: accumulate)
+            }
+            dw.withUnsafeMutableBufferPointer { dwp in db.withUnsafeMutableBufferPointer { dbp in
+                convBackwardFilter(g, x: xp, dy: dyp, dWeight: dwp, dBias: dbp, workspace: wsp)
+            } }
+        }
+    } } } }
+    return ConvRun(y: y, dx: dx, dw: dw, db: db)
+}
+
+@Test(arguments: convCases.indices)
+func convMatchesReference(_ caseIndex: Int) {
+    let g = convCases[caseIndex]
+    var rng = TestRNG(seed: UInt64(100 + caseIndex))
+    let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng)
+    let b = randomArray(g.outChannels, &rng), dy = randomArray(g.outputCount, &rng)
+    let fast = runFastConv(g, x: x, w: w, b: b, dy: dy)
+    let refY = Reference.convForward(g, x: doubles(x), weight: doubles(w), bias: doubles(b))
+    let ref = Reference.convBackward(g, x: doubles(x), weight: doubles(w), dy: doubles(dy))
+    expectClose(fast.y, refY, tol: 1e-5, "forward y")
+    expectClose(fast.dx, ref.dx, tol: 1e-5, "dx")
+    expectClose(fast.dw, ref.dWeight, tol: 1e-5, "dWeight")
+    expectClose(fast.db, ref.dBias, tol: 1e-5, "dBias")
+
+    // accumulate: dx must be added onto what is already there.
+    let base = randomArray(g.inputCount, &rng)
+    let acc = runFastConv(g, x: x, w: w, b: b, dy: dy, dxInit: base, accumulate: true)
+    expectClose(acc.dx, zip(base, ref.dx).map { Double($0) + $1 }, tol: 1e-5, "dx accumulate")
+}
+
+@Test(arguments: convCases.indices)
+func convGradientsMatchFiniteDifferences(_ caseIndex: Int) {
+    let g = convCases[caseIndex]
+    var rng = TestRNG(seed: UInt64(200 + caseIndex))
+    let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng)
+    let b = randomArray(g.outChannels, &rng), dy = randomArray(g.outputCount, &rng)
+    let fast = runFastConv(g, x: x, w: w, b: b, dy: dy)
+    let (xd, wd, bd, r) = (doubles(x), doubles(w), doubles(b), doubles(dy))
+    expectGradient(fast.dx, at: xd, "conv dx") { convLoss(g, $0, wd, bd, r) }
+    expectGradient(fast.dw, at: wd, "conv dWeight") { convLoss(g, xd, $0, bd, r) }
+    expectGradient(fast.db, at: bd, "conv dBias") { convLoss(g, xd, wd, $0, r) }
+}
+
+private func convLoss(_ g: ConvGeometry, _ x: [Double], _ w: [Double], _ b: [Double], _ r: [Double]) -> Double {
+    weightedSum(Reference.convForward(g, x: x, weight: w, bias: b), r)
+}
+
+@Test func convGeometryShapes() {
+    let g = ConvGeometry(n: 128, inChannels: 64, height: 24, width: 24, outChannels: 64,
+                         kernelH: 3, kernelW: 3, padH: 1, padW: 1)
+    #expect(g.outH == 24 && g.outW == 24)
+    #expect(g.workspaceCount == 64 * 9 * 128 * 24 * 24)
+    let pw = ConvGeometry(n: 4, inChannels: 8, height: 5, width: 5, outChannels: 8, kernelH: 1, kernelW: 1)
+    #expect(pw.isPointwise && pw.workspaceCount == 0)
+    let s2 = ConvGeometry(n: 1, inChannels: 1, height: 96, width: 96, outChannels: 64, kernelH: 7, kernelW: 7,
+                          strideH: 2, strideW: 2, padH: 3, padW: 3)
+    #expect(s2.outH == 48 && s2.outW == 48)
+}
+
+/// Big enough that im2col/col2im take the multi-threaded path.
+@Test func convLargeParallelPathMatchesReference() {
+    let g = ConvGeometry(n: 4, inChannels: 8, height: 20, width: 20, outChannels: 4, kernelH: 3, kernelW: 3,
+                         strideH: 1, strideW: 1, padH: 1, padW: 1, groups: 2)
+    #expect(g.workspaceCount > parallelWorkThreshold)
+    var rng = TestRNG(seed: 300)
+    let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng)
+    let b = randomArray(g.outChannels, &rng), dy = randomArray(g.outputCount, &rng)
+    let fast = runFastConv(g, x: x, w: w, b: b, dy: dy)
+    let ref = Reference.convBackward(g, x: doubles(x), weight: doubles(w), dy: doubles(dy))
+    expectClose(fast.y, Reference.convForward(g, x: doubles(x), weight: doubles(w), bias: doubles(b)), tol: 1e-5, "y")
+    expectClose(fast.dx, ref.dx, tol: 1e-5, "dx")
+    expectClose(fast.dw, ref.dWeight, tol: 1e-5, "dw")
+}

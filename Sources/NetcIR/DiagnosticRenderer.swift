@@ -34,7 +34,9 @@ public struct DiagnosticRenderer: Sendable {
     }
 
     private func excerpt(_ at: SourceLocation?) -> String {
-        guard let at, let text = sources[at.file], let line = Self.line(at.line, of: text) else { return "" }
+        guard let at, let text = sources[at.file], let raw = Self.line(at.line, of: text) else { return "" }
+        // Control bytes (from a binary file) would garble the terminal; show them as '?'.
+        let line = String(raw.map { $0 == "\t" || !($0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false) ? $0 : "?" })
         let number = String(at.line)
         let gutter = String(repeating: " ", count: number.count)
         // Tabs keep their width under the caret; anything else becomes a space.

@@ -68,7 +68,9 @@ public enum Op: Hashable, Sendable {
 
         /// Output extent along one axis, as PyTorch computes it (floor mode).
         public static func extent(_ input: Int, size: Int, stride: Int, pad: Int) -> Int {
-            (input + 2 * pad - size) / stride + 1
+            let span = input + 2 * pad - size
+            // A window larger than the padded input fits nowhere (Swift's `/` would round -2/3 up to 0).
+            return span < 0 ? 0 : span / stride + 1
         }
 
         public func outputSize(height: Int, width: Int) -> (h: Int, w: Int) {

@@ -54,6 +54,9 @@ public enum Compiler {
             c.diagnostics += lowering.diagnostics
         }
         if c.diagnostics.hasErrors { c.graph = nil }
+        // A template layer used twice with the same bad value reports the same thing twice; say it once.
+        var seen = Set<Diagnostic>()
+        c.diagnostics = c.diagnostics.filter { seen.insert($0).inserted }
         c.diagnostics.sort { a, b in
             guard let x = a.location else { return false }
             guard let y = b.location else { return true }

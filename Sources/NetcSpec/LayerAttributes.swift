@@ -26,7 +26,7 @@ extension Lowering {
         }
         guard case .int(let i)? = ValueType.int.coerce(b.value) else {
             let help: String? = if case .double = b.value { "wrap the expression in round(...), floor(...) or ceil(...), or use '//' for integer division" } else { nil }
-            report(.error("'\(name)' of \(layerName(a)) must be an integer, got \(b.value.typeName) \(b.value)", at: b.origin, help: help), a.context)
+            report(.error("'\(name)' of \(layerName(a)) must be an integer, got \(b.value.phrase)", at: b.origin, help: help), a.context)
             return nil
         }
         guard i >= min else {
@@ -42,7 +42,7 @@ extension Lowering {
         guard let found = value(a, name) else { return nil }
         guard let b = found else { return fallback }
         guard let d = b.value.asDouble, d >= 0 else {
-            report(.error("'\(name)' of \(layerName(a)) must be a non-negative number, got \(b.value.typeName) \(b.value)", at: b.origin), a.context)
+            report(.error("'\(name)' of \(layerName(a)) must be a non-negative number, got \(b.value.phrase)", at: b.origin), a.context)
             return nil
         }
         return d
@@ -52,7 +52,7 @@ extension Lowering {
         guard let found = value(a, name) else { return nil }
         guard let b = found else { return fallback }
         guard case .bool(let v) = b.value else {
-            report(.error("'\(name)' of \(layerName(a)) must be true or false, got \(b.value.typeName) \(b.value)", at: b.origin), a.context)
+            report(.error("'\(name)' of \(layerName(a)) must be true or false, got \(b.value.phrase)", at: b.origin), a.context)
             return nil
         }
         return v

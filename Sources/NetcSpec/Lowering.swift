@@ -45,12 +45,14 @@ struct Lowering {
 
         builder.beginModule("stem", kind: "stem", origin: spec.stem.first?.location)
         var stem = Context(prefix: "stem")
-        x = layers(spec.stem, x, globals, &stem)
+        // A failed stem layer passes its input on, so the stages are still checked.
+        for call in spec.stem { x = layer(call, x, globals, &stem) ?? x }
         builder.endModule()
         for (i, stage) in spec.stages.enumerated() {
             builder.beginModule("stages.\(i)", kind: "stage", origin: stage.location)
-            x = lowerStage(stage, index: i, x, globals)
+            let out = lowerStage(stage, index: i, x, globals)
             builder.endModule()
+            x = out ?? x.map { recover(after: stage, from: $0) }
         }
         builder.beginModule("head", kind: "head", origin: spec.head.first?.location)
         var head = Context(prefix: "head")
@@ -70,7 +72,7 @@ struct Lowering {
         }
         let stageContext = Context(prefix: "stages.\(index)", callSite: stage.location)
         let depth = args["depth"].flatMap { positive($0, "depth", stageContext) }
-        _ = args["channels"].flatMap { positive($0, "channels", stageContext) }
+        guard args["channels"].flatMap({ positive($0, "channels", stageContext) }) != nil else { return nil }
         if let x = input, builder.shape(of: x).isMap, builder.shape(of: x).height == 1, builder.shape(of: x).width == 1 {
             diagnostics.append(.warning(
                 "stage \(index) sees a 1x1 feature map (\(builder.shape(of: x)) for a \(spec.input.shape) input)",
@@ -92,6 +94,19 @@ struct Lowering {
             if x == nil && input != nil { return nil }
         }
         return x
+    }
+
+    /// After a stage fails, goes on from the shape it most likely meant to produce, so the stages
+    /// after it are still checked and every error of the file is reported in one run.
+    private mutating func recover(after stage: Stage, from input: Node.ID) -> Node.ID {
+        let shape = builder.shape(of: input)
+        func int(_ key: String) -> Int? {
+            if case .literal(.int(let i))? = stage.arguments[key]?.content, i > 0 { return i }
+            return nil
+        }
+        let stride = int("stride") ?? 1
+        let guess = Shape.map(int("channels") ?? shape.channels, (shape.height - 1) / stride + 1, (shape.width - 1) / stride + 1)
+        return builder.addInput(guess, origin: stage.location)
     }
 
     // MARK: - Blocks
@@ -187,7 +202,7 @@ struct Lowering {
         for p in template.parameters {
             if let given = args[p.name] {
                 guard let v = p.type.coerce(given.value) else {
-                    report(.error("'\(p.name)' of block '\(template.name)' must be \(article(p.type)), got \(given.value.typeName) \(given.value)",
+                    report(.error("'\(p.name)' of block '\(template.name)' must be \(article(p.type)), got \(given.value.phrase)",
                                   at: given.origin), ctx)
                     ok = false
                     continue
@@ -229,7 +244,7 @@ struct Lowering {
         if let cond = call.arguments["if"] {
             guard let b = evaluate(cond, env, callSite: site.callSite) else { return nil }
             guard case .bool(let include) = b.value else {
-                report(.error("'if' must be true or false, got \(b.value.typeName) \(b.value)", at: b.origin), site)
+                report(.error("'if' must be true or false, got \(b.value.phrase)", at: b.origin), site)
                 return nil
             }
             if !include { return input }
@@ -371,7 +386,8 @@ struct Lowering {
 
     mutating func positive(_ b: Binding, _ what: String, _ ctx: Context) -> Int? {
         guard case .int(let i)? = ValueType.int.coerce(b.value) else {
-            report(.error("'\(what)' must be an integer, got \(b.value.typeName) \(b.value)", at: b.origin), ctx)
+            let help: String? = b.value.asDouble.map { "'\(what)' counts whole \(what == "depth" ? "blocks" : "channels"): use an integer such as \(max(1, Int($0.rounded(.down))))" }
+            report(.error("'\(what)' must be an integer, got \(b.value.phrase)", at: b.origin, help: help), ctx)
             return nil
         }
         guard i > 0 else {

@@ -28,6 +28,15 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The value with its type, for messages: `the number 2.5`, `the string 'sixty-four'`.
+    public var phrase: String {
+        switch self {
+        case .int, .double: "the number \(self)"
+        case .string: "the string \(self)"
+        case .bool: "the boolean \(self)"
+        }
+    }
+
     public var asDouble: Double? {
         switch self {
         case .int(let i): Double(i)

@@ -21,7 +21,10 @@ extension Lowering {
     mutating func int(_ a: LayerAttributes, _ name: String, min: Int, default fallback: Int? = nil) -> Int? {
         guard let found = value(a, name) else { return nil }
         guard let b = found else {
-            if fallback == nil { report(.error("'\(a.call.kind)' needs '\(name)'", at: a.call.location, help: "add '\(name): ...'"), a.context) }
+            // A key that was written but did not parse has been reported already.
+            if fallback == nil, a.call.keyLocations[name] == nil {
+                report(.error("'\(a.call.kind)' needs '\(name)'", at: a.call.location, help: "add '\(name): ...'"), a.context)
+            }
             return fallback
         }
         guard case .int(let i)? = ValueType.int.coerce(b.value) else {
@@ -30,8 +33,7 @@ extension Lowering {
             return nil
         }
         guard i >= min else {
-            var help = min > 0 ? "'\(name)' must be at least \(min)" : nil
-            if let d = b.derivation { help = "\(d); change the values so that it is at least \(min)" }
+            let help = b.derivation.map { "\($0); change the values so that it is at least \(min)" }
             report(.error("'\(name)' of \(layerName(a)) must be \(min > 0 ? "positive" : "non-negative"), got \(i)", at: b.origin, help: help), a.context)
             return nil
         }

@@ -342,9 +342,12 @@ struct Lowering {
             case .failure(let f):
                 var at = arg.location
                 at.column += f.offset
-                let help = f.help ?? (f.message.hasPrefix("undefined parameter")
-                    ? e.references.first { env[$0.name] == nil }.map { DidYouMean.help($0.name, from: Array(env.keys), what: "parameters here") }
-                    : nil)
+                var help = f.help
+                if f.message.hasPrefix("undefined parameter"), let missing = e.references.first(where: { env[$0.name] == nil }) {
+                    help = env.isEmpty
+                        ? "no parameters are defined here; a top-level 'classes: 10' defines $classes"
+                        : DidYouMean.help(missing.name, from: Array(env.keys), what: "parameters here")
+                }
                 var ctx = Context(prefix: "")
                 ctx.callSite = callSite
                 report(.error("in '\(text)': \(f.message)", at: at, help: help), ctx)

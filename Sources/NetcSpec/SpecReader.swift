@@ -8,7 +8,6 @@ struct SpecReader {
     /// The keys of a mapping that passed the schema check, by name.
     struct Fields {
         var entries: [String: (key: YAMLNode, value: YAMLNode)] = [:]
-        var order: [String] = []
         subscript(_ name: String) -> YAMLNode? { entries[name]?.value }
     }
 
@@ -262,13 +261,16 @@ struct SpecReader {
                                       help: DidYouMean.help(blockName, from: Array(blocks.keys), what: "blocks")))
             return nil
         }
-        let known = Schema.stage.map(\.name) + template.parameters.map(\.name)
-        for (key, k) in seen where !known.contains(key) {
+        let known = Array(Set(Schema.stage.map(\.name) + template.parameters.map(\.name))).sorted()
+        var misspelt: Set<String> = []
+        for (key, k) in seen.sorted(by: { $0.value.location < $1.value.location }) where !known.contains(key) {
+            if let s = DidYouMean.suggest(key, from: known) { misspelt.insert(s) }
             diagnostics.append(.error("unknown key '\(key)' for a stage of '\(blockName)' blocks", at: k.location,
-                                      help: DidYouMean.help(key, from: Array(Set(known)), what: "keys")))
+                                      help: DidYouMean.help(key, from: known, what: "keys")))
             args[key] = nil
         }
-        for key in ["depth", "channels"] where seen[key] == nil {
+        // A misspelt required key is reported once, as the misspelling.
+        for key in ["depth", "channels"] where seen[key] == nil && !misspelt.contains(key) {
             error("stage is missing '\(key)'", at: node, help: "add '\(key): ...'")
         }
         return Stage(block: blockName, blockLocation: blockLocation, arguments: args, location: node.location)
@@ -371,17 +373,18 @@ struct SpecReader {
         guard let entries = mapping(node, what) else { return nil }
         var f = Fields()
         let names = keys.map(\.name)
+        var misspelt: Set<String> = []
         for (k, v) in entries {
             guard let key = string(k, "key") else { continue }
             guard names.contains(key) else {
+                if let s = DidYouMean.suggest(key, from: names) { misspelt.insert(s) }
                 diagnostics.append(.error("unknown key '\(key)' in \(what)", at: k.location,
                                           help: DidYouMean.help(key, from: names, what: "keys")))
                 continue
             }
             f.entries[key] = (k, v)
-            f.order.append(key)
         }
-        for key in keys where key.required && f.entries[key.name] == nil {
+        for key in keys where key.required && f.entries[key.name] == nil && !misspelt.contains(key.name) {
             error("\(what) is missing '\(key.name)' (\(key.doc))", at: node, help: "add '\(key.name): ...'")
         }
         return f

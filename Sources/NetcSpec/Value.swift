@@ -55,13 +55,12 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
 public enum ValueType: String, Hashable, Sendable, CaseIterable {
     case int, number, string, bool
 
-    /// Converts `value` to this type where the conversion loses nothing (an integer is a number;
-    /// a number is an integer only when it is whole).
+    /// Converts `value` to this type where the conversion is a widening: an integer is a number,
+    /// but a number (`1e3`, `64.0`) is never silently an integer; `round(...)` says so explicitly.
     func coerce(_ value: Value) -> Value? {
         switch (self, value) {
         case (.int, .int), (.number, .double), (.string, .string), (.bool, .bool): value
         case (.number, .int(let i)): .double(Double(i))
-        case (.int, .double(let d)) where d == d.rounded() && abs(d) < 1e15: .int(Int(d))
         default: nil
         }
     }

@@ -1,0 +1,54 @@
+import NetcIR
+import NetcSpec
+import NetcZoo
+import Testing
+
+/// The default ResNet-18 against the figures torchinfo 1.8 prints for the chapter's PyTorch model.
+struct SummaryTests {
+    func defaultGraph(input: Shape? = nil) throws -> Graph {
+        let text = try #require(Zoo.spec(named: Zoo.defaultName))
+        return try #require(Compiler.compile(source: text, file: "resnet18.yaml", input: input).graph)
+    }
+
+    @Test func stageOutputsMatchD2L() throws {
+        let summary = Summary(try defaultGraph(input: .map(1, 96, 96)), batch: 1, depth: 1)
+        #expect(summary.rows.map(\.name) == ["stem", "stages.0", "stages.1", "stages.2", "stages.3", "head"])
+        #expect(summary.rows.map(\.outputShape) == [
+            [1, 64, 24, 24], [1, 64, 24, 24], [1, 128, 12, 12], [1, 256, 6, 6], [1, 512, 3, 3], [1, 10],
+        ])
+    }
+
+    @Test func footerMatchesTorchinfo() throws {
+        let text = Summary(try defaultGraph(), batch: 1).renderText()
+        for line in ["Total params: 11,178,378", "Trainable params: 11,178,378", "Non-trainable params: 0",
+                     "Total mult-adds (M): 319.12", "Input size (MB): 0.04", "Forward/backward pass size (MB): 7.04",
+                     "Params size (MB): 44.71", "Estimated Total Size (MB): 51.79"] {
+            #expect(text.contains(line + "\n"), "missing '\(line)'")
+        }
+    }
+
+    @Test func batchScalesActivationsNotParameters() throws {
+        let one = Summary(try defaultGraph(), batch: 1).totals
+        let many = Summary(try defaultGraph(), batch: 8).totals
+        #expect(many.parameters == one.parameters)
+        #expect(many.torchinfoMultAdds == 8 * one.torchinfoMultAdds)
+        #expect(many.forwardBackwardBytes == 8 * one.forwardBackwardBytes)
+    }
+
+    @Test func inputOverrideChangesShapes() throws {
+        let g = try defaultGraph(input: .map(1, 224, 224))
+        #expect(g.inputShape == .map(1, 224, 224))
+        #expect(Summary(g, depth: 1).rows[4].outputShape == [1, 512, 7, 7])
+    }
+
+    @Test func depthControlsNesting() throws {
+        let g = try defaultGraph()
+        #expect(Summary(g, depth: 1).rows.allSatisfy { $0.depth == 1 })
+        let blocks = Summary(g, depth: 2).rows.filter { $0.depth == 2 && $0.kind == "residual" }
+        #expect(blocks.map(\.name) == (0..<4).flatMap { s in (0..<2).map { "stages.\(s).\($0)" } })
+        let layers = Summary(g, depth: 3).rows.filter { $0.name.hasPrefix("stages.1.0.") }.map(\.name)
+        #expect(layers == ["stages.1.0.conv1", "stages.1.0.bn1", "stages.1.0.relu1", "stages.1.0.conv2",
+                           "stages.1.0.bn2", "stages.1.0.shortcut", "stages.1.0.relu2"])
+        #expect(Summary(g, depth: 4).rows.contains { $0.name == "stages.1.0.conv3" && $0.depth == 4 })
+    }
+}

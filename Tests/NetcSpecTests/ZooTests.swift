@@ -1,0 +1,80 @@
+import Foundation
+import NetcIR
+import NetcSpec
+import NetcZoo
+import Testing
+
+/// Every architecture in architectures/ compiles cleanly and keeps the figures pinned in
+/// Golden/architectures.json (params, MACs, activations), as pycls pins its model complexity.
+/// Re-record with `NETC_RECORD=1 swift test --filter ZooTests`.
+struct ZooTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+    static let goldenURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Golden/architectures.json")
+
+    struct Figures: Codable, Equatable {
+        var parameters: Int
+        var macs: Int
+        var torchinfoMultAdds: Int
+        var activations: Int
+        var outputShape: [Int]
+    }
+
+    static func figures(_ name: String) -> Figures? {
+        guard let text = Zoo.spec(named: name) else { return nil }
+        let c = Compiler.compile(source: text, file: "\(name).yaml")
+        guard let g = c.graph else { return nil }
+        let cost = g.cost
+        return Figures(parameters: cost.parameters, macs: cost.macs, torchinfoMultAdds: cost.torchinfoMACs,
+                       activations: cost.activations, outputShape: g.outputShape.dims)
+    }
+
+    @Test func everyFileInArchitecturesIsBundled() throws {
+        let root = Self.repository.appendingPathComponent("architectures")
+        let files = FileManager.default.enumerator(atPath: root.path)!.compactMap { $0 as? String }
+            .filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
+        #expect(files == Zoo.names)
+        for name in files {
+            let onDisk = try String(contentsOf: root.appendingPathComponent("\(name).yaml"), encoding: .utf8)
+            #expect(onDisk == Zoo.spec(named: name), "bundled copy of \(name) differs from the file")
+        }
+    }
+
+    @Test(arguments: Zoo.names)
+    func compilesWithoutDiagnostics(name: String) throws {
+        let text = try #require(Zoo.spec(named: name))
+        let c = Compiler.compile(source: text, file: "\(name).yaml")
+        #expect(c.diagnostics.isEmpty, "\(c.renderDiagnostics())")
+        #expect(c.succeeded)
+        #expect(text.hasPrefix("# "), "each architecture file starts with a comment citing its paper")
+    }
+
+    @Test func figuresMatchTheGoldenFile() throws {
+        var current: [String: Figures] = [:]
+        for name in Zoo.names { current[name] = Self.figures(name) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if ProcessInfo.processInfo.environment["NETC_RECORD"] != nil {
+            try encoder.encode(current).write(to: Self.goldenURL)
+        }
+        let golden = try JSONDecoder().decode([String: Figures].self, from: Data(contentsOf: Self.goldenURL))
+        for name in Set(golden.keys).union(current.keys).sorted() where golden[name] != current[name] {
+            Issue.record("\(name): golden \(String(describing: golden[name])), now \(String(describing: current[name]))")
+        }
+    }
+
+    /// torchvision's parameter counts and published GFLOPS (conv and linear MACs) at 1x3x224x224.
+    @Test(arguments: [
+        ("imagenet/resnet18", 11_689_512, 1.81), ("imagenet/resnet34", 21_797_672, 3.66),
+        ("imagenet/resnet50", 25_557_032, 4.09), ("imagenet/resnet101", 44_549_160, 7.80),
+        ("imagenet/resnet152", 60_192_808, 11.51), ("imagenet/resnext50_32x4d", 25_028_904, 4.23),
+        ("imagenet/wide_resnet50_2", 68_883_240, 11.40),
+    ])
+    func matchesTorchvision(name: String, parameters: Int, gflops: Double) throws {
+        let f = try #require(Self.figures(name))
+        #expect(f.parameters == parameters)
+        #expect(String(format: "%.2f", Double(f.macs) / 1e9) == String(format: "%.2f", gflops))
+        #expect(f.outputShape == [1000])
+    }
+}

@@ -1,0 +1,36 @@
+# netc: build, test and train on a fresh Debian machine. `make train` and `make test` install the
+# Debian packages netc needs when they are missing, then build and run.
+SWIFT ?= swift
+DEB_PACKAGES := pkg-config libopenblas-dev libyaml-dev zlib1g-dev dataset-fashion-mnist
+NETC := .build/release/netc
+
+.PHONY: all deps build test train check-zoo clean
+
+all: build
+
+# Installs only what is missing; uses sudo when not root.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  echo "installing Debian packages:$$missing"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product netc
+
+test: deps
+	$(SWIFT) test
+
+# The main job on the built-in default architecture (d2l's ResNet-18).
+train: build
+	$(NETC) summary --input 1x1x96x96
+
+check-zoo: build
+	$(NETC) check architectures/*.yaml architectures/imagenet/*.yaml Examples/*.yaml
+
+clean:
+	rm -rf .build

@@ -34,6 +34,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .executableTarget(name: "print-shapes", dependencies: ["NetcSpec"], path: "Examples/PrintShapes"),
+
         .testTarget(name: "NetcSpecTests", dependencies: ["NetcSpec", "NetcZoo"]),
         .testTarget(name: "NetcKernelsTests", dependencies: ["NetcKernels"]),
         .testTarget(name: "NetcRuntimeTests", dependencies: ["NetcRuntime", "NetcSpec"]),

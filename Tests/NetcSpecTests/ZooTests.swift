@@ -78,3 +78,28 @@ struct ZooTests {
         #expect(f.outputShape == [1000])
     }
 }
+
+/// docs/spec.md documents every key the schema knows, and the examples compile cleanly.
+struct DocumentationTests {
+    @Test func everySchemaKeyIsDocumented() throws {
+        let doc = try String(contentsOf: ZooTests.repository.appendingPathComponent("docs/spec.md"), encoding: .utf8)
+        let keys = [Schema.spec, Schema.input, Schema.defaults, Schema.stage, Schema.block, Schema.parameter,
+                    Schema.shortcut, Schema.train, Schema.sgd, Schema.stepSchedule, Schema.commonLayer]
+            .flatMap { $0.map(\.name) }
+            + Schema.layers.flatMap { [$0.key] + $0.value.keys.map(\.name) }
+            + Schema.stageLists.flatMap { [$0.plural, $0.singular] }
+        for key in Set(keys).sorted() {
+            #expect(doc.contains("`\(key)`"), "docs/spec.md does not document '\(key)'")
+        }
+    }
+
+    @Test func examplesCompile() throws {
+        let dir = ZooTests.repository.appendingPathComponent("Examples")
+        let specs = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".yaml") }
+        #expect(!specs.isEmpty)
+        for name in specs {
+            let c = Compiler.compile(path: dir.appendingPathComponent(name).path)
+            #expect(c.diagnostics.isEmpty && c.succeeded, "\(c.renderDiagnostics())")
+        }
+    }
+}

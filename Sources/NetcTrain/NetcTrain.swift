@@ -1,1 +1,0 @@
-// NetcTrain: contents arrive with the issue that builds this layer.

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+@testable import NetcTrain
+
+@Suite struct MetricsLogTests {
+    @Test func writesOneObjectPerLineAndAppends() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/metrics.jsonl"
+        let log = try MetricsLog(path: path)
+        try log.append(["epoch": 1, "train_loss": 0.5, "split": "train \"a\"\n"])
+        // Flushed per line: the record is on disk before close.
+        #expect(String(decoding: try BinaryFile.read(path), as: UTF8.self) ==
+            #"{"epoch":1,"train_loss":0.5,"split":"train \"a\"\n"}"# + "\n")
+        try log.append(["loss": .double(.nan), "lr": .double(.infinity), "neg": .double(-.infinity), "tiny": 1e-5])
+        log.close()
+        #expect(throws: FileError.self) { try log.append(["x": 1]) }
+
+        let again = try MetricsLog(path: path)
+        try again.append(["epoch": 2, "acc": 1.0])
+        again.close()
+        let lines = String(decoding: try BinaryFile.read(path), as: UTF8.self).split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[1] == #"{"loss":null,"lr":null,"neg":null,"tiny":1e-05}"#)
+        #expect(lines[2] == #"{"epoch":2,"acc":1.0}"#)
+        // Every line is standard JSON.
+        for l in lines {
+            #expect((try? JSONSerialization.jsonObject(with: Data(l.utf8))) is [String: Any])
+            #expect(throws: Never.self) { try JSON.parse(Array(l.utf8)) }
+        }
+        #expect(try JSON.parse(Array(lines[0].utf8))["split"] == .string("train \"a\"\n"))
+    }
+
+    @Test func repairsPartialLastLine() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/metrics.jsonl"
+        try writeBytes(Array(#"{"epoch":1}"#.utf8) + Array(#"{"epo"#.utf8), path)  // crash mid-record
+        let log = try MetricsLog(path: path)
+        try log.append(["epoch": 2])
+        let text = String(decoding: try BinaryFile.read(path), as: UTF8.self)
+        #expect(text.hasSuffix("{\"epo\n{\"epoch\":2}\n"))
+
+        let fresh = try MetricsLog(path: path, truncate: true)
+        try fresh.append(["a": "b"])
+        #expect(try BinaryFile.read(path) == Array("{\"a\":\"b\"}\n".utf8))
+    }
+}

@@ -20,7 +20,7 @@ deps:
 	fi
 
 build: deps
-	$(SWIFT) build -c release --product netc
+	$(SWIFT) build -c release --static-swift-stdlib --product netc
 
 test: deps
 	$(SWIFT) test

@@ -113,7 +113,8 @@ final class YAMLComposer {
         defer { yaml_parser_delete(&parser) }
         map.bytes.withUnsafeBufferPointer { buffer in
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
-            yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING)
+            // No yaml_parser_set_encoding: autodetection is what skips a UTF-8 byte-order
+            // mark, and UTF-16 input never gets here (its BOM is invalid UTF-8).
             var event = yaml_event_t()
             while !aborted {
                 guard yaml_parser_parse(&parser, &event) == 1 else {

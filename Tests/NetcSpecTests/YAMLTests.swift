@@ -465,3 +465,18 @@ private func render(_ text: String, _ diagnostics: [Diagnostic], file: String = 
     // One explicit document is fine.
     #expect(compose("---\na: 1\n...\n").root?["a"]?.int == 1)
 }
+
+@Test func longLinesStayLinear() throws {
+    // 40,000 anchored non-ASCII scalars on one 400 kB line: location conversion must not
+    // rewalk the line for every node (this took minutes before the fix).
+    let text = "[" + (0..<40_000).map { "&a\($0) é" }.joined(separator: ", ") + ", x]"
+    let clock = ContinuousClock()
+    var result: (root: YAMLNode?, diagnostics: [Diagnostic])?
+    let elapsed = clock.measure { result = compose(text) }
+    #expect(elapsed < .seconds(5))
+    let items = try #require(result?.root?.sequence)
+    #expect(items.count == 40_001)
+    #expect(lcl(items[1]) == [1, 13, 1])               // "[&a0 é, &a1 é" -> the second "é"
+    let last = text.count
+    #expect(lcl(items.last) == [1, last - 1, 1])
+}

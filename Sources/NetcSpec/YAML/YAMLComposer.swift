@@ -171,7 +171,9 @@ final class YAMLComposer {
             }
         case YAML_SCALAR_EVENT:
             let s = event.data.scalar
-            guard count(1, at: span(event.start_mark, event.end_mark)) else { return }
+            let anchor = Self.string(s.anchor), tag = Self.string(s.tag)
+            let loc = tokenLocation(event, skippingProperties: anchor != nil || tag != nil)
+            guard count(1, at: loc) else { return }
             let text = String(decoding: UnsafeBufferPointer(start: s.value, count: Int(s.length)), as: UTF8.self)
             let style: YAMLScalar.Style
             switch s.style {
@@ -181,8 +183,6 @@ final class YAMLComposer {
             case YAML_FOLDED_SCALAR_STYLE: style = .folded
             default: style = .plain
             }
-            let anchor = Self.string(s.anchor), tag = Self.string(s.tag)
-            let loc = tokenLocation(event, skippingProperties: anchor != nil || tag != nil)
             add(YAMLNode(.scalar(YAMLScalar(text, style: style)), at: loc, tag: tag, anchor: anchor),
                 size: 1, height: 0, define: true)
         case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:

@@ -17,6 +17,10 @@ struct YAMLSourceMap {
     private var totalCP = 0
     /// The last converted position: byte, code point, 0-based line and 1-based column.
     private var cursor = (byte: 0, cp: 0, line: 0, column: 1)
+    /// Earlier cursors, at least `checkpointStride` code points apart, so a mark behind the
+    /// cursor on a very long line costs a short walk, not one from the start of the line.
+    private var checkpoints: [(byte: Int, cp: Int, line: Int, column: Int)] = []
+    private let checkpointStride = 1024
 
     /// `bytes` must already be valid UTF-8.
     init(bytes: [UInt8], file: String) {
@@ -61,6 +65,9 @@ struct YAMLSourceMap {
         var (byte, at, column) = (lineStartByte[line], lineStartCP[line], 1)
         if cursor.line == line && cursor.cp <= cp {
             (byte, at, column) = (cursor.byte, cursor.cp, cursor.column)
+        } else if let k = checkpoints.lastIndex(where: { $0.cp <= cp }), checkpoints[k].line == line {
+            // Checkpoints are few (one per stride) and in order; a linear scan from the end is enough.
+            (byte, at, column) = (checkpoints[k].byte, checkpoints[k].cp, checkpoints[k].column)
         }
         let from = byte
         while at < cp && byte < bytes.count {
@@ -70,6 +77,7 @@ struct YAMLSourceMap {
         }
         column += characters(from: from, to: byte)
         cursor = (byte, cp, line, column)
+        if cp >= (checkpoints.last?.cp ?? 0) + checkpointStride { checkpoints.append(cursor) }
         return (byte, line + 1, column)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import NetcIR
 import NetcSpec
+import NetcTrain
 import NetcZoo
 
 /// Resolves a SPEC argument: a path if such a file exists, else a bundled architecture's name.
@@ -16,6 +17,15 @@ enum SpecArgument {
                                     help: "bundled architectures: " + Zoo.names.joined(separator: ", "))]
         }
         return c
+    }
+}
+
+extension SpecArgument {
+    /// Compiles spec text saved in a checkpoint, at the size its recipe resizes images to.
+    static func compile(text: String, file: String, input options: TrainingOptions) -> Compilation {
+        let first = Compiler.compile(source: text, file: file)
+        guard let resize = options.resize, let spec = first.spec, spec.input.height != resize else { return first }
+        return Compiler.compile(source: text, file: file, input: .map(spec.input.channels, resize, resize))
     }
 }
 

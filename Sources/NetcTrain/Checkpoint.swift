@@ -1,0 +1,103 @@
+import CZlib
+import Foundation
+import NetcRuntime
+
+/// Where a run stands: enough to continue it exactly.
+public struct TrainingState: Equatable, Sendable {
+    /// Optimizer steps taken since the run began.
+    public var step = 0
+    /// The epoch in progress (0-based) and the steps of it already taken.
+    public var epoch = 0
+    public var stepInEpoch = 0
+}
+
+/// Checkpoints as safetensors files that PyTorch and numpy read: every parameter and batch-norm
+/// statistic under its hierarchical name (`stages.1.0.conv1.weight`, the `state_dict` key),
+/// `num_batches_tracked` for each batch norm (so `load_state_dict(strict=True)` accepts them),
+/// SGD momentum buffers under `optimizer.momentum_buffer.<name>`, and in `__metadata__` the spec,
+/// its CRC-32, the recipe and the position in the run.
+public enum Checkpoint {
+    public static let format = "netc-checkpoint-1"
+    static let momentumPrefix = "optimizer.momentum_buffer."
+
+    /// Writes atomically (temp file, fsync, rename): a crash or SIGKILL leaves the previous checkpoint whole.
+    public static func save(to path: String, store: ParameterStore, spec: String, options: TrainingOptions,
+                            state: TrainingState) throws {
+        var file = SafetensorsFile()
+        for (i, e) in store.entries.enumerated() {
+            file.tensors[e.name] = try SafeTensor(Array(store.value(at: i)), shape: e.shape)
+            if e.name.hasSuffix(".running_var") {
+                let bn = String(e.name.dropLast(".running_var".count))
+                file.tensors["\(bn).num_batches_tracked"] = try SafeTensor([Int64(state.step)], shape: [])
+            }
+            if e.role == .trainable, store.momentumSteps > 0 {
+                file.tensors[momentumPrefix + e.name] = try SafeTensor(Array(store.momentumBuffer(at: i)), shape: e.shape)
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        file.metadata = [
+            "format": format,
+            "spec": spec,
+            "spec_crc32": crc32Hex(spec),
+            "options": String(decoding: try encoder.encode(options), as: UTF8.self),
+            "step": String(state.step),
+            "epoch": String(state.epoch),
+            "step_in_epoch": String(state.stepInEpoch),
+            "momentum_steps": String(store.momentumSteps),
+        ]
+        try file.write(to: path)
+    }
+
+    /// What a checkpoint holds besides the tensors.
+    public struct Contents {
+        public var spec: String
+        public var options: TrainingOptions?
+        public var state: TrainingState
+        public var momentumSteps: Int
+        public var file: SafetensorsFile
+    }
+
+    /// Reads a checkpoint and checks that its spec text still matches its recorded hash.
+    public static func read(_ path: String) throws -> Contents {
+        let file = try SafetensorsFile.read(path)
+        let m = file.metadata
+        guard let spec = m["spec"] else {
+            throw TrainingError("\(path) has no spec in its metadata", help: "is it a netc checkpoint? netc writes 'spec' into __metadata__")
+        }
+        if let crc = m["spec_crc32"], crc != crc32Hex(spec) {
+            throw TrainingError("\(path): the spec in the metadata does not match its recorded CRC-32 (\(crc))",
+                                help: "the file was edited or damaged")
+        }
+        let options = m["options"].flatMap { try? JSONDecoder().decode(TrainingOptions.self, from: Data($0.utf8)) }
+        let state = TrainingState(step: Int(m["step"] ?? "") ?? 0, epoch: Int(m["epoch"] ?? "") ?? 0,
+                                  stepInEpoch: Int(m["step_in_epoch"] ?? "") ?? 0)
+        return Contents(spec: spec, options: options, state: state,
+                        momentumSteps: Int(m["momentum_steps"] ?? "") ?? 0, file: file)
+    }
+
+    /// Copies the checkpoint's tensors into `store`; every parameter must be there with its shape.
+    public static func load(_ contents: Contents, into store: ParameterStore, source: String) throws {
+        for (i, e) in store.entries.enumerated() {
+            guard let t = contents.file.tensors[e.name] else {
+                throw TrainingError("\(source) has no tensor '\(e.name)'", help: "was it saved from another architecture?")
+            }
+            guard t.shape == e.shape else {
+                throw TrainingError("\(source): '\(e.name)' has shape \(t.shape), the spec needs \(e.shape)",
+                                    help: "was it saved from another architecture?")
+            }
+            let values = try t.floats()
+            _ = store.value(at: i).update(fromContentsOf: values)
+            if let m = contents.file.tensors[momentumPrefix + e.name] {
+                _ = store.momentumBuffer(at: i).update(fromContentsOf: try m.floats())
+            }
+        }
+        store.restoreOptimizer(momentumSteps: contents.momentumSteps)
+    }
+
+    static func crc32Hex(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        let crc = bytes.withUnsafeBufferPointer { CZlib.crc32(0, $0.baseAddress, uInt($0.count)) }
+        return String(format: "%08x", UInt32(truncatingIfNeeded: crc))
+    }
+}

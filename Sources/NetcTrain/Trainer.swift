@@ -1,0 +1,220 @@
+import Foundation
+import NetcIR
+import NetcRuntime
+
+/// What a finished (or stopped) run reports.
+public struct TrainingResult: Sendable {
+    public var epochs: [EpochMetrics]
+    public var testAccuracy: Double?
+    public var testLoss: Double?
+    public var stoppedByInterrupt: Bool
+    public var state: TrainingState
+}
+
+/// Trains a graph on an IDX dataset with minibatch SGD, logging, evaluating and checkpointing
+/// into a run directory as it goes.
+///
+/// Reproducible: the seed fixes the initial weights and each epoch's shuffle (epoch `e` shuffles
+/// with seed `seed + e`), and a resumed run skips the steps its checkpoint already took, so it
+/// ends with the same weights as a run that never stopped.
+public final class Trainer {
+    public let graph: Graph
+    public let specText: String
+    public let options: TrainingOptions
+    public let runDirectory: String
+    public let store: ParameterStore
+    let interpreter: Interpreter
+    var state = TrainingState()
+    var history: [EpochMetrics] = []
+    /// The step of the last checkpoint written, for the message when a loss goes non-finite.
+    var lastCheckpointStep: Int?
+    /// Lines go here (the terminal) besides metrics.jsonl.
+    public var progressEnabled = true
+
+    public var checkpointPath: String { (runDirectory as NSString).appendingPathComponent("checkpoint.safetensors") }
+
+    /// A new run, initialised from the seed, or one that continues from `resume`.
+    public init(graph: Graph, specText: String, options: TrainingOptions, runDirectory: String,
+                resume: Checkpoint.Contents? = nil) throws {
+        guard graph.inputShape.channels == 1 else {
+            throw TrainingError("\(graph.name) takes \(graph.inputShape.channels) input channels, but IDX datasets are grayscale",
+                                help: "set 'input: {channels: 1, ...}' to train on Fashion-MNIST or MNIST")
+        }
+        self.graph = graph
+        self.specText = specText
+        self.options = options
+        self.runDirectory = runDirectory
+        store = ParameterStore(graph: graph)
+        interpreter = Interpreter(graph: graph, store: store, batchSize: options.batch)
+        if let resume {
+            try Checkpoint.load(resume, into: store, source: "the checkpoint")
+            state = resume.state
+        } else {
+            guard let scheme = InitScheme(rawValue: options.initializer) else {
+                throw TrainingError("unknown initialisation '\(options.initializer)'", help: "use xavier or kaiming")
+            }
+            store.initialize(scheme, seed: UInt64(options.seed), graph: graph)
+        }
+    }
+
+    /// Runs the remaining epochs. Throws on a non-finite loss (after saying where it appeared)
+    /// and on data or file errors; Ctrl-C saves a checkpoint and returns.
+    public func run() throws -> TrainingResult {
+        let dataDirectory = try options.resolvedDataDirectory()
+        let train = try IDXDataset.load(directory: dataDirectory, split: .train)
+        let test = try IDXDataset.load(directory: dataDirectory, split: .test)
+        let size = graph.inputShape.height
+        guard graph.inputShape.width == size, (options.resize ?? train.height) == size else {
+            throw TrainingError("the network takes \(graph.inputShape.height)x\(graph.inputShape.width) inputs, the data is resized to \(options.resize ?? train.height)",
+                                help: "compile the spec with the input size the recipe resizes to")
+        }
+        let trainBatcher = ImageBatcher(dataset: train, resizeTo: options.resize)
+        let testBatcher = ImageBatcher(dataset: test, resizeTo: options.resize)
+        let count = min(options.limit ?? train.count, train.count)
+        let stepsPerEpoch = (count + options.batch - 1) / options.batch
+        let schedule = LearningRateSchedule(options, stepsPerEpoch: stepsPerEpoch)
+        let log = try MetricsLog(path: (runDirectory as NSString).appendingPathComponent("metrics.jsonl"))
+        defer { log.close() }
+
+        let sampleCount = size * size
+        var images = [Float](repeating: 0, count: options.batch * sampleCount)
+        var labels = [Int32](repeating: 0, count: options.batch)
+        var progress = Progress()
+        Interrupt.install()
+        defer { Interrupt.uninstall() }
+
+        while state.epoch < options.epochs {
+            let order = Self.shuffle(count, seed: UInt64(options.seed &+ state.epoch))
+            var lossSum = 0.0, correct = 0, seen = 0
+            let started = Date()
+            var stepsThisSession = 0
+            while state.stepInEpoch < stepsPerEpoch {
+                let lo = state.stepInEpoch * options.batch, hi = min(lo + options.batch, count)
+                let n = hi - lo
+                images.withUnsafeMutableBufferPointer { img in
+                    labels.withUnsafeMutableBufferPointer { lab in
+                        trainBatcher.fill(indices: order[lo..<hi], images: img, labels: lab)
+                    }
+                }
+                let lr = Float(schedule.rate(at: state.step))
+                let result = images.withUnsafeBufferPointer { img in
+                    labels.withUnsafeBufferPointer { lab -> (loss: Double, correct: Int) in
+                        let batchImages = UnsafeBufferPointer(rebasing: img[0..<n * sampleCount])
+                        let batchLabels = UnsafeBufferPointer(rebasing: lab[0..<n])
+                        interpreter.forward(batchImages, batchSize: n, training: true)
+                        let r = interpreter.loss(labels: batchLabels)
+                        guard r.loss.isFinite else { return r }
+                        interpreter.backward()
+                        interpreter.sgdStep(learningRate: lr, momentum: Float(options.momentum), weightDecay: Float(options.weightDecay))
+                        return r
+                    }
+                }
+                guard result.loss.isFinite else { throw nonFinite(result.loss, images: images, n: n) }
+                state.step += 1
+                state.stepInEpoch += 1
+                stepsThisSession += 1
+                lossSum += result.loss * Double(n)
+                correct += result.correct
+                seen += n
+                let elapsed = Date().timeIntervalSince(started)
+                let rate = Double(stepsThisSession * options.batch) / max(elapsed, 1e-9)
+                if progressEnabled {
+                    progress.step(epoch: state.epoch, epochs: options.epochs, step: state.stepInEpoch, steps: stepsPerEpoch,
+                                  loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen), imagesPerSecond: rate,
+                                  secondsLeft: Double((stepsPerEpoch - state.stepInEpoch) * options.batch) / rate, every: options.logEvery)
+                }
+                if state.step % options.logEvery == 0 {
+                    try log.append(["kind": "step", "epoch": .int(state.epoch + 1), "step": .int(state.step),
+                                    "loss": .double(result.loss), "accuracy": .double(Double(result.correct) / Double(n)),
+                                    "lr": .double(Double(lr)), "images_per_s": .double(rate)])
+                }
+                if let every = options.checkpointEvery, state.step % every == 0 { try saveCheckpoint() }
+                if Interrupt.wasRequested {
+                    try saveCheckpoint()
+                    if progressEnabled { progress.epochDone("interrupted at step \(state.step): checkpoint saved to \(checkpointPath)") }
+                    return TrainingResult(epochs: history, testAccuracy: nil, testLoss: nil, stoppedByInterrupt: true, state: state)
+                }
+            }
+            let seconds = Date().timeIntervalSince(started)
+            let (testLoss, testAccuracy) = evaluate(testBatcher, count: test.count)
+            let metrics = EpochMetrics(epoch: state.epoch + 1, trainLoss: lossSum / Double(max(seen, 1)),
+                                       trainAcc: Double(correct) / Double(max(seen, 1)), testAcc: testAccuracy)
+            history.append(metrics)
+            try log.append(["kind": "epoch", "epoch": .int(state.epoch + 1), "step": .int(state.step),
+                            "train_loss": .double(metrics.trainLoss), "train_acc": .double(metrics.trainAcc),
+                            "test_loss": .double(testLoss), "test_acc": .double(testAccuracy),
+                            "seconds": .double(seconds), "images_per_s": .double(Double(seen) / max(seconds, 1e-9))])
+            if progressEnabled {
+                progress.epochDone(String(format: "epoch %d/%d  train loss %.4f  train acc %.3f  test loss %.4f  test acc %.4f  (%.0f s, %.1f img/s)",
+                                          state.epoch + 1, options.epochs, metrics.trainLoss, metrics.trainAcc, testLoss, testAccuracy,
+                                          seconds, Double(seen) / max(seconds, 1e-9)))
+            }
+            state.epoch += 1
+            state.stepInEpoch = 0
+            try saveCheckpoint()
+            try writeCurves()
+        }
+        let last = history.last
+        return TrainingResult(epochs: history, testAccuracy: last?.testAcc, testLoss: nil, stoppedByInterrupt: false, state: state)
+    }
+
+    /// Mean loss and accuracy over a dataset in evaluation mode (running statistics).
+    public func evaluate(_ batcher: ImageBatcher, count: Int) -> (loss: Double, accuracy: Double) {
+        Self.evaluate(interpreter, batcher, count: count, batch: options.batch)
+    }
+
+    static func evaluate(_ interpreter: Interpreter, _ batcher: ImageBatcher, count: Int, batch: Int) -> (loss: Double, accuracy: Double) {
+        let sample = batcher.sampleShape.reduce(1, *)
+        var images = [Float](repeating: 0, count: batch * sample)
+        var labels = [Int32](repeating: 0, count: batch)
+        var lossSum = 0.0, correct = 0
+        for lo in stride(from: 0, to: count, by: batch) {
+            let n = min(batch, count - lo)
+            images.withUnsafeMutableBufferPointer { img in
+                labels.withUnsafeMutableBufferPointer { batcher.fill(indices: lo..<lo + n, images: img, labels: $0) }
+            }
+            let r = images.withUnsafeBufferPointer { img in
+                labels.withUnsafeBufferPointer { lab in
+                    interpreter.forward(UnsafeBufferPointer(rebasing: img[0..<n * sample]), batchSize: n, training: false)
+                    return interpreter.loss(labels: UnsafeBufferPointer(rebasing: lab[0..<n]))
+                }
+            }
+            lossSum += r.loss * Double(n)
+            correct += r.correct
+        }
+        return (lossSum / Double(max(count, 1)), Double(correct) / Double(max(count, 1)))
+    }
+
+    func saveCheckpoint() throws {
+        try Checkpoint.save(to: checkpointPath, store: store, spec: specText, options: options, state: state)
+        lastCheckpointStep = state.step
+    }
+
+    func writeCurves() throws {
+        let svg = TrainingCurves.svg(epochs: history, title: graph.name)
+        try BinaryFile.writeAtomically((runDirectory as NSString).appendingPathComponent("curves.svg"), bytes: Array(svg.utf8))
+    }
+
+    /// The error for a non-finite loss: which step, and the first layer whose output went non-finite.
+    func nonFinite(_ loss: Double, images: [Float], n: Int) -> TrainingError {
+        let culprit = images.withUnsafeBufferPointer {
+            interpreter.locateNonFinite(input: UnsafeBufferPointer(rebasing: $0[0..<n * graph.inputShape.elementCount]),
+                                        batchSize: n, training: true)
+        }
+        let where_ = culprit.map { "; the first non-finite value appears at \($0)" } ?? ""
+        let kept = lastCheckpointStep.map { "the last good checkpoint, \(checkpointPath) (step \($0)), is kept" }
+            ?? "no checkpoint was written yet"
+        return TrainingError("the loss became \(loss) at step \(state.step + 1) (epoch \(state.epoch + 1))\(where_)",
+                             help: "\(kept); lower the learning rate (--lr) and resume or restart")
+    }
+
+    /// A permutation of `0..<count` from `seed` (Fisher-Yates with SplitMix64).
+    static func shuffle(_ count: Int, seed: UInt64) -> [Int] {
+        var rng = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
+        var order = Array(0..<count)
+        for i in stride(from: count - 1, to: 0, by: -1) {
+            order.swapAt(i, Int(rng.next() % UInt64(i + 1)))
+        }
+        return order
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+import NetcTrain
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Print test accuracy and loss of trained weights on the test set.")
+
+    @Argument(help: "A spec file or bundled architecture name.")
+    var spec: String
+
+    @Option(help: "A checkpoint written by 'netc train' (checkpoint.safetensors).")
+    var weights: String
+
+    @Option(help: "Directory of IDX files (default: the recipe's dataset).") var data: String?
+    @Option(help: "Resize images to this size (default: the checkpoint's recipe).") var resize: Int?
+    @Option(help: "Images per forward pass.") var batch: Int = 500
+
+    func run() throws {
+        do {
+            let evaluation = try Evaluation(compile: { SpecArgument.compile(spec, input: $0) }, weights: weights, resize: resize, data: data)
+            let (loss, accuracy, count) = try evaluation.testSet(batch: batch)
+            print(String(format: "%@: test accuracy %.4f, loss %.4f (%d images)", evaluation.graph.name, accuracy, loss, count))
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            printError("error: \(error)\n")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -8,6 +8,8 @@ public struct Evaluation {
     public let graph: Graph
     public let store: ParameterStore
     public let options: TrainingOptions
+    /// The spec text the checkpoint carries.
+    public let specText: String
 
     /// Loads `weights` into the spec's graph, at the input size the checkpoint's recipe trained at
     /// (or `resize`, or an explicit `input` CxHxW). `compile` compiles the spec at a given input
@@ -26,6 +28,7 @@ public struct Evaluation {
         }
         self.graph = graph
         self.options = options
+        specText = contents.spec
         store = ParameterStore(graph: graph)
         try Checkpoint.load(contents, into: store, source: weights)
     }
@@ -44,6 +47,19 @@ public struct Evaluation {
         let interpreter = Interpreter(graph: graph, store: store, batchSize: max(batch, 1))
         interpreter.forward(input, training: false)
         return interpreter.logits()
+    }
+
+    /// One training-mode SGD step on a batch; writes the updated weights as a checkpoint and
+    /// returns the batch's loss before the step.
+    public func sgdStep(_ input: [Float], labels: [Int32], lr: Double, momentum: Double, weightDecay: Double,
+                        saveTo path: String) throws -> Double {
+        let interpreter = Interpreter(graph: graph, store: store, batchSize: max(labels.count, 1))
+        interpreter.forward(input, training: true)
+        let loss = interpreter.loss(labels: labels).loss
+        interpreter.backward()
+        interpreter.sgdStep(learningRate: Float(lr), momentum: Float(momentum), weightDecay: Float(weightDecay))
+        try Checkpoint.save(to: path, store: store, spec: specText, options: options, state: TrainingState(step: 1))
+        return loss
     }
 
     static func graph(_ c: Compilation) throws -> Graph {

@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import NetcTrain
+
+struct StepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "step",
+        abstract: "Take one SGD step on a given batch and save the updated weights.",
+        discussion: """
+            For comparing numbers with other frameworks (scripts/compare_pytorch.py): the same
+            weights and batch in PyTorch and netc must give the same updated weights.
+            """)
+
+    @Argument(help: "A spec file or bundled architecture name.") var spec: String
+    @Option(help: "Weights to start from (safetensors).") var weights: String
+    @Option(help: "Input batch: float32 .npy of shape [N, C, H, W].") var input: String
+    @Option(help: "Labels: .npy of N class indices (stored as float32).") var labels: String
+    @Option(help: "Learning rate.") var lr: Double = 0.01
+    @Option(help: "SGD momentum.") var momentum: Double = 0
+    @Option(name: .customLong("weight-decay"), help: "L2 penalty.") var weightDecay: Double = 0
+    @Option(help: "Where to write the updated weights (safetensors).") var output: String
+
+    func run() throws {
+        do {
+            let x = try NPY.read(input), y = try NPY.read(labels)
+            guard x.shape.count == 4, y.data.count == x.shape[0] else {
+                throw TrainingError("need an [N, C, H, W] input and N labels, got \(x.shape) and \(y.shape)")
+            }
+            let evaluation = try Evaluation(compile: { SpecArgument.compile(spec, input: $0) }, weights: weights,
+                                            input: Array(x.shape.dropFirst()))
+            let loss = try evaluation.sgdStep(x.data, labels: y.data.map { Int32($0) }, lr: lr, momentum: momentum,
+                                              weightDecay: weightDecay, saveTo: output)
+            print(String(format: "loss %.6f", loss))
+        } catch let e as ExitCode {
+            throw e
+        } catch {
+            printError("error: \(error)\n")
+            throw ExitCode(1)
+        }
+    }
+}

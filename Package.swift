@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "NetcSpecTests", dependencies: ["NetcSpec", "NetcZoo"]),
         .testTarget(name: "NetcKernelsTests", dependencies: ["NetcKernels"]),
         .testTarget(name: "NetcRuntimeTests", dependencies: ["NetcRuntime", "NetcSpec"]),
-        .testTarget(name: "NetcTrainTests", dependencies: ["NetcTrain"]),
+        .testTarget(name: "NetcTrainTests", dependencies: ["NetcTrain", "NetcSpec", "NetcRuntime"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -28,8 +28,10 @@ public final class Trainer {
     var history: [EpochMetrics] = []
     /// The step of the last checkpoint written, for the message when a loss goes non-finite.
     var lastCheckpointStep: Int?
-    /// Lines go here (the terminal) besides metrics.jsonl.
+    /// Whether to print progress on standard output (metrics.jsonl is written either way).
     public var progressEnabled = true
+    /// Stop after this global step as Ctrl-C would (checkpoint, then return): for tests of resuming.
+    public var stopAfterStep: Int?
 
     public var checkpointPath: String { (runDirectory as NSString).appendingPathComponent("checkpoint.safetensors") }
 
@@ -129,7 +131,7 @@ public final class Trainer {
                                     "lr": .double(Double(lr)), "images_per_s": .double(rate)])
                 }
                 if let every = options.checkpointEvery, state.step % every == 0 { try saveCheckpoint() }
-                if Interrupt.wasRequested {
+                if Interrupt.wasRequested || state.step == stopAfterStep {
                     try saveCheckpoint()
                     if progressEnabled { progress.epochDone("interrupted at step \(state.step): checkpoint saved to \(checkpointPath)") }
                     return TrainingResult(epochs: history, testAccuracy: nil, testLoss: nil, stoppedByInterrupt: true, state: state)
@@ -204,7 +206,7 @@ public final class Trainer {
         let where_ = culprit.map { "; the first non-finite value appears at \($0)" } ?? ""
         let kept = lastCheckpointStep.map { "the last good checkpoint, \(checkpointPath) (step \($0)), is kept" }
             ?? "no checkpoint was written yet"
-        return TrainingError("the loss became \(loss) at step \(state.step + 1) (epoch \(state.epoch + 1))\(where_)",
+        return TrainingError("the loss became \(loss.isNaN ? "NaN" : loss > 0 ? "+infinity" : "-infinity") at step \(state.step + 1) (epoch \(state.epoch + 1))\(where_)",
                              help: "\(kept); lower the learning rate (--lr) and resume or restart")
     }
 

@@ -1,0 +1,159 @@
+import Foundation
+import NetcIR
+import NetcRuntime
+import NetcSpec
+import Testing
+@testable import NetcTrain
+
+/// Training end to end on a small synthetic IDX dataset: checkpoints round-trip exactly, a resumed
+/// run equals one that never stopped, and a diverging loss is reported with its step and layer.
+@Suite struct TrainerTests {
+    static let spec = """
+        netc: 1
+        name: tiny
+        input: {channels: 1, size: 8}
+        classes: 10
+        stem: [{conv: {out: 4, kernel: 3, pad: 1}}, batchnorm, relu]
+        stages:
+          - {block: residual, depth: 1, channels: 4}
+          - {block: resnext, depth: 1, channels: 8, stride: 2, bot_mul: 1, groups: 2}
+        head: [global_avgpool, flatten, {linear: {out: $classes}}]
+        """
+
+    static func graph() throws -> Graph {
+        try #require(Compiler.compile(source: spec, file: "tiny.yaml").graph)
+    }
+
+    /// 96 training and 40 test images of 8x8 whose class is their brightness, with noise.
+    static func writeDataset(_ dir: String) throws {
+        var rng = SplitMix64(seed: 7)
+        for (split, count) in [("train", 96), ("t10k", 40)] {
+            var pixels: [UInt8] = [], labels: [UInt8] = []
+            for i in 0..<count {
+                let label = UInt8(i % 10)
+                labels.append(label)
+                for _ in 0..<64 { pixels.append(UInt8(Int(label) * 22 + Int(rng.next() % 30))) }
+            }
+            try writeBytes(Gzip.compress(IDX.encode(dims: [count, 8, 8], bytes: pixels)), "\(dir)/\(split)-images-idx3-ubyte.gz")
+            try writeBytes(Gzip.compress(IDX.encode(dims: [count], bytes: labels)), "\(dir)/\(split)-labels-idx1-ubyte.gz")
+        }
+    }
+
+    static func options(_ data: String, epochs: Int = 4) -> TrainingOptions {
+        var o = TrainingOptions()
+        o.dataDirectory = data
+        o.resize = nil
+        o.batch = 16
+        o.epochs = epochs
+        o.lr = 0.05
+        o.momentum = 0.9
+        o.weightDecay = 1e-4
+        o.schedule = .cosine
+        o.warmupEpochs = 1
+        o.logEvery = 2
+        return o
+    }
+
+    func trainer(_ dir: String, _ options: TrainingOptions, resume: Checkpoint.Contents? = nil) throws -> Trainer {
+        let t = try Trainer(graph: try Self.graph(), specText: Self.spec, options: options, runDirectory: dir, resume: resume)
+        t.progressEnabled = false
+        return t
+    }
+
+    @Test func resumedRunEqualsUninterruptedRun() throws {
+        let data = try makeTempDir(), a = try makeTempDir(), b = try makeTempDir()
+        defer { for d in [data, a, b] { try? FileManager.default.removeItem(atPath: d) } }
+        try Self.writeDataset(data)
+
+        let straight = try trainer(a, Self.options(data))
+        let result = try straight.run()
+        #expect(result.state == TrainingState(step: 24, epoch: 4, stepInEpoch: 0))
+
+        // Stop mid-epoch (step 9 of 24, in the second epoch), then resume from the checkpoint.
+        let first = try trainer(b, Self.options(data))
+        first.stopAfterStep = 9
+        #expect(try first.run().stoppedByInterrupt)
+        let saved = try Checkpoint.read(first.checkpointPath)
+        #expect(saved.state == TrainingState(step: 9, epoch: 1, stepInEpoch: 3))
+        let resumed = try trainer(b, saved.options!, resume: saved)
+        _ = try resumed.run()
+
+        #expect(resumed.store.snapshot() == straight.store.snapshot(), "weights and BN statistics identical")
+        for i in resumed.store.entries.indices {
+            #expect(Array(resumed.store.momentumBuffer(at: i)) == Array(straight.store.momentumBuffer(at: i)))
+        }
+        let lines = try String(contentsOfFile: "\(a)/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines.filter { $0.contains("\"kind\":\"epoch\"") }.count == 4)
+        #expect(FileManager.default.fileExists(atPath: "\(a)/curves.svg"))
+        #expect((result.testAccuracy ?? 0) > 0.3, "brightness is learnable")
+    }
+
+    @Test func checkpointRoundTripsExactly() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let g = try Self.graph()
+        let store = ParameterStore(graph: g)
+        store.initialize(.kaiming, seed: 3, graph: g)
+        for (i, e) in store.entries.enumerated() where e.role == .trainable {
+            for j in store.momentumBuffer(at: i).indices { store.momentumBuffer(at: i)[j] = Float(j) * 0.5 }
+        }
+        store.restoreOptimizer(momentumSteps: 4)
+        let path = "\(dir)/c.safetensors"
+        let state = TrainingState(step: 17, epoch: 3, stepInEpoch: 2)
+        try Checkpoint.save(to: path, store: store, spec: Self.spec, options: TrainingOptions(), state: state)
+
+        let contents = try Checkpoint.read(path)
+        #expect(contents.spec == Self.spec && contents.state == state && contents.options == TrainingOptions())
+        #expect(contents.file.tensors["stem.bn1.num_batches_tracked"]?.dtype == .I64)
+        let copy = ParameterStore(graph: g)
+        try Checkpoint.load(contents, into: copy, source: path)
+        #expect(copy.snapshot() == store.snapshot())
+        #expect(copy.momentumSteps == 4)
+        for i in store.entries.indices { #expect(Array(copy.momentumBuffer(at: i)) == Array(store.momentumBuffer(at: i))) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["c.safetensors"], "no temp file left")
+    }
+
+    @Test func divergingLossNamesTheStepAndLayer() throws {
+        let data = try makeTempDir(), dir = try makeTempDir()
+        defer { for d in [data, dir] { try? FileManager.default.removeItem(atPath: d) } }
+        try Self.writeDataset(data)
+        var o = Self.options(data)
+        o.lr = 1e30
+        o.warmupEpochs = 0
+        o.schedule = .constant
+        o.checkpointEvery = 1
+        let t = try trainer(dir, o)
+        do {
+            _ = try t.run()
+            Issue.record("expected the run to stop")
+        } catch let e as TrainingError {
+            #expect(e.message.hasPrefix("the loss became NaN at step 2 (epoch 1); the first non-finite value appears at"), "\(e.message)")
+            #expect(e.help?.contains("(step 1), is kept") == true, "\(e.help ?? "")")
+        }
+        #expect(try Checkpoint.read(t.checkpointPath).state.step == 1, "the last good checkpoint stays")
+    }
+
+    @Test func missingDatasetSaysHowToInstall() throws {
+        var o = TrainingOptions()
+        o.dataset = "imagenet"
+        #expect(throws: TrainingError.self) { try o.resolvedDataDirectory() }
+    }
+
+    @Test func schedules() {
+        var o = TrainingOptions()
+        o.lr = 0.1
+        o.epochs = 4
+        o.warmupEpochs = 1
+        o.schedule = .cosine
+        let cosine = LearningRateSchedule(o, stepsPerEpoch: 10)
+        #expect(cosine.rate(at: 0) == 0.1 / 10, "warmup starts at lr / warmup steps")
+        #expect(cosine.rate(at: 9) == 0.1)
+        #expect(abs(cosine.rate(at: 25) - 0.05) < 1e-12, "halfway through the cosine")
+        o.schedule = .step
+        o.warmupEpochs = 0
+        o.stepEvery = 2
+        o.stepGamma = 0.5
+        let step = LearningRateSchedule(o, stepsPerEpoch: 10)
+        #expect([0, 19, 20, 39, 40].map(step.rate) == [0.1, 0.1, 0.05, 0.05, 0.025])
+    }
+}

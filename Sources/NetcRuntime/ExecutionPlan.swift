@@ -250,6 +250,9 @@ public final class ExecutionPlan {
         stats.deallocate()
     }
 
+    /// Whether node `id` (a ReLU) writes its output over its input's buffer.
+    public func runsInPlace(_ id: Node.ID) -> Bool { inPlace[id] }
+
     /// Number of arena slots.
     public var slotCount: Int { slotSizes.count }
 

@@ -17,7 +17,7 @@ import NetcKernels
 /// producer does not read its own output in backward: batch norm backward needs BN's input,
 /// not its output, so `batchnorm -> relu` shares one buffer.
 ///
-/// The plan also owns one conv workspace (the largest `workspaceCount` of any conv), shared
+/// The plan also owns one conv workspace (the largest chunked im2col of any conv), shared
 /// by all convs because kernels run one after another, and the saved batch statistics
 /// (mean and 1/std per BN channel).
 ///
@@ -226,7 +226,7 @@ public final class ExecutionPlan {
         for node in nodes {
             switch node.op {
             case .conv(let c):
-                workspaceCount = max(workspaceCount, convGeometry(c, input: nodes[node.inputs[0]].shape, n: capacity).workspaceCount)
+                workspaceCount = max(workspaceCount, chunkedWorkspaceCount(convGeometry(c, input: nodes[node.inputs[0]].shape, n: capacity)))
             case .batchNorm:
                 statsOffset[node.id] = statsCount
                 statsCount += (2 * node.shape.channels + 15) & ~15

@@ -1,1 +1,0 @@
-// NetcRuntime: contents arrive with the issue that builds this layer.

@@ -1,0 +1,147 @@
+import NetcIR
+import NetcKernels
+
+/// Every parameter of a graph, kept apart from the graph itself: values, gradients of the
+/// trainable ones, and SGD momentum buffers, each in one contiguous allocation.
+///
+/// Parameters are addressed by their full name `"\(node.name).\(param.name)"`
+/// (`stages.1.0.conv1.weight`), the same key PyTorch's `state_dict` uses. The order is the
+/// graph's node order, then each op's parameter order, so it is stable across runs and
+/// matches `named_parameters()` / `state_dict()` ordering.
+///
+/// All memory is allocated once in `init`: an optimizer step allocates nothing.
+public final class ParameterStore {
+    /// One stored tensor.
+    public struct Entry: Sendable {
+        /// Full name, `node.param`.
+        public var name: String
+        public var node: Node.ID
+        /// Index of the parameter within its node's `parameters`.
+        public var index: Int
+        public var shape: [Int]
+        public var role: ParameterSpec.Role
+        /// Offset (in floats) into the value, gradient and momentum storage.
+        public var offset: Int
+        public var count: Int
+    }
+
+    /// All parameters in stable order.
+    public let entries: [Entry]
+    private let byName: [String: Int]
+    /// Entry indices of each node's parameters, in the op's order.
+    let entriesOfNode: [[Int]]
+    /// Total floats of each storage.
+    public let totalCount: Int
+
+    private let values: UnsafeMutableBufferPointer<Float>
+    // Gradients and momentum have the same layout as values (buffers' slots just stay
+    // zero), so one offset addresses all three.
+    private let gradients: UnsafeMutableBufferPointer<Float>
+    private let momentum: UnsafeMutableBufferPointer<Float>
+    /// SGD steps taken with momentum; PyTorch initialises the buffer on the first one.
+    public private(set) var momentumSteps = 0
+
+    public init(graph: Graph) {
+        var entries: [Entry] = [], byName: [String: Int] = [:]
+        var ofNode = [[Int]](repeating: [], count: graph.nodes.count)
+        var offset = 0
+        for node in graph.nodes {
+            for (k, p) in node.parameters.enumerated() {
+                let name = "\(node.name).\(p.name)"
+                precondition(byName[name] == nil, "duplicate parameter name \(name)")
+                byName[name] = entries.count
+                ofNode[node.id].append(entries.count)
+                entries.append(Entry(name: name, node: node.id, index: k, shape: p.shape, role: p.role,
+                                     offset: offset, count: p.elementCount))
+                // 16-float (64-byte) alignment keeps every tensor on its own cache lines.
+                offset += (p.elementCount + 15) & ~15
+            }
+        }
+        self.entries = entries
+        self.byName = byName
+        self.entriesOfNode = ofNode
+        self.totalCount = offset
+        values = .allocate(capacity: max(offset, 1))
+        gradients = .allocate(capacity: max(offset, 1))
+        momentum = .allocate(capacity: max(offset, 1))
+        values.initialize(repeating: 0)
+        gradients.initialize(repeating: 0)
+        momentum.initialize(repeating: 0)
+    }
+
+    deinit {
+        values.deallocate()
+        gradients.deallocate()
+        momentum.deallocate()
+    }
+
+    /// Names in stable order.
+    public var names: [String] { entries.map(\.name) }
+
+    /// Number of trainable scalars (what torchinfo calls parameters).
+    public var trainableCount: Int { entries.filter { $0.role == .trainable }.reduce(0) { $0 + $1.count } }
+
+    /// Bytes held: values, gradients and momentum.
+    public var bytes: Int { 3 * totalCount * MemoryLayout<Float>.stride }
+
+    public func entry(_ name: String) -> Entry? { byName[name].map { entries[$0] } }
+
+    /// The live storage of a parameter's values (writes go straight into the model).
+    public func value(_ name: String) -> UnsafeMutableBufferPointer<Float> {
+        guard let i = byName[name] else { preconditionFailure("no parameter named \(name)") }
+        return value(at: i)
+    }
+
+    /// The gradient of a trainable parameter after `Interpreter.backward()`.
+    public func gradient(_ name: String) -> UnsafeMutableBufferPointer<Float> {
+        guard let i = byName[name] else { preconditionFailure("no parameter named \(name)") }
+        return gradient(at: i)
+    }
+
+    /// Values by entry index.
+    public func value(at i: Int) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(rebasing: values[entries[i].offset ..< entries[i].offset + entries[i].count])
+    }
+
+    /// Gradient by entry index (zeros for buffers).
+    public func gradient(at i: Int) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(rebasing: gradients[entries[i].offset ..< entries[i].offset + entries[i].count])
+    }
+
+    /// Momentum buffer by entry index.
+    public func momentumBuffer(at i: Int) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(rebasing: momentum[entries[i].offset ..< entries[i].offset + entries[i].count])
+    }
+
+    /// Copies of all values by name (for checkpoints and tests; allocates).
+    public func snapshot() -> [String: [Float]] {
+        var out: [String: [Float]] = [:]
+        for (i, e) in entries.enumerated() { out[e.name] = Array(value(at: i)) }
+        return out
+    }
+
+    /// Loads values by name; every name must exist with the right element count.
+    public func load(_ tensors: [String: [Float]]) {
+        for (name, data) in tensors {
+            let v = value(name)
+            precondition(v.count == data.count, "\(name): expected \(v.count) values, got \(data.count)")
+            _ = v.update(fromContentsOf: data)
+        }
+    }
+
+    /// One `torch.optim.SGD` step on every trainable parameter with its current gradient.
+    /// Weight decay applies to all trainable tensors (biases and BN affine too), as when
+    /// the whole `model.parameters()` is handed to SGD; running statistics are not touched.
+    public func sgdStep(learningRate lr: Float, momentum m: Float = 0, weightDecay: Float = 0) {
+        let first = momentumSteps == 0
+        for (i, e) in entries.enumerated() where e.role == .trainable {
+            NetcKernels.sgdStep(param: value(at: i), grad: UnsafeBufferPointer(gradient(at: i)),
+                                momentumBuffer: m == 0 ? nil : momentumBuffer(at: i),
+                                learningRate: lr, momentum: m, weightDecay: weightDecay, isFirstStep: first)
+        }
+        if m != 0 { momentumSteps += 1 }
+    }
+
+    /// Forgets momentum (the next momentum step starts the buffers afresh, as a new optimizer would).
+    public func resetOptimizer() { momentumSteps = 0 }
+}

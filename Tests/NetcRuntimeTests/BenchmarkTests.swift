@@ -1,0 +1,20 @@
+import Foundation
+import Testing
+import NetcRuntime
+
+/// Speed measurement, not a unit test: skipped unless NETC_BENCH is set. Run in release:
+///   NETC_BENCH=1 swift test -c release --filter bench
+@Test(.enabled(if: ProcessInfo.processInfo.environment["NETC_BENCH"] != nil))
+func benchResNet18TrainingStep() {
+    let graph = architecture("resnet18")
+    let steps = Int(ProcessInfo.processInfo.environment["NETC_BENCH_STEPS"] ?? "") ?? 3
+    let result = benchmarkTrainingStep(graph: graph, batch: 128, steps: steps)
+    print("resnet18 96x96 training step: \(result)")
+    if ProcessInfo.processInfo.environment["NETC_BENCH_PROFILE"] != nil {
+        for t in result.nodeTimes.prefix(40) {
+            print(String(format: "%-28@ %-18@ fwd %7.1f ms  bwd %7.1f ms", t.name, t.op, t.forward * 1000, t.backward * 1000))
+        }
+        print(String(format: "sgd %.1f ms", result.optimizerSeconds * 1000))
+    }
+    #expect(result.imagesPerSecond > 0)
+}

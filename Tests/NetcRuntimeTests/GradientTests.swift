@@ -1,0 +1,120 @@
+import Testing
+import NetcIR
+import NetcRuntime
+
+/// Finite-difference check of the whole tiny network (every block type, grouped conv, fan-out
+/// at every residual join), in training mode with batch statistics.
+@Test func wholeNetworkGradientsMatchFiniteDifferences() {
+    let graph = compile(tinySpec)
+    let store = ParameterStore(graph: graph)
+    store.initialize(.xavier, seed: 7, graph: graph)
+    let batch = 3
+    let interpreter = Interpreter(graph: graph, store: store, batchSize: batch, inputGradient: true)
+    var rng = SplitMix64(seed: 11)
+    let input = randomFloats(batch * graph.inputShape.elementCount, &rng)
+    let labels: [Int32] = [0, 2, 1]
+    let samples = gradientCheck(interpreter: interpreter, input: input, perTensor: 6, eps: 3e-4, seed: 3,
+                                lossFunction: { x in
+                                    interpreter.forward(x, training: true)
+                                    return interpreter.loss(labels: labels).loss
+                                }, backward: { input in
+                                    interpreter.forward(input, training: true)
+                                    _ = interpreter.loss(labels: labels)
+                                    interpreter.backward()
+                                })
+    let bad = mismatches(samples)
+    #expect(samples.count > 100)
+    #expect(bad.isEmpty, "\(bad.count) of \(samples.count) gradients disagree: \(bad.prefix(8))")
+    // The check must not pass vacuously: gradients are non-trivial.
+    #expect(samples.filter { abs($0.analytic) > 1e-4 }.count > samples.count / 2)
+}
+
+/// Builds `input -> ops...` graphs by hand: one op under test, with any extra wiring.
+func singleOpGraph(input: Shape, _ build: (inout GraphBuilder, Node.ID) throws -> Node.ID) -> Graph {
+    var b = GraphBuilder()
+    let x = b.addInput(input, origin: nil)
+    let out = try! build(&b, x)
+    return b.finish(name: "op", input: x, output: out)
+}
+
+/// FD check of `L = Σ output * r` for a one-op graph, through the interpreter in training mode.
+func checkSingleOp(_ graph: Graph, batch: Int = 2, eps: Float = 1e-2, rtol: Double = 2e-2,
+                   sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+    let store = ParameterStore(graph: graph)
+    store.initialize(.pytorch, seed: 5, graph: graph)
+    // Non-trivial BN affine parameters, so their gradients are exercised too.
+    for (i, e) in store.entries.enumerated() where e.role == .trainable {
+        if case .batchNorm = graph.nodes[e.node].op {
+            let v = store.value(at: i)
+            for j in v.indices { v[j] = Float(0.5 + 0.25 * Double(j % 4)) * (e.name.hasSuffix("bias") ? 0.3 : 1) }
+        }
+    }
+    let interpreter = Interpreter(graph: graph, store: store, batchSize: batch, inputGradient: true)
+    var rng = SplitMix64(seed: 9)
+    let input = randomFloats(batch * graph.inputShape.elementCount, &rng)
+    let r = randomFloats(batch * graph.outputShape.elementCount, &rng).map(Double.init)
+    func objective(_ x: [Float]) -> Double {
+        interpreter.forward(x, training: true)
+        return zip(interpreter.output(), r).reduce(0) { $0 + Double($1.0) * $1.1 }
+    }
+    let samples = gradientCheck(interpreter: interpreter, input: input, perTensor: 12, eps: eps, seed: 1,
+                                lossFunction: objective, backward: { input in
+                                    interpreter.forward(input, training: true)
+                                    interpreter.backward(outputGradient: r.map(Float.init))
+                                })
+    let bad = mismatches(samples, rtol: rtol)
+    #expect(bad.isEmpty, "\(graph.nodes.last!.op.kindName): \(bad.count) of \(samples.count) disagree: \(bad.prefix(6))",
+            sourceLocation: sourceLocation)
+    #expect(samples.contains { abs($0.analytic) > 1e-3 }, "gradients are all ~0", sourceLocation: sourceLocation)
+}
+
+@Test func convGradients() {
+    // Grouped, strided, padded, with bias.
+    checkSingleOp(singleOpGraph(input: .map(4, 7, 7)) { b, x in
+        try b.add(.conv(.init(outChannels: 6, kernel: .init(size: 3, stride: 2, pad: 1), groups: 2, bias: true)), [x],
+                  name: "conv", origin: nil)
+    })
+    // Pointwise fast path, no bias.
+    checkSingleOp(singleOpGraph(input: .map(3, 4, 4)) { b, x in
+        try b.add(.conv(.init(outChannels: 5, kernel: .init(size: 1), bias: false)), [x], name: "conv", origin: nil)
+    })
+}
+
+@Test func batchNormGradients() {
+    checkSingleOp(singleOpGraph(input: .map(3, 3, 3)) { b, x in
+        try b.add(.batchNorm(.init()), [x], name: "bn", origin: nil)
+    }, batch: 3)
+}
+
+@Test func reluGradients() {
+    checkSingleOp(singleOpGraph(input: .map(2, 4, 4)) { b, x in try b.add(.relu, [x], name: "relu", origin: nil) }, eps: 1e-3)
+}
+
+@Test func poolingGradients() {
+    checkSingleOp(singleOpGraph(input: .map(2, 6, 6)) { b, x in
+        try b.add(.maxPool(.init(window: .init(size: 3, stride: 2, pad: 1))), [x], name: "maxpool", origin: nil)
+    }, eps: 1e-3)
+    checkSingleOp(singleOpGraph(input: .map(2, 6, 6)) { b, x in
+        try b.add(.avgPool(.init(window: .init(size: 3, stride: 2, pad: 1))), [x], name: "avgpool", origin: nil)
+    })
+    checkSingleOp(singleOpGraph(input: .map(3, 3, 4)) { b, x in try b.add(.globalAvgPool, [x], name: "gap", origin: nil) })
+}
+
+@Test func flattenAndLinearGradients() {
+    checkSingleOp(singleOpGraph(input: .map(2, 3, 2)) { b, x in try b.add(.flatten, [x], name: "flatten", origin: nil) })
+    checkSingleOp(singleOpGraph(input: .map(2, 3, 2)) { b, x in
+        let f = try b.add(.flatten, [x], name: "flatten", origin: nil)
+        return try b.add(.linear(.init(outFeatures: 4)), [f], name: "fc", origin: nil)
+    })
+}
+
+@Test func addWithFanOutGradients() {
+    // x used twice by the same add: dx = 2 dy.
+    checkSingleOp(singleOpGraph(input: .map(2, 3, 3)) { b, x in try b.add(.add, [x, x], name: "add", origin: nil) })
+    // The residual pattern: x feeds both a branch and the join.
+    checkSingleOp(singleOpGraph(input: .map(2, 3, 3)) { b, x in
+        let c = try b.add(.conv(.init(outChannels: 2, kernel: .init(size: 3, pad: 1))), [x], name: "conv", origin: nil)
+        let r = try b.add(.relu, [c], name: "relu", origin: nil)
+        return try b.add(.add, [r, x], name: "add", origin: nil)
+    }, eps: 1e-3)
+}

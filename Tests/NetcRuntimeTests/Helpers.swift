@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+import NetcIR
+import NetcSpec
+import NetcRuntime
+
+/// The tiny network of every block type (residual, bottleneck, grouped resnext, preact).
+let tinySpec = """
+netc: 1
+name: tiny
+input: {channels: 1, size: 8}
+classes: 3
+stem: [{conv: {out: 4, kernel: 3, pad: 1}}, batchnorm, relu]
+stages:
+  - {block: residual, depth: 1, channels: 4}
+  - {block: bottleneck, depth: 1, channels: 8, stride: 2}
+  - {block: resnext, depth: 1, channels: 8, bot_mul: 1, groups: 2}
+  - {block: preact, depth: 1, channels: 6, stride: 2}
+head: [global_avgpool, flatten, {linear: {out: $classes}}]
+"""
+
+func compile(_ source: String, file: String = "test.yaml") -> Graph {
+    let c = Compiler.compile(source: source, file: file)
+    guard let g = c.graph else { fatalError(c.renderDiagnostics()) }
+    return g
+}
+
+/// A graph file from the repository's `architectures/` directory.
+func architecture(_ name: String) -> Graph {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let url = root.appendingPathComponent("architectures/\(name).yaml")
+    let text = try! String(contentsOf: url, encoding: .utf8)
+    return compile(text, file: "\(name).yaml")
+}
+
+func randomFloats(_ count: Int, _ rng: inout SplitMix64, _ lo: Double = -1, _ hi: Double = 1) -> [Float] {
+    (0..<count).map { _ in Float(rng.uniform(lo, hi)) }
+}

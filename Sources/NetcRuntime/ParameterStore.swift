@@ -144,4 +144,7 @@ public final class ParameterStore {
 
     /// Forgets momentum (the next momentum step starts the buffers afresh, as a new optimizer would).
     public func resetOptimizer() { momentumSteps = 0 }
+
+    /// Restores the optimizer's step count from a checkpoint, so momentum continues as it was.
+    public func restoreOptimizer(momentumSteps steps: Int) { momentumSteps = steps }
 }

@@ -1,1 +1,0 @@
-// NetcSpec: contents arrive with the issue that builds this layer.

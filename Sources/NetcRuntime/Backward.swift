@@ -55,9 +55,9 @@ extension Interpreter {
             break
         case .conv(let c):
             let g = convGeometry(c, input: inShape(), n: n)
-            chunkedConvBackwardFilter(g, x: x(), dy: dy, dWeight: dp[0], dBias: c.bias ? dp[1] : nil, workspace: plan.workspace)
+            convBackwardFilter(g, x: x(), dy: dy, dWeight: dp[0], dBias: c.bias ? dp[1] : nil, workspace: plan.workspace)
             if wants() {
-                chunkedConvBackwardData(g, dy: dy, weight: UnsafeBufferPointer(p[0]), dx: dx(), workspace: plan.workspace,
+                convBackwardData(g, dy: dy, weight: UnsafeBufferPointer(p[0]), dx: dx(), workspace: plan.workspace,
                                  accumulate: accumulate[0])
             }
         case .batchNorm:

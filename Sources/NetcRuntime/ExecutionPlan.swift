@@ -226,7 +226,7 @@ public final class ExecutionPlan {
         for node in nodes {
             switch node.op {
             case .conv(let c):
-                workspaceCount = max(workspaceCount, chunkedWorkspaceCount(convGeometry(c, input: nodes[node.inputs[0]].shape, n: capacity)))
+                workspaceCount = max(workspaceCount, convGeometry(c, input: nodes[node.inputs[0]].shape, n: capacity).workspaceCount)
             case .batchNorm:
                 statsOffset[node.id] = statsCount
                 statsCount += (2 * node.shape.channels + 15) & ~15

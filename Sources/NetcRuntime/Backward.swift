@@ -69,7 +69,7 @@ extension Interpreter {
                               saveInvStd: UnsafeBufferPointer(invStd), dGamma: dp[0], dBeta: dp[1],
                               accumulate: accumulate[0])
         case .relu:
-            if wants() { reluBackwardSIMD(y: UnsafeBufferPointer(plan.value(i, n)), dy: dy, dx: dx(), accumulate: accumulate[0]) }
+            if wants() { reluBackward(y: UnsafeBufferPointer(plan.value(i, n)), dy: dy, dx: dx(), accumulate: accumulate[0]) }
         case .maxPool(let pool):
             if wants() {
                 maxPoolBackward(poolGeometry(pool, input: inShape(), n: n), dy: dy,

@@ -99,7 +99,8 @@ extension Interpreter {
             }
         case .add:
             // d(a + b) = dy for both; `add(x, x)` visits x twice, overwrite then accumulate.
-            for k in 0..<2 where wants(k) {
+            // The plan may have made one input's gradient the same buffer as dy: nothing to do.
+            for k in 0..<2 where wants(k) && plan.gradientAliasedInput[i] != k {
                 let target = dx(k)
                 if accumulate[k] {
                     NetcKernels.accumulate(dy, into: target)

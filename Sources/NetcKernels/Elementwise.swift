@@ -64,13 +64,25 @@ public func sgdStep(param: UnsafeMutableBufferPointer<Float>, grad: UnsafeBuffer
     precondition(momentumBuffer.count >= param.count, "sgd: momentum buffer too small")
     let buf = momentumBuffer.baseAddress!
     let keep = 1 - dampening
+    // Separate loops for the first step: written as `isFirstStep ? d : momentum * buf[i] + ...`
+    // the load of buf[i] is conditional and LLVM leaves the loop scalar (the same trap as
+    // ReLU backward's select). The nesterov select only picks between computed values.
     parallelFor(param.count) { r in
-        for i in r {
-            let d = g[i] + weightDecay * p[i]
-            let b = isFirstStep ? d : momentum * buf[i] + keep * d
-            buf[i] = b
-            let step = nesterov ? d + momentum * b : b
-            p[i] = p[i] - lr * step
+        if isFirstStep {
+            for i in r {
+                let d = g[i] + weightDecay * p[i]
+                buf[i] = d
+                let step = nesterov ? d + momentum * d : d
+                p[i] = p[i] - lr * step
+            }
+        } else {
+            for i in r {
+                let d = g[i] + weightDecay * p[i]
+                let b = momentum * buf[i] + keep * d
+                buf[i] = b
+                let step = nesterov ? d + momentum * b : b
+                p[i] = p[i] - lr * step
+            }
         }
     }
 }

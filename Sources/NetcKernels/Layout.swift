@@ -3,9 +3,10 @@
 // ACTIVATION LAYOUT — CNHW. A tensor of logical shape (N, C, H, W) is stored as
 // [C][N][H][W]: channel-major, with the whole batch inside each channel. Two consequences
 // drive the design of every kernel in this module:
-//   * a convolution over the whole batch is ONE GEMM per group:
-//       W[Cout, Cin/g*KH*KW] x col[Cin/g*KH*KW, N*OH*OW] = Y[Cout, N*OH*OW],
-//     and Y is already CNHW, so no per-image GEMMs and no output transpose;
+//   * a convolution over any run of images is ONE GEMM per group:
+//       W[Cout, Cin/g*KH*KW] x col[Cin/g*KH*KW, b*OH*OW] = Y[Cout, b*OH*OW],
+//     and Y is a column block of the CNHW output, so no per-image GEMMs and no output
+//     transpose (the kernels unfold a few images at a time, see Convolution.swift);
 //   * per-channel reductions (batch norm, bias gradients) read one contiguous run of N*H*W.
 // Linear-layer features are feature-major [F, N]; logits are [K, N].
 //

@@ -55,9 +55,9 @@ extension Interpreter {
             break
         case .conv(let c):
             let g = convGeometry(c, input: inShape(), n: n)
-            chunkedConvBackwardFilter(g, x: x(), dy: dy, dWeight: dp[0], dBias: c.bias ? dp[1] : nil, workspace: plan.workspace)
+            convBackwardFilter(g, x: x(), dy: dy, dWeight: dp[0], dBias: c.bias ? dp[1] : nil, workspace: plan.workspace)
             if wants() {
-                chunkedConvBackwardData(g, dy: dy, weight: UnsafeBufferPointer(p[0]), dx: dx(), workspace: plan.workspace,
+                convBackwardData(g, dy: dy, weight: UnsafeBufferPointer(p[0]), dx: dx(), workspace: plan.workspace,
                                  accumulate: accumulate[0])
             }
         case .batchNorm:
@@ -69,7 +69,7 @@ extension Interpreter {
                               saveInvStd: UnsafeBufferPointer(invStd), dGamma: dp[0], dBeta: dp[1],
                               accumulate: accumulate[0])
         case .relu:
-            if wants() { reluBackwardSIMD(y: UnsafeBufferPointer(plan.value(i, n)), dy: dy, dx: dx(), accumulate: accumulate[0]) }
+            if wants() { reluBackward(y: UnsafeBufferPointer(plan.value(i, n)), dy: dy, dx: dx(), accumulate: accumulate[0]) }
         case .maxPool(let pool):
             if wants() {
                 maxPoolBackward(poolGeometry(pool, input: inShape(), n: n), dy: dy,
@@ -99,7 +99,8 @@ extension Interpreter {
             }
         case .add:
             // d(a + b) = dy for both; `add(x, x)` visits x twice, overwrite then accumulate.
-            for k in 0..<2 where wants(k) {
+            // The plan may have made one input's gradient the same buffer as dy: nothing to do.
+            for k in 0..<2 where wants(k) && plan.gradientAliasedInput[i] != k {
                 let target = dx(k)
                 if accumulate[k] {
                     NetcKernels.accumulate(dy, into: target)

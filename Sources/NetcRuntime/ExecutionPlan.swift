@@ -13,6 +13,9 @@ import NetcKernels
 /// reuse. Tensors whose lifetimes do not overlap share an arena slot; slots are filled
 /// largest tensor first (first fit), which keeps the slot count small.
 ///
+/// The add's backward copies dy to both inputs' gradients; for one input whose gradient the
+/// add writes first, that gradient shares dy's buffer instead, and the copy is skipped.
+///
 /// ReLU runs in place over its input when nothing else reads that input, and the input's
 /// producer does not read its own output in backward: batch norm backward needs BN's input,
 /// not its output, so `batchnorm -> relu` shares one buffer.
@@ -50,6 +53,9 @@ public final class ExecutionPlan {
     let inPlace: [Bool]
     /// Whether backward visits the node (it has a gradient).
     let hasGradient: [Bool]
+    /// For an add node, which input's gradient shares the node's output-gradient buffer
+    /// (its backward then has nothing to copy for that input).
+    let gradientAliasedInput: [Int?]
     /// For node `i`'s backward, whether it adds into input `j`'s gradient (another consumer
     /// wrote it first) or overwrites it.
     let accumulateInto: [[Bool]]
@@ -152,6 +158,7 @@ public final class ExecutionPlan {
         // Tensors: 0..<n values, n..<2n gradients, 2n..<3n indices. `storage` maps aliased
         // tensors (in-place ReLU) onto one buffer.
         var storage = Array(0..<(3 * n))
+        var addAliases = [Int?](repeating: nil, count: n)
         var first = [Int](repeating: Int.max, count: 3 * n), last = [Int](repeating: -1, count: 3 * n)
         var size = [Int](repeating: 0, count: 3 * n)
         func live(_ t: Int, _ step: Int) { first[t] = min(first[t], step); last[t] = max(last[t], step) }
@@ -181,6 +188,19 @@ public final class ExecutionPlan {
             }
         }
         for i in 0..<n where inPlace[i] { storage[i] = storage[nodes[i].inputs[0]] }
+        // Add backward passes dy through unchanged: the gradient of one input it writes first
+        // (overwrites) can BE dy's buffer, so that copy disappears. dy is read by no one else
+        // and dies at the add's backward step, exactly where that input gradient is born.
+        // Reverse order, so a chain of such aliases resolves to one buffer.
+        if training {
+            for node in nodes.reversed() where hasGrad[node.id] {
+                guard case .add = node.op, node.inputs[0] != node.inputs[1] else { continue }
+                if let k = (0..<2).first(where: { hasGrad[node.inputs[$0]] && !accumulateInto[node.id][$0] }) {
+                    storage[n + node.inputs[k]] = storage[n + node.id]
+                    addAliases[node.id] = k
+                }
+            }
+        }
         var unshared = 0
         var groupFirst = [Int: Int](), groupLast = [Int: Int](), groupSize = [Int: Int]()
         for t in 0..<(3 * n) where last[t] >= 0 {
@@ -226,7 +246,7 @@ public final class ExecutionPlan {
         for node in nodes {
             switch node.op {
             case .conv(let c):
-                workspaceCount = max(workspaceCount, chunkedWorkspaceCount(convGeometry(c, input: nodes[node.inputs[0]].shape, n: capacity)))
+                workspaceCount = max(workspaceCount, convGeometry(c, input: nodes[node.inputs[0]].shape, n: capacity).workspaceCount)
             case .batchNorm:
                 statsOffset[node.id] = statsCount
                 statsCount += (2 * node.shape.channels + 15) & ~15
@@ -235,6 +255,7 @@ public final class ExecutionPlan {
             }
         }
         self.statsOffset = statsOffset
+        self.gradientAliasedInput = addAliases
         arena = .allocate(capacity: max(total, 16))
         workspace = .allocate(capacity: max(workspaceCount, 16))
         stats = .allocate(capacity: max(statsCount, 16))
@@ -252,6 +273,10 @@ public final class ExecutionPlan {
 
     /// Whether node `id` (a ReLU) writes its output over its input's buffer.
     public func runsInPlace(_ id: Node.ID) -> Bool { inPlace[id] }
+
+    /// For an add node (training), which input's gradient is the add's own output-gradient
+    /// buffer, so backward copies nothing for it; nil if neither.
+    public func addGradientAlias(_ id: Node.ID) -> Int? { gradientAliasedInput[id] }
 
     /// Number of arena slots.
     public var slotCount: Int { slotSizes.count }

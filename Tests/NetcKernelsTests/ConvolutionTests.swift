@@ -1,7 +1,8 @@
 import Testing
 import NetcKernels
 
-/// Awkward shapes: odd sizes, padding, stride 2, groups > 1, the 1x1 fast path, batch > 1.
+/// Awkward shapes: odd sizes, padding, stride 2, groups > 1, the 1x1 fast path, batch > 1,
+/// and batches split into several chunks with a partial last one (`chunkImages`).
 let convCases: [ConvGeometry] = [
     ConvGeometry(n: 2, inChannels: 3, height: 5, width: 7, outChannels: 4, kernelH: 3, kernelW: 3, padH: 1, padW: 1),
     ConvGeometry(n: 3, inChannels: 4, height: 7, width: 6, outChannels: 6, kernelH: 3, kernelW: 3,
@@ -12,6 +13,24 @@ let convCases: [ConvGeometry] = [
                  strideH: 2, strideW: 2, padH: 3, padW: 3),
     ConvGeometry(n: 1, inChannels: 3, height: 4, width: 5, outChannels: 6, kernelH: 2, kernelW: 3,
                  strideH: 2, strideW: 1, padH: 0, padW: 1, groups: 3),
+    // Several chunks, the last one partial: 2 + 2 + 1 images.
+    ConvGeometry(n: 5, inChannels: 3, height: 5, width: 6, outChannels: 4, kernelH: 3, kernelW: 3,
+                 padH: 1, padW: 1, chunkImages: 2),
+    // ... with groups, stride 2 and padding: 2 + 2 + 1.
+    ConvGeometry(n: 5, inChannels: 4, height: 7, width: 6, outChannels: 6, kernelH: 3, kernelW: 3,
+                 strideH: 2, strideW: 2, padH: 1, padW: 1, groups: 2, chunkImages: 2),
+    // ... stem-like 7x7 stride 2: 3 + 1.
+    ConvGeometry(n: 4, inChannels: 2, height: 9, width: 8, outChannels: 3, kernelH: 7, kernelW: 7,
+                 strideH: 2, strideW: 2, padH: 3, padW: 3, chunkImages: 3),
+    // ... one image per chunk, three groups, rectangular kernel.
+    ConvGeometry(n: 3, inChannels: 3, height: 4, width: 5, outChannels: 6, kernelH: 2, kernelW: 3,
+                 strideH: 2, strideW: 1, padH: 0, padW: 1, groups: 3, chunkImages: 1),
+    // ... 1x1 stride 2 (ResNet's downsampling shortcut, unfolded): 2 + 1.
+    ConvGeometry(n: 3, inChannels: 4, height: 5, width: 5, outChannels: 6, kernelH: 1, kernelW: 1,
+                 strideH: 2, strideW: 2, groups: 2, chunkImages: 2),
+    // Pointwise with a chunk size set: the whole-batch GEMM path ignores chunking.
+    ConvGeometry(n: 5, inChannels: 6, height: 3, width: 4, outChannels: 4, kernelH: 1, kernelW: 1,
+                 groups: 2, chunkImages: 2),
 ]
 
 struct ConvRun {
@@ -81,7 +100,25 @@ private func convLoss(_ g: ConvGeometry, _ x: [Double], _ w: [Double], _ b: [Dou
     let g = ConvGeometry(n: 128, inChannels: 64, height: 24, width: 24, outChannels: 64,
                          kernelH: 3, kernelW: 3, padH: 1, padW: 1)
     #expect(g.outH == 24 && g.outW == 24)
-    #expect(g.workspaceCount == 64 * 9 * 128 * 24 * 24)
+    // 4 images of 576 columns: at least 2048 GEMM columns (the cache target alone gives 3).
+    #expect(g.imagesPerChunk == 4)
+    #expect(g.workspaceCount == 64 * 9 * 4 * 24 * 24)
+    var small = g
+    small.n = 2
+    #expect(small.imagesPerChunk == 2 && small.workspaceCount == 64 * 9 * 2 * 24 * 24)
+    // A smaller batch never needs more workspace than the capacity it was planned for.
+    for n in 1...130 {
+        var h = g
+        h.n = n
+        #expect(h.workspaceCount <= ConvGeometry(n: 130, inChannels: 64, height: 24, width: 24, outChannels: 64,
+                                                 kernelH: 3, kernelW: 3, padH: 1, padW: 1).workspaceCount)
+    }
+    let early = ConvGeometry(n: 128, inChannels: 3, height: 96, width: 96, outChannels: 64, kernelH: 7, kernelW: 7,
+                             strideH: 2, strideW: 2, padH: 3, padW: 3)
+    #expect(early.imagesPerChunk == 1 << 20 / (3 * 49 * 48 * 48))
+    let forced = ConvGeometry(n: 5, inChannels: 2, height: 4, width: 4, outChannels: 2, kernelH: 3, kernelW: 3,
+                              padH: 1, padW: 1, chunkImages: 2)
+    #expect(forced.imagesPerChunk == 2 && forced.workspaceCount == 18 * 2 * 16)
     let pw = ConvGeometry(n: 4, inChannels: 8, height: 5, width: 5, outChannels: 8, kernelH: 1, kernelW: 1)
     #expect(pw.isPointwise && pw.workspaceCount == 0)
     let s2 = ConvGeometry(n: 1, inChannels: 1, height: 96, width: 96, outChannels: 64, kernelH: 7, kernelW: 7,
@@ -89,10 +126,11 @@ private func convLoss(_ g: ConvGeometry, _ x: [Double], _ w: [Double], _ b: [Dou
     #expect(s2.outH == 48 && s2.outW == 48)
 }
 
-/// Big enough that im2col/col2im take the multi-threaded path.
-@Test func convLargeParallelPathMatchesReference() {
+/// Big enough that im2col/col2im take the multi-threaded path; one chunk, then 3 + 1 images.
+@Test(arguments: [nil, 3] as [Int?])
+func convLargeParallelPathMatchesReference(_ chunkImages: Int?) {
     let g = ConvGeometry(n: 4, inChannels: 8, height: 20, width: 20, outChannels: 4, kernelH: 3, kernelW: 3,
-                         strideH: 1, strideW: 1, padH: 1, padW: 1, groups: 2)
+                         strideH: 1, strideW: 1, padH: 1, padW: 1, groups: 2, chunkImages: chunkImages)
     #expect(g.workspaceCount > parallelWorkThreshold)
     var rng = TestRNG(seed: 300)
     let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng)

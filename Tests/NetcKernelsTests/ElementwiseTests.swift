@@ -62,3 +62,20 @@ func elementwiseOps(_ n: Int) {
     expectClose(p, refP, tol: 1e-6, "param")
     expectClose(buf, refBuf!, tol: 1e-6, "momentum buffer")
 }
+
+/// Nesterov, hand-computed: p0 = 1, g = 0.5, lr 0.1, momentum 0.9. Step 1: buf = 0.5,
+/// step = 0.5 + 0.9*0.5 = 0.95, p = 0.905. Step 2: buf = 0.9*0.5 + 0.5 = 0.95,
+/// step = 0.5 + 0.9*0.95 = 1.355, p = 0.7695. Long enough for the vector and parallel paths.
+@Test func sgdNesterovMatchesHandComputed() {
+    let n = 70_001
+    var p = [Float](repeating: 1, count: n), buf = [Float](repeating: .nan, count: n)
+    let g = [Float](repeating: 0.5, count: n)
+    for (step, (wantP, wantBuf)) in [(Float(0.905), Float(0.5)), (0.7695, 0.95)].enumerated() {
+        g.ro { gp in p.withUnsafeMutableBufferPointer { pp in buf.withUnsafeMutableBufferPointer { bp in
+            sgdStep(param: pp, grad: gp, momentumBuffer: bp, learningRate: 0.1, momentum: 0.9,
+                    nesterov: true, isFirstStep: step == 0)
+        } } }
+        #expect(p.allSatisfy { abs($0 - wantP) < 1e-6 }, "step \(step): p")
+        #expect(buf.allSatisfy { abs($0 - wantBuf) < 1e-6 }, "step \(step): buffer")
+    }
+}

@@ -132,6 +132,16 @@ func interpreterAgreesWithReferenceEvaluation(spec: String) {
     #expect(bnRelu.allSatisfy { plan.runsInPlace($0.id) })
 }
 
+@Test func addBackwardPassesGradientWithoutCopy() {
+    let graph = compile(tinySpec)
+    let plan = ExecutionPlan(graph: graph, batchSize: 2, training: true)
+    let adds = graph.nodes.filter { if case .add = $0.op { return true } else { return false } }
+    #expect(!adds.isEmpty)
+    // Every residual join hands dy to one of its inputs by sharing the buffer.
+    #expect(adds.allSatisfy { plan.addGradientAlias($0.id) != nil })
+    #expect(ExecutionPlan(graph: graph, batchSize: 2, training: false).addGradientAlias(adds[0].id) == nil)
+}
+
 @Test func nonFiniteOutputsAreLocated() {
     let graph = compile(tinySpec)
     let store = ParameterStore(graph: graph)

@@ -1,0 +1,87 @@
+// Unfolding (im2col) and folding (col2im) of a chunk of images, the data movement behind the
+// GEMM-based convolution kernels.
+
+/// Valid output columns `lo..<hi` for kernel offset `kOff`: those whose input coordinate
+/// `o*stride - pad + kOff` lies in `0..<size`. Outside that range the patch reads padding.
+@inline(__always)
+func validRange(out: Int, size: Int, stride: Int, pad: Int, kOff: Int) -> (Int, Int) {
+    // o*stride >= pad - kOff  and  o*stride <= size - 1 + pad - kOff
+    let a = pad - kOff
+    let lo = a <= 0 ? 0 : (a + stride - 1) / stride
+    let b = size - 1 + pad - kOff
+    let hi = b < 0 ? 0 : min(out, b / stride + 1)
+    return (min(lo, hi), hi)
+}
+
+/// Unfolds images `images` of one group's input `x = [Cin/g][N][H][W]` into
+/// `col[Cin/g*KH*KW, b*OH*OW]` (b = images.count): row `(c*KH + kh)*KW + kw` holds, for every
+/// output pixel of the chunk, the input it multiplies by `weight[·, c, kh, kw]` (zero where
+/// the window hangs over the padding). Parallel over rows; each row has one writer.
+func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, images: Range<Int>, col: UnsafeMutablePointer<Float>) {
+    let (h, w, oh, ow, n) = (g.height, g.width, g.outH, g.outW, g.n)
+    let (kh, kw, sh, sw, ph, pw) = (g.kernelH, g.kernelW, g.strideH, g.strideW, g.padH, g.padW)
+    let rowLength = images.count * oh * ow
+    parallelFor(g.patchSize, workPerItem: rowLength) { range in
+        for r in range {
+            let c = r / (kh * kw), ki = (r / kw) % kh, kj = r % kw
+            let (owLo, owHi) = validRange(out: ow, size: w, stride: sw, pad: pw, kOff: kj)
+            let (ohLo, ohHi) = validRange(out: oh, size: h, stride: sh, pad: ph, kOff: ki)
+            let xc = x + c * n * h * w                                 // [N][H][W] of channel c
+            var dst = col + r * rowLength                              // row r: [b][OH][OW]
+            for img in images {
+                let xi = xc + img * h * w
+                dst.update(repeating: 0, count: ohLo * ow)
+                dst += ohLo * ow
+                for o in ohLo..<ohHi {
+                    let src = xi + (o * sh - ph + ki) * w - pw + kj    // input for ow = 0
+                    dst.update(repeating: 0, count: owLo)
+                    if sw == 1 {
+                        (dst + owLo).update(from: src + owLo, count: owHi - owLo)
+                    } else {
+                        for q in owLo..<owHi { dst[q] = src[q * sw] }
+                    }
+                    (dst + owHi).update(repeating: 0, count: ow - owHi)
+                    dst += ow
+                }
+                dst.update(repeating: 0, count: (oh - ohHi) * ow)
+                dst += (oh - ohHi) * ow
+            }
+        }
+    }
+}
+
+/// Folds `col[Cin/g*KH*KW, b*OH*OW]` back onto images `images` of one group's input gradient
+/// `dx = [Cin/g][N][H][W]`, ADDING every patch entry to the input pixel it came from (padding
+/// entries are dropped); with `overwrite` those images are zeroed first. Parallel over input
+/// channels: all KH*KW rows of channel c write only channel c, so threads never race.
+func col2im(_ g: ConvGeometry, col: UnsafePointer<Float>, images: Range<Int>, dx: UnsafeMutablePointer<Float>,
+            overwrite: Bool) {
+    let (h, w, oh, ow, n) = (g.height, g.width, g.outH, g.outW, g.n)
+    let (kh, kw, sh, sw, ph, pw) = (g.kernelH, g.kernelW, g.strideH, g.strideW, g.padH, g.padW)
+    let rowLength = images.count * oh * ow
+    parallelFor(g.groupInChannels, workPerItem: kh * kw * rowLength) { range in
+        for c in range {
+            let dxc = dx + c * n * h * w
+            if overwrite { (dxc + images.lowerBound * h * w).update(repeating: 0, count: images.count * h * w) }
+            for ki in 0..<kh {
+                let (ohLo, ohHi) = validRange(out: oh, size: h, stride: sh, pad: ph, kOff: ki)
+                for kj in 0..<kw {
+                    let (owLo, owHi) = validRange(out: ow, size: w, stride: sw, pad: pw, kOff: kj)
+                    let row = col + ((c * kh + ki) * kw + kj) * rowLength
+                    for (j, img) in images.enumerated() {
+                        let dxi = dxc + img * h * w, src = row + j * oh * ow
+                        for o in ohLo..<ohHi {
+                            let dst = dxi + (o * sh - ph + ki) * w - pw + kj   // input for ow = 0
+                            let s = src + o * ow
+                            if sw == 1 {
+                                for q in owLo..<owHi { dst[q] += s[q] }
+                            } else {
+                                for q in owLo..<owHi { dst[q * sw] += s[q] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

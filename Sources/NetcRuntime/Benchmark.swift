@@ -27,7 +27,7 @@ public struct TrainingBenchmark: Sendable, CustomStringConvertible {
     }
 }
 
-/// Times full training steps (forward, loss, backward, SGD with momentum) of `graph` on random
+/// Times full training steps (forward, loss, backward, plain SGD as the PyTorch peer) of `graph` on random
 /// data: one untimed warm-up step (plan allocation, BLAS thread start-up), then `steps` timed.
 public func benchmarkTrainingStep(graph: Graph, batch: Int, steps: Int = 3, seed: UInt64 = 0) -> TrainingBenchmark {
     let store = ParameterStore(graph: graph)
@@ -48,7 +48,7 @@ public func benchmarkTrainingStep(graph: Graph, batch: Int, steps: Int = 3, seed
                 _ = interpreter.loss(labels: y)
                 interpreter.backward()
                 let t1 = DispatchTime.now().uptimeNanoseconds
-                interpreter.sgdStep(learningRate: 0.01, momentum: 0.9)
+                interpreter.sgdStep(learningRate: 0.01)
                 let t2 = DispatchTime.now().uptimeNanoseconds
                 optimizerSeconds = Double(t2 - t1) / 1e9
                 let t = Double(t2 - t0) / 1e9

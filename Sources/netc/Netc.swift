@@ -10,7 +10,7 @@ struct Netc: ParsableCommand {
             (resnet18, resnet50, resnext, preact-resnet18, imagenet/resnet50, ...).
             """,
         version: NetcVersion.string,
-        subcommands: [CheckCommand.self, SummaryCommand.self, TrainCommand.self, EvalCommand.self, RunCommand.self, StepCommand.self])
+        subcommands: [CheckCommand.self, SummaryCommand.self, TrainCommand.self, EvalCommand.self, RunCommand.self, StepCommand.self, BenchCommand.self])
 }
 
 enum NetcVersion {

@@ -132,17 +132,17 @@ struct Lowering {
             env[name] = b
         }
 
+        // Body outputs by their name within the block, for `shortcut: {from: relu1}`.
         var outputs: [String: Node.ID] = [:]
         var body = input
         for call in template.body {
             body = layer(call, body, env, &ctx)
-            if let body { outputs[builder.node(body).name.components(separatedBy: ".").last!] = body }
+            if let body { outputs[String(builder.node(body).name.dropFirst(ctx.prefix.count + 1))] = body }
         }
 
         var skip = input
         if let from = template.shortcut.from {
-            let fromName = "\(ctx.prefix).\(from)"
-            if let id = outputs.values.first(where: { builder.node($0).name == fromName }) {
+            if let id = outputs[from] {
                 skip = id
             } else {
                 report(.error("shortcut 'from: \(from)' names no layer of block '\(template.name)'",

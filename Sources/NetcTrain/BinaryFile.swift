@@ -5,19 +5,6 @@ import Glibc
 import Darwin
 #endif
 
-/// A file-system failure, naming the path and the operating system's reason.
-public struct FileError: Error, CustomStringConvertible, Equatable {
-    public let path: String
-    public let message: String
-
-    public init(path: String, message: String) {
-        self.path = path
-        self.message = message
-    }
-
-    public var description: String { "\(path): \(message)" }
-}
-
 /// Whole-file reads and crash-safe whole-file writes, on plain POSIX calls
 /// so that errors carry `strerror` text rather than opaque Cocoa codes.
 public enum BinaryFile {
@@ -30,14 +17,14 @@ public enum BinaryFile {
     /// Reads the complete contents of `path`.
     public static func read(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileError(path: path, message: "cannot open: \(errnoText())") }
+        guard fd >= 0 else { throw DataFileError(source: path, message: "cannot open: \(errnoText())") }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
-            throw FileError(path: path, message: "cannot stat: \(errnoText())")
+            throw DataFileError(source: path, message: "cannot stat: \(errnoText())")
         }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw FileError(path: path, message: "not a regular file")
+            throw DataFileError(source: path, message: "not a regular file")
         }
         let size = Int(st.st_size)
         var bytes = [UInt8](repeating: 0, count: size)
@@ -47,7 +34,7 @@ public enum BinaryFile {
                 let n = Glibc.read(fd, buf.baseAddress! + got, size - got)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw FileError(path: path, message: "read failed: \(errnoText())")
+                    throw DataFileError(source: path, message: "read failed: \(errnoText())")
                 }
                 if n == 0 { break }  // file shrank while reading
                 got += n
@@ -76,7 +63,7 @@ public enum BinaryFile {
         let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw FileError(path: path, message: "cannot create temporary file \(tmp): \(errnoText())")
+            throw DataFileError(source: path, message: "cannot create temporary file \(tmp): \(errnoText())")
         }
         var fdOpen = true
         var committed = false
@@ -90,20 +77,20 @@ public enum BinaryFile {
                 let n = write(fd, chunk.baseAddress! + off, chunk.count - off)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw FileError(path: path, message: "write to \(tmp) failed: \(errnoText())")
+                    throw DataFileError(source: path, message: "write to \(tmp) failed: \(errnoText())")
                 }
                 off += n
             }
         }
         guard fsync(fd) == 0 else {
-            throw FileError(path: path, message: "fsync of \(tmp) failed: \(errnoText())")
+            throw DataFileError(source: path, message: "fsync of \(tmp) failed: \(errnoText())")
         }
         fdOpen = false
         guard close(fd) == 0 else {
-            throw FileError(path: path, message: "close of \(tmp) failed: \(errnoText())")
+            throw DataFileError(source: path, message: "close of \(tmp) failed: \(errnoText())")
         }
         guard rename(tmp, path) == 0 else {
-            throw FileError(path: path, message: "rename from \(tmp) failed: \(errnoText())")
+            throw DataFileError(source: path, message: "rename from \(tmp) failed: \(errnoText())")
         }
         committed = true
         // Best effort: persist the directory entry. Failure here does not

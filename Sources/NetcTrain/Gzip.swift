@@ -1,22 +1,6 @@
 import CZlib
 import Foundation
 
-/// A failure while inflating or deflating a gzip/zlib stream.
-///
-/// `source` names the file (or other origin) the bytes came from so that the
-/// message alone tells the user which file is damaged.
-public struct GzipError: Error, CustomStringConvertible, Equatable {
-    public let source: String
-    public let message: String
-
-    public init(source: String, message: String) {
-        self.source = source
-        self.message = message
-    }
-
-    public var description: String { "\(source): \(message)" }
-}
-
 /// gzip compression and decompression through the system zlib.
 public enum Gzip {
     /// The two magic bytes every gzip member starts with (RFC 1952).
@@ -44,19 +28,19 @@ public enum Gzip {
     ///   - input: compressed bytes.
     ///   - source: name used in error messages (usually the file path).
     ///   - maxOutputBytes: hard limit on the inflated size.
-    /// - Throws: ``GzipError`` for truncated or corrupt input, or when the
+    /// - Throws: ``DataFileError`` for truncated or corrupt input, or when the
     ///   output would exceed the limit.
     public static func decompress(_ input: [UInt8], source: String,
                                   maxOutputBytes: Int = defaultMaxOutputBytes) throws -> [UInt8] {
         if input.isEmpty {
-            throw GzipError(source: source, message: "file is empty (expected gzip data)")
+            throw DataFileError(source: source, message: "file is empty (expected gzip data)")
         }
         var stream = z_stream()
         // inflateInit2 is a C macro, which Swift cannot import; call the
         // function it expands to.
         var rc = inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         guard rc == Z_OK else {
-            throw GzipError(source: source, message: "zlib inflateInit2 failed (code \(rc))")
+            throw DataFileError(source: source, message: "zlib inflateInit2 failed (code \(rc))")
         }
         defer { inflateEnd(&stream) }
 
@@ -71,7 +55,7 @@ public enum Gzip {
             while true {
                 if produced == output.count {
                     guard output.count < maxOutputBytes else {
-                        throw GzipError(source: source, message:
+                        throw DataFileError(source: source, message:
                             "decompressed data exceeds the limit of \(maxOutputBytes) bytes")
                     }
                     let newCount = min(output.count * 2, maxOutputBytes)
@@ -101,24 +85,24 @@ public enum Gzip {
                         inflateReset(&stream)
                         continue
                     }
-                    throw GzipError(source: source, message:
+                    throw DataFileError(source: source, message:
                         "\(rest) unexpected trailing bytes after the end of the gzip stream")
                 case Z_BUF_ERROR:
                     // No progress possible. With output room left this means
                     // the input ran out before the end of the stream.
                     if produced < output.count {
-                        throw GzipError(source: source, message:
+                        throw DataFileError(source: source, message:
                             "truncated gzip data: input ended after \(consumed) bytes before the end of the compressed stream")
                     }
                     continue
                 case Z_DATA_ERROR:
                     let detail = stream.msg.map { String(cString: $0) } ?? "invalid data"
-                    throw GzipError(source: source, message: "corrupt gzip data: \(detail)")
+                    throw DataFileError(source: source, message: "corrupt gzip data: \(detail)")
                 case Z_MEM_ERROR:
-                    throw GzipError(source: source, message: "zlib ran out of memory while inflating")
+                    throw DataFileError(source: source, message: "zlib ran out of memory while inflating")
                 default:
                     let detail = stream.msg.map { String(cString: $0) } ?? "code \(rc)"
-                    throw GzipError(source: source, message: "zlib inflate failed: \(detail)")
+                    throw DataFileError(source: source, message: "zlib inflate failed: \(detail)")
                 }
             }
         }
@@ -136,7 +120,7 @@ public enum Gzip {
         var rc = deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
                                ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         guard rc == Z_OK else {
-            throw GzipError(source: "<memory>", message: "zlib deflateInit2 failed (code \(rc))")
+            throw DataFileError(source: "<memory>", message: "zlib deflateInit2 failed (code \(rc))")
         }
         defer { deflateEnd(&stream) }
         let bound = Int(deflateBound(&stream, uLong(input.count)))
@@ -153,7 +137,7 @@ public enum Gzip {
             }
         }
         guard rc == Z_STREAM_END else {
-            throw GzipError(source: "<memory>", message: "zlib deflate failed (code \(rc))")
+            throw DataFileError(source: "<memory>", message: "zlib deflate failed (code \(rc))")
         }
         output.removeSubrange(Int(stream.total_out)...)
         return output

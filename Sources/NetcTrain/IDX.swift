@@ -1,19 +1,5 @@
 import Foundation
 
-/// Why an IDX file or dataset directory could not be loaded. Every message
-/// names the file involved and what was expected.
-public struct IDXError: Error, CustomStringConvertible, Equatable {
-    public let path: String
-    public let message: String
-
-    public init(path: String, message: String) {
-        self.path = path
-        self.message = message
-    }
-
-    public var description: String { "\(path): \(message)" }
-}
-
 /// Reader and writer for the IDX format used by MNIST and Fashion-MNIST
 /// (http://yann.lecun.com/exdb/mnist/): a big-endian magic number
 /// `0x0000 TT DD` (TT = element type, DD = number of dimensions), DD
@@ -36,14 +22,9 @@ public enum IDX {
     /// Reads an IDX file, inflating it first if it is gzip-compressed (the
     /// gzip magic decides, not the file name).
     public static func readFile(_ path: String, expectedMagic: UInt32) throws -> Array {
-        var raw: [UInt8]
-        do { raw = try BinaryFile.read(path) } catch let e as FileError {
-            throw IDXError(path: path, message: e.message)
-        }
+        var raw = try BinaryFile.read(path)
         if Gzip.isGzip(raw) {
-            do { raw = try Gzip.decompress(raw, source: path) } catch let e as GzipError {
-                throw IDXError(path: path, message: e.message)
-            }
+            raw = try Gzip.decompress(raw, source: path)
         }
         return try decode(raw, expectedMagic: expectedMagic, source: path)
     }
@@ -52,18 +33,18 @@ public enum IDX {
     /// product of the dimensions matches the payload size exactly.
     public static func decode(_ raw: [UInt8], expectedMagic: UInt32, source: String) throws -> Array {
         guard raw.count >= 4 else {
-            throw IDXError(path: source, message:
+            throw DataFileError(source: source, message:
                 "file is too short (\(raw.count) bytes) to hold an IDX header")
         }
         let magic = readBE32(raw, 0)
         guard magic == expectedMagic else {
-            throw IDXError(path: source, message:
+            throw DataFileError(source: source, message:
                 "bad IDX magic number: expected \(hex(expectedMagic)) (\(describe(expectedMagic))), got \(hex(magic))")
         }
         let rank = Int(magic & 0xff)
         let headerSize = 4 + 4 * rank
         guard raw.count >= headerSize else {
-            throw IDXError(path: source, message:
+            throw DataFileError(source: source, message:
                 "file is truncated: \(raw.count) bytes, but the header of a rank-\(rank) IDX array needs \(headerSize)")
         }
         var dims: [Int] = []
@@ -73,14 +54,14 @@ public enum IDX {
             dims.append(size)
             let (p, overflow) = total.multipliedReportingOverflow(by: size)
             guard !overflow else {
-                throw IDXError(path: source, message: "dimensions \(dims) overflow")
+                throw DataFileError(source: source, message: "dimensions \(dims) overflow")
             }
             total = p
         }
         let payload = raw.count - headerSize
         guard payload == total else {
             let shape = dims.map(String.init).joined(separator: "×")
-            throw IDXError(path: source, message:
+            throw DataFileError(source: source, message:
                 "dimensions \(shape) need \(total) data bytes after the \(headerSize)-byte header, but the file has \(payload)"
                 + (payload < total ? " (truncated?)" : ""))
         }
@@ -150,23 +131,23 @@ public struct IDXDataset: Sendable, Equatable {
     public init(images: [UInt8], labels: [UInt8], height: Int, width: Int,
                 numClasses: Int = 10, source: String = "<memory>") throws {
         guard height > 0, width > 0 else {
-            throw IDXError(path: source, message: "image size \(height)×\(width) is empty")
+            throw DataFileError(source: source, message: "image size \(height)×\(width) is empty")
         }
         let (pixels, overflow) = height.multipliedReportingOverflow(by: width)
         guard !overflow, pixels <= Int(Int32.max) else {
-            throw IDXError(path: source, message: "image size \(height)×\(width) is implausibly large")
+            throw DataFileError(source: source, message: "image size \(height)×\(width) is implausibly large")
         }
         guard images.count % pixels == 0 else {
-            throw IDXError(path: source, message:
+            throw DataFileError(source: source, message:
                 "\(images.count) pixel bytes are not a whole number of \(height)×\(width) images")
         }
         let n = images.count / pixels
         guard labels.count == n else {
-            throw IDXError(path: source, message:
+            throw DataFileError(source: source, message:
                 "label count \(labels.count) does not match image count \(n)")
         }
         if let bad = labels.firstIndex(where: { Int($0) >= numClasses }) {
-            throw IDXError(path: source, message:
+            throw DataFileError(source: source, message:
                 "label \(labels[bad]) at index \(bad) is out of range (expected 0...\(numClasses - 1))")
         }
         self.images = images
@@ -204,7 +185,7 @@ public struct IDXDataset: Sendable, Equatable {
         let labs = try IDX.readFile(labelsPath, expectedMagic: IDX.labelsMagic)
         let n = imgs.dims[0]
         guard labs.dims[0] == n else {
-            throw IDXError(path: labelsPath, message:
+            throw DataFileError(source: labelsPath, message:
                 "label count \(labs.dims[0]) does not match image count \(n) in \(imagesPath)")
         }
         return try IDXDataset(images: imgs.bytes, labels: labs.bytes,
@@ -224,6 +205,6 @@ public struct IDXDataset: Sendable, Equatable {
             == URL(fileURLWithPath: defaultDirectory).standardizedFileURL.path {
             message += "; install it with: sudo apt-get install dataset-fashion-mnist"
         }
-        throw IDXError(path: gz, message: message)
+        throw DataFileError(source: gz, message: message)
     }
 }

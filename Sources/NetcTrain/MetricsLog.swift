@@ -43,7 +43,7 @@ public final class MetricsLog: @unchecked Sendable {
         self.path = path
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0o644)
         guard fd >= 0 else {
-            throw FileError(path: path, message: "cannot open metrics log: \(BinaryFile.errnoText())")
+            throw DataFileError(source: path, message: "cannot open metrics log: \(BinaryFile.errnoText())")
         }
         if !truncate, let last = Self.lastByte(path), last != UInt8(ascii: "\n") {
             try writeAll(Array("\n".utf8))
@@ -77,14 +77,14 @@ public final class MetricsLog: @unchecked Sendable {
     private func writeAll(_ bytes: [UInt8]) throws {
         lock.lock()
         defer { lock.unlock() }
-        guard fd >= 0 else { throw FileError(path: path, message: "metrics log is closed") }
+        guard fd >= 0 else { throw DataFileError(source: path, message: "metrics log is closed") }
         try bytes.withUnsafeBytes { buf in
             var off = 0
             while off < buf.count {
                 let n = write(fd, buf.baseAddress! + off, buf.count - off)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw FileError(path: path, message: "write to metrics log failed: \(BinaryFile.errnoText())")
+                    throw DataFileError(source: path, message: "write to metrics log failed: \(BinaryFile.errnoText())")
                 }
                 off += n
             }

@@ -1,18 +1,5 @@
 import Foundation
 
-/// Why a `.npy` file could not be read or written.
-public struct NPYError: Error, CustomStringConvertible, Equatable {
-    public let source: String
-    public let message: String
-
-    public init(source: String, message: String) {
-        self.source = source
-        self.message = message
-    }
-
-    public var description: String { "\(source): \(message)" }
-}
-
 /// A float32 array loaded from or destined for a `.npy` file.
 public struct NPYArray: Sendable, Equatable {
     /// C-order dimensions; `[]` is a 0-d scalar.
@@ -57,7 +44,7 @@ public enum NPY {
     /// Complete `.npy` bytes for `array`.
     public static func encode(_ array: NPYArray) throws -> [UInt8] {
         guard let n = checkedCount(array.shape), n == array.data.count else {
-            throw NPYError(source: "<memory>", message:
+            throw DataFileError(source: "<memory>", message:
                 "shape \(array.shape) does not match \(array.data.count) values")
         }
         var out = header(shape: array.shape)
@@ -74,25 +61,20 @@ public enum NPY {
     /// Writes `array` to `path` atomically (see ``BinaryFile/writeAtomically(_:_:)``).
     public static func write(_ array: NPYArray, to path: String) throws {
         let bytes = try encode(array)
-        do { try BinaryFile.writeAtomically(path, bytes: bytes) } catch let e as FileError {
-            throw NPYError(source: path, message: e.message)
-        }
+        try BinaryFile.writeAtomically(path, bytes: bytes)
     }
 
     /// Reads a float32 `.npy` file.
     public static func read(_ path: String) throws -> NPYArray {
-        let bytes: [UInt8]
-        do { bytes = try BinaryFile.read(path) } catch let e as FileError {
-            throw NPYError(source: path, message: e.message)
-        }
+        let bytes = try BinaryFile.read(path)
         return try decode(bytes, source: path)
     }
 
     /// Decodes `.npy` bytes. Only `descr '<f4'` with `fortran_order False`
     /// is accepted; anything else, or a data size that disagrees with the
-    /// shape, is an ``NPYError`` saying what was found.
+    /// shape, is a ``DataFileError`` saying what was found.
     public static func decode(_ bytes: [UInt8], source: String = "<memory>") throws -> NPYArray {
-        func fail(_ m: String) -> NPYError { NPYError(source: source, message: m) }
+        func fail(_ m: String) -> DataFileError { DataFileError(source: source, message: m) }
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
             throw fail("not a .npy file (missing \\x93NUMPY magic)")
         }

@@ -1,19 +1,5 @@
 import Foundation
 
-/// Why a safetensors file could not be read or written. `source` is the
-/// file path (or `<memory>`).
-public struct SafetensorsError: Error, CustomStringConvertible, Equatable {
-    public let source: String
-    public let message: String
-
-    public init(source: String, message: String) {
-        self.source = source
-        self.message = message
-    }
-
-    public var description: String { "\(source): \(message)" }
-}
-
 /// Element types of the safetensors format (names as in the header).
 public enum SafetensorsDType: String, Sendable, CaseIterable {
     case BOOL, U8, I8, U16, I16, F16, BF16, U32, I32, F32, U64, I64, F64
@@ -52,10 +38,10 @@ public struct SafeTensor: Sendable, Equatable {
     /// Wraps raw bytes, checking that their count matches the shape.
     public init(dtype: SafetensorsDType, shape: [Int], data: [UInt8]) throws {
         guard let n = checkedCount(shape) else {
-            throw SafetensorsError(source: "<memory>", message: "invalid shape \(shape)")
+            throw DataFileError(source: "<memory>", message: "invalid shape \(shape)")
         }
         guard data.count == n * dtype.byteSize else {
-            throw SafetensorsError(source: "<memory>", message:
+            throw DataFileError(source: "<memory>", message:
                 "\(dtype.rawValue) tensor of shape \(shape) needs \(n * dtype.byteSize) bytes, got \(data.count)")
         }
         self.dtype = dtype
@@ -78,7 +64,7 @@ public struct SafeTensor: Sendable, Equatable {
     /// Decodes the values; throws if the tensor's dtype is not `T`'s.
     public func values<T: SafetensorsScalar>(as _: T.Type = T.self) throws -> [T] {
         guard dtype == T.safetensorsDType else {
-            throw SafetensorsError(source: "<memory>", message:
+            throw DataFileError(source: "<memory>", message:
                 "tensor has dtype \(dtype.rawValue), not \(T.safetensorsDType.rawValue)")
         }
         let n = data.count / MemoryLayout<T>.size
@@ -154,7 +140,7 @@ public struct SafetensorsFile: Sendable, Equatable {
         var offset = 0
         for name in tensors.keys.sorted() {
             guard name != "__metadata__" else {
-                throw SafetensorsError(source: "<memory>", message: "\"__metadata__\" is reserved and cannot name a tensor")
+                throw DataFileError(source: "<memory>", message: "\"__metadata__\" is reserved and cannot name a tensor")
             }
             let t = tensors[name]!
             if !first { json += "," }
@@ -184,15 +170,11 @@ public struct SafetensorsFile: Sendable, Equatable {
     /// the complete new one at `path`, never a partial file.
     public func write(to path: String) throws {
         let header = try headerBytes()
-        do {
-            try BinaryFile.writeAtomically(path) { write in
-                try header.withUnsafeBytes { try write($0) }
-                for name in tensors.keys.sorted() {
-                    try tensors[name]!.data.withUnsafeBytes { try write($0) }
-                }
+        try BinaryFile.writeAtomically(path) { write in
+            try header.withUnsafeBytes { try write($0) }
+            for name in tensors.keys.sorted() {
+                try tensors[name]!.data.withUnsafeBytes { try write($0) }
             }
-        } catch let e as FileError {
-            throw SafetensorsError(source: path, message: e.message)
         }
     }
 
@@ -200,10 +182,7 @@ public struct SafetensorsFile: Sendable, Equatable {
 
     /// Reads and fully validates a safetensors file.
     public static func read(_ path: String) throws -> SafetensorsFile {
-        let bytes: [UInt8]
-        do { bytes = try BinaryFile.read(path) } catch let e as FileError {
-            throw SafetensorsError(source: path, message: e.message)
-        }
+        let bytes = try BinaryFile.read(path)
         return try parse(bytes, source: path)
     }
 
@@ -214,7 +193,7 @@ public struct SafetensorsFile: Sendable, Equatable {
     /// `prod(shape) * dtype size` bytes, and the ranges tile the data
     /// section with no overlap and no gap.
     public static func parse(_ bytes: [UInt8], source: String = "<memory>") throws -> SafetensorsFile {
-        func fail(_ m: String) -> SafetensorsError { SafetensorsError(source: source, message: m) }
+        func fail(_ m: String) -> DataFileError { DataFileError(source: source, message: m) }
 
         guard bytes.count >= 8 else {
             throw fail("file is too short (\(bytes.count) bytes) to hold the 8-byte header length")

@@ -18,15 +18,10 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Images per forward pass.") var batch: Int = 500
 
     func run() throws {
-        do {
+        try reportingErrors {
             let evaluation = try Evaluation(compile: { SpecArgument.compile(spec, input: $0) }, weights: weights, resize: resize, data: data)
             let (loss, accuracy, count) = try evaluation.testSet(batch: batch)
             print(String(format: "%@: test accuracy %.4f, loss %.4f (%d images)", evaluation.graph.name, accuracy, loss, count))
-        } catch let e as ExitCode {
-            throw e
-        } catch {
-            printError("error: \(error)\n")
-            throw ExitCode(1)
         }
     }
 }

@@ -21,7 +21,7 @@ struct RunCommand: ParsableCommand {
     var output: String
 
     func run() throws {
-        do {
+        try reportingErrors {
             let x = try NPY.read(input)
             guard x.shape.count == 4 else {
                 throw TrainingError("\(input) has shape \(x.shape); netc run takes [N, C, H, W]")
@@ -29,11 +29,6 @@ struct RunCommand: ParsableCommand {
             let evaluation = try Evaluation(compile: { SpecArgument.compile(spec, input: $0) }, weights: weights, input: Array(x.shape.dropFirst()))
             let logits = evaluation.logits(x.data, batch: x.shape[0])
             try NPY.write(NPYArray(shape: [x.shape[0], logits.count / max(x.shape[0], 1)], data: logits), to: output)
-        } catch let e as ExitCode {
-            throw e
-        } catch {
-            printError("error: \(error)\n")
-            throw ExitCode(1)
         }
     }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import NetcIR
 import NetcSpec
@@ -32,4 +33,17 @@ extension SpecArgument {
 /// Writes to standard error, where diagnostics belong.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data(text.utf8))
+}
+
+/// Runs a command's body, turning any error other than an `ExitCode` into
+/// `error: <description>` on standard error and exit status 1.
+func reportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as ExitCode {
+        throw e
+    } catch {
+        printError("error: \(error)\n")
+        throw ExitCode(1)
+    }
 }

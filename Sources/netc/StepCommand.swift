@@ -21,7 +21,7 @@ struct StepCommand: ParsableCommand {
     @Option(help: "Where to write the updated weights (safetensors).") var output: String
 
     func run() throws {
-        do {
+        try reportingErrors {
             let x = try NPY.read(input), y = try NPY.read(labels)
             guard x.shape.count == 4, y.data.count == x.shape[0] else {
                 throw TrainingError("need an [N, C, H, W] input and N labels, got \(x.shape) and \(y.shape)")
@@ -31,11 +31,6 @@ struct StepCommand: ParsableCommand {
             let loss = try evaluation.sgdStep(x.data, labels: y.data.map { Int32($0) }, lr: lr, momentum: momentum,
                                               weightDecay: weightDecay, saveTo: output)
             print(String(format: "loss %.6f", loss))
-        } catch let e as ExitCode {
-            throw e
-        } catch {
-            printError("error: \(error)\n")
-            throw ExitCode(1)
         }
     }
 }

@@ -49,19 +49,11 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
+        try reportingErrors {
             let trainer = try makeTrainer()
             let result = try trainer.run()
             if result.stoppedByInterrupt { throw ExitCode(130) }
             print("run directory: \(trainer.runDirectory)")
-        } catch let e as TrainingError {
-            printError("error: \(e)\n")
-            throw ExitCode(1)
-        } catch let e as ExitCode {
-            throw e
-        } catch {
-            printError("error: \(error)\n")
-            throw ExitCode(1)
         }
     }
 

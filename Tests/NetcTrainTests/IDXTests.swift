@@ -33,18 +33,18 @@ func writeBytes(_ bytes: [UInt8], _ path: String) throws {
     @Test func truncatedAndCorruptAreErrors() throws {
         let gz = try Gzip.compress(Array(repeating: 42, count: 5000) + (0..<255).map { UInt8($0) })
         let cut = Array(gz[..<(gz.count - 10)])
-        let e1 = #expect(throws: GzipError.self) { try Gzip.decompress(cut, source: "f.gz") }
+        let e1 = #expect(throws: DataFileError.self) { try Gzip.decompress(cut, source: "f.gz") }
         #expect(e1?.description.hasPrefix("f.gz: truncated gzip data") == true)
 
         var bad = gz
         bad[bad.count - 6] ^= 0xff  // CRC-32 trailer byte
-        let e2 = #expect(throws: GzipError.self) { try Gzip.decompress(bad, source: "f.gz") }
+        let e2 = #expect(throws: DataFileError.self) { try Gzip.decompress(bad, source: "f.gz") }
         #expect(e2?.description == "f.gz: corrupt gzip data: incorrect data check")
     }
 
     @Test func outputIsBounded() throws {
         let gz = try Gzip.compress(Array(repeating: 0, count: 1 << 20))
-        let e = #expect(throws: GzipError.self) {
+        let e = #expect(throws: DataFileError.self) {
             try Gzip.decompress(gz, source: "bomb.gz", maxOutputBytes: 100_000)
         }
         #expect(e?.message == "decompressed data exceeds the limit of 100000 bytes")
@@ -97,7 +97,7 @@ func writeBytes(_ bytes: [UInt8], _ path: String) throws {
     }
 
     @Test func missingFileInDefaultDirectoryHasAptHint() throws {
-        let e = #expect(throws: IDXError.self) {
+        let e = #expect(throws: DataFileError.self) {
             try IDXDataset.locate(directory: IDXDataset.defaultDirectory, name: "no-such-idx3-ubyte")
         }
         #expect(e?.description ==
@@ -109,7 +109,7 @@ func writeBytes(_ bytes: [UInt8], _ path: String) throws {
     @Test func missingFileElsewhereHasNoHint() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let e = #expect(throws: IDXError.self) { try IDXDataset.load(directory: dir, split: .train) }
+        let e = #expect(throws: DataFileError.self) { try IDXDataset.load(directory: dir, split: .train) }
         #expect(e?.message.hasPrefix("missing dataset file (looked for train-images-idx3-ubyte") == true)
         #expect(e?.message.contains("apt-get") == false)
     }
@@ -120,7 +120,7 @@ func writeBytes(_ bytes: [UInt8], _ path: String) throws {
         _ = try writeSmallDataset(dir, gzip: true)
         // Swap the two files' roles: labels file read as images.
         let path = "\(dir)/t10k-labels-idx1-ubyte.gz"
-        let e = #expect(throws: IDXError.self) { try IDX.readFile(path, expectedMagic: IDX.imagesMagic) }
+        let e = #expect(throws: DataFileError.self) { try IDX.readFile(path, expectedMagic: IDX.imagesMagic) }
         #expect(e?.description ==
             "\(path): bad IDX magic number: expected 0x00000803 (uint8 images N×rows×cols), got 0x00000801")
     }
@@ -132,20 +132,20 @@ func writeBytes(_ bytes: [UInt8], _ path: String) throws {
         let path = "\(dir)/t10k-images-idx3-ubyte.gz"
         let full = try BinaryFile.read(path)
         try writeBytes(Array(full.prefix(full.count / 2)), path)
-        let e = #expect(throws: IDXError.self) { try IDXDataset.load(directory: dir, split: .test) }
-        #expect(e?.path == path)
+        let e = #expect(throws: DataFileError.self) { try IDXDataset.load(directory: dir, split: .test) }
+        #expect(e?.source == path)
         #expect(e?.message.hasPrefix("truncated gzip data") == true)
     }
 
     @Test func dimsNotMatchingSizeAndTruncatedRaw() throws {
         var img = IDX.encode(dims: [3, 2, 4], bytes: Array(repeating: 1, count: 24))
         img.removeLast(5)
-        let e = #expect(throws: IDXError.self) {
+        let e = #expect(throws: DataFileError.self) {
             try IDX.decode(img, expectedMagic: IDX.imagesMagic, source: "a.idx")
         }
         #expect(e?.description ==
             "a.idx: dimensions 3×2×4 need 24 data bytes after the 16-byte header, but the file has 19 (truncated?)")
-        let e2 = #expect(throws: IDXError.self) {
+        let e2 = #expect(throws: DataFileError.self) {
             try IDX.decode([0, 0, 8, 3, 0, 0], expectedMagic: IDX.imagesMagic, source: "b.idx")
         }
         #expect(e2?.message == "file is truncated: 6 bytes, but the header of a rank-3 IDX array needs 16")
@@ -157,12 +157,12 @@ func writeBytes(_ bytes: [UInt8], _ path: String) throws {
         _ = try writeSmallDataset(dir, gzip: false)
         let labPath = "\(dir)/t10k-labels-idx1-ubyte"
         try writeBytes(IDX.encode(dims: [2], bytes: [1, 2]), labPath)
-        let e = #expect(throws: IDXError.self) { try IDXDataset.load(directory: dir, split: .test) }
+        let e = #expect(throws: DataFileError.self) { try IDXDataset.load(directory: dir, split: .test) }
         #expect(e?.description ==
             "\(labPath): label count 2 does not match image count 3 in \(dir)/t10k-images-idx3-ubyte")
 
         try writeBytes(IDX.encode(dims: [3], bytes: [1, 12, 2]), labPath)
-        let e2 = #expect(throws: IDXError.self) { try IDXDataset.load(directory: dir, split: .test) }
+        let e2 = #expect(throws: DataFileError.self) { try IDXDataset.load(directory: dir, split: .test) }
         #expect(e2?.description == "\(labPath): label 12 at index 1 is out of range (expected 0...9)")
     }
 }

@@ -14,7 +14,8 @@ import Testing
             #"{"epoch":1,"train_loss":0.5,"split":"train \"a\"\n"}"# + "\n")
         try log.append(["loss": .double(.nan), "lr": .double(.infinity), "neg": .double(-.infinity), "tiny": 1e-5])
         log.close()
-        #expect(throws: FileError.self) { try log.append(["x": 1]) }
+        let closed = #expect(throws: DataFileError.self) { try log.append(["x": 1]) }
+        #expect(closed?.description == "\(path): metrics log is closed")
 
         let again = try MetricsLog(path: path)
         try again.append(["epoch": 2, "acc": 1.0])

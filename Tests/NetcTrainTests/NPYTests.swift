@@ -33,7 +33,8 @@ import Testing
         #expect(try NPY.decode(NPY.encode(scalar)) == scalar)
         let empty = NPYArray(shape: [0, 3], data: [])
         #expect(try NPY.decode(NPY.encode(empty)) == empty)
-        #expect(throws: NPYError.self) { try NPY.encode(NPYArray(shape: [2], data: [1])) }
+        let mismatch = #expect(throws: DataFileError.self) { try NPY.encode(NPYArray(shape: [2], data: [1])) }
+        #expect(mismatch?.description == "<memory>: shape [2] does not match 1 values")
     }
 
     /// Builds a v1.0 file with an arbitrary header dict.

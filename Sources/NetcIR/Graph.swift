@@ -61,14 +61,46 @@ public struct GraphBuilder: Sendable {
                     name: "input", module: nil, origin: origin))
     }
 
+    /// Most nodes a graph may have: far beyond ResNet-1001, and small enough that costs can be
+    /// summed in `Int` without overflow.
+    public static let maxNodes = 100_000
+    /// Most output elements, parameters or multiply-adds one node may have (per sample).
+    public static let maxPerNode = 1e12
+
+    /// Whether the graph has reached `maxNodes`.
+    public var isFull: Bool { nodes.count >= Self.maxNodes }
+
     /// Adds `op` applied to `inputs` under `name` (made unique within the graph).
     public mutating func add(_ op: Op, _ inputs: [Node.ID], name: String,
                              origin: SourceLocation?) throws(ShapeError) -> Node.ID {
+        guard !isFull else {
+            throw ShapeError("the network has more than \(Self.maxNodes) layers", help: "check the stages' depths")
+        }
         let inputShapes = inputs.map { nodes[$0].shape }
         let shape = try op.outputShape(inputShapes)
+        try Self.checkSize(op, inputShapes.first, shape)
         let parameters = inputShapes.first.map { op.parameters(input: $0) } ?? []
         return append(Node(id: nodes.count, op: op, inputs: inputs, shape: shape, parameters: parameters,
                            name: uniqueName(name), module: currentModule, origin: origin))
+    }
+
+    /// Refuses a node too large to count in `Int` (checked in `Double` before anything multiplies).
+    private static func checkSize(_ op: Op, _ input: Shape?, _ output: Shape) throws(ShapeError) {
+        let elements = output.dims.reduce(1.0) { $0 * Double($1) }
+        var parameters = 0.0
+        switch op {
+        case .conv(let c):
+            parameters = Double(c.outChannels) * Double((input?.channels ?? 0) / c.groups) * Double(c.kernel.sizeH) * Double(c.kernel.sizeW)
+        case .linear(let l):
+            parameters = Double(l.outFeatures) * (input?.dims.reduce(1.0) { $0 * Double($1) } ?? 0)
+        case .input, .batchNorm, .relu, .maxPool, .avgPool, .globalAvgPool, .flatten, .add:
+            break
+        }
+        let macs = parameters * Double(output.height) * Double(output.width)
+        guard max(elements, parameters, macs) <= maxPerNode else {
+            throw ShapeError("the layer is too large: \(output) outputs, \(Int(parameters)) parameters, \(macs) multiply-adds per sample",
+                             help: "netc takes layers of up to 10^12 of each; check the channel counts and the input size")
+        }
     }
 
     public func shape(of id: Node.ID) -> Shape { nodes[id].shape }

@@ -32,6 +32,10 @@ extension Lowering {
             report(.error("'\(name)' of \(layerName(a)) must be an integer, got \(b.value.phrase)", at: b.origin, help: help), a.context)
             return nil
         }
+        guard i <= Lowering.maxValue else {
+            report(.error("'\(name)' of \(layerName(a)) is \(i); netc takes values up to \(Lowering.maxValue)", at: b.origin), a.context)
+            return nil
+        }
         guard i >= min else {
             let help = b.derivation.map { "\($0); change the values so that it is at least \(min)" }
             report(.error("'\(name)' of \(layerName(a)) must be \(min > 0 ? "positive" : "non-negative"), got \(i)", at: b.origin, help: help), a.context)

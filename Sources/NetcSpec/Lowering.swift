@@ -33,6 +33,9 @@ struct Lowering {
         var unset: Set<String> = []
     }
 
+    /// Largest integer a size, count or stride may be: keeps every shape computation far from overflow.
+    static let maxValue = 1 << 20
+
     init(spec: Spec) { self.spec = spec }
 
     mutating func lower() -> Graph? {
@@ -395,6 +398,10 @@ struct Lowering {
         }
         guard i > 0 else {
             report(.error("'\(what)' must be positive, got \(i)", at: b.origin), ctx)
+            return nil
+        }
+        guard i <= Self.maxValue else {
+            report(.error("'\(what)' is \(i); netc takes values up to \(Self.maxValue)", at: b.origin), ctx)
             return nil
         }
         return i

@@ -418,6 +418,7 @@ struct SpecReader {
     mutating func positiveInt(_ node: YAMLNode, _ what: String) -> Int? {
         guard let i = int(node, what) else { return nil }
         guard i > 0 else { error("'\(what)' must be positive, got \(i)", at: node); return nil }
+        guard i <= Lowering.maxValue else { error("'\(what)' is \(i); netc takes values up to \(Lowering.maxValue)", at: node); return nil }
         return i
     }
 

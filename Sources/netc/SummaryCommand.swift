@@ -40,7 +40,14 @@ struct SummaryCommand: ParsableCommand {
         let c = SpecArgument.compile(spec, input: input?.sample)
         if !c.diagnostics.isEmpty { printError(c.renderDiagnostics()) }
         guard let graph = c.graph, c.succeeded else { throw ExitCode(1) }
-        let summary = Summary(graph, batch: input?.batch ?? 1, depth: depth)
+        let batch = input?.batch ?? 1
+        // Totals are summed in Int: refuse a batch that would overflow them rather than trap.
+        let largest = [graph.cost.torchinfoMACs, graph.cost.torchinfoPassElements * 4, graph.inputShape.elementCount * 4].max() ?? 0
+        guard Double(batch) * Double(largest) < 9e18 else {
+            printError("error: a batch of \(batch) is too large to count for \(graph.name)\n")
+            throw ExitCode(1)
+        }
+        let summary = Summary(graph, batch: batch, depth: depth)
         print(format == .json ? summary.renderJSON() : summary.renderText(), terminator: "")
     }
 }

@@ -173,3 +173,33 @@ struct ExpressionTests {
         #expect(u.message == "undefined parameter '$missing'" && u.offset == 0)
     }
 }
+
+/// Absurd sizes are refused with a message instead of overflowing or running out of memory.
+struct LimitTests {
+    @Test func hugeValuesAndDepthsAreRefused() {
+        let c = Compiler.compile(source: """
+            name: big
+            input: {channels: 1, size: 32}
+            stages:
+              - {block: residual, depth: 200000, channels: 8}
+            head:
+              - conv: {out: 9223372036854775807, kernel: 3, pad: 99999999999}
+            """, file: "big.yaml")
+        #expect(c.diagnostics.map(\.message) == [
+            "the network has more than 100000 layers (at stages.0.14285.conv2, whose input is 8x32x32 for a 1x32x32 network input)",
+            "'out' of 'conv' is 9223372036854775807; netc takes values up to 1048576",
+            "'pad' of 'conv' is 99999999999; netc takes values up to 1048576",
+        ])
+    }
+
+    @Test func layersTooLargeToCountAreRefused() {
+        let c = Compiler.compile(source: """
+            name: huge
+            input: {channels: 1000000, size: 1000000}
+            stages:
+              - {block: residual, depth: 1, channels: 1000000}
+            """, file: "huge.yaml")
+        #expect(c.diagnostics.count == 1)
+        #expect(c.diagnostics.first?.message.hasPrefix("the layer is too large: 1000000x1000000x1000000 outputs") == true)
+    }
+}

@@ -1,6 +1,6 @@
 /// The `train:` section: a training recipe. Every field has d2l's default, and the
 /// command line may override each one.
-public struct TrainSpec: Hashable, Sendable {
+public struct TrainSpec: Hashable, Sendable, Codable {
     public var dataset = "fashion-mnist"
     /// Images are resized to `resize`x`resize` (bilinear); nil keeps the dataset's size.
     public var resize: Int? = 96
@@ -15,15 +15,33 @@ public struct TrainSpec: Hashable, Sendable {
     /// Weight initialisation of convolutions and linear layers.
     public var initializer = Initializer.xavier
 
-    public enum Schedule: Hashable, Sendable {
+    public enum Schedule: Hashable, Sendable, Codable {
         case constant
         /// Multiply the rate by `gamma` every `every` epochs.
         case step(every: Int, gamma: Double)
         /// Cosine decay to zero over the run.
         case cosine
+
+        /// The schedule a command line names: `step` decays by 10x every 30 epochs, as torchvision.
+        public init?(name: String) {
+            switch name {
+            case "constant": self = .constant
+            case "step": self = .step(every: 30, gamma: 0.1)
+            case "cosine": self = .cosine
+            default: return nil
+            }
+        }
+
+        public var name: String {
+            switch self {
+            case .constant: "constant"
+            case .step: "step"
+            case .cosine: "cosine"
+            }
+        }
     }
 
-    public enum Initializer: String, Hashable, Sendable, CaseIterable {
+    public enum Initializer: String, Hashable, Sendable, Codable, CaseIterable {
         /// Xavier (Glorot) uniform, as d2l's `init_cnn`.
         case xavier
         /// He (Kaiming) normal, fan-out, as torchvision's ResNets.

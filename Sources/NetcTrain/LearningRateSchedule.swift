@@ -1,27 +1,20 @@
 import Foundation
+import NetcSpec
 
 /// The learning rate at each step: linear warmup, then constant, step decay or cosine decay.
 public struct LearningRateSchedule: Sendable {
-    public enum Kind: String, Codable, Sendable, CaseIterable {
-        case constant, step, cosine
-    }
-
     public var base: Double
-    public var kind: Kind
+    public var kind: TrainSpec.Schedule
     public var stepsPerEpoch: Int
     public var epochs: Int
     public var warmupEpochs: Int
-    public var stepEvery: Int
-    public var stepGamma: Double
 
-    public init(_ o: TrainingOptions, stepsPerEpoch: Int) {
-        base = o.lr
-        kind = o.schedule
+    public init(_ recipe: TrainSpec, stepsPerEpoch: Int) {
+        base = recipe.lr
+        kind = recipe.schedule
         self.stepsPerEpoch = max(1, stepsPerEpoch)
-        epochs = o.epochs
-        warmupEpochs = o.warmupEpochs
-        stepEvery = max(1, o.stepEvery)
-        stepGamma = o.stepGamma
+        epochs = recipe.epochs
+        warmupEpochs = recipe.warmupEpochs
     }
 
     /// The rate for global step `step` (0-based).
@@ -31,8 +24,8 @@ public struct LearningRateSchedule: Sendable {
         switch kind {
         case .constant:
             return base
-        case .step:
-            return base * pow(stepGamma, Double(step / stepsPerEpoch / stepEvery))
+        case .step(let every, let gamma):
+            return base * pow(gamma, Double(step / stepsPerEpoch / max(1, every)))
         case .cosine:
             let total = max(1, epochs * stepsPerEpoch - warmupSteps)
             let t = Double(step - warmupSteps) / Double(total)

@@ -52,8 +52,8 @@ public final class Trainer {
             try Checkpoint.load(resume, into: store, source: "the checkpoint")
             state = resume.state
         } else {
-            guard let scheme = InitScheme(rawValue: options.initializer) else {
-                throw TrainingError("unknown initialisation '\(options.initializer)'", help: "use xavier or kaiming")
+            guard let scheme = InitScheme(rawValue: options.initializer.rawValue) else {
+                throw TrainingError("unknown initialisation '\(options.initializer.rawValue)'", help: "use xavier or kaiming")
             }
             store.initialize(scheme, seed: UInt64(options.seed), graph: graph)
         }
@@ -74,7 +74,7 @@ public final class Trainer {
         let testBatcher = ImageBatcher(dataset: test, resizeTo: options.resize)
         let count = min(options.limit ?? train.count, train.count)
         let stepsPerEpoch = (count + options.batch - 1) / options.batch
-        let schedule = LearningRateSchedule(options, stepsPerEpoch: stepsPerEpoch)
+        let schedule = LearningRateSchedule(options.recipe, stepsPerEpoch: stepsPerEpoch)
         let log = try MetricsLog(path: (runDirectory as NSString).appendingPathComponent("metrics.jsonl"))
         defer { log.close() }
 

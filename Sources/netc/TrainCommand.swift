@@ -42,7 +42,7 @@ struct TrainCommand: ParsableCommand {
             if let value, value < 1 { throw ValidationError("--\(name) must be at least 1") }
         }
         if let lr, !(lr > 0) { throw ValidationError("--lr must be positive") }
-        if let schedule, LearningRateSchedule.Kind(rawValue: schedule) == nil {
+        if let schedule, TrainSpec.Schedule(name: schedule) == nil {
             throw ValidationError("--schedule must be constant, step or cosine")
         }
         if resume != nil, spec != nil { throw ValidationError("--resume takes the spec from the run directory; give no SPEC") }
@@ -83,7 +83,7 @@ struct TrainCommand: ParsableCommand {
         let cost = graph.cost
         print("training \(graph.name) (\(NetcIR.Summary.grouped(cost.parameters)) params) on \(options.dataset)"
               + " at \(graph.inputShape.height)x\(graph.inputShape.width), batch \(options.batch), \(options.epochs) epoch(s),"
-              + " SGD lr \(options.lr)\(options.momentum > 0 ? " momentum \(options.momentum)" : ""), \(options.schedule.rawValue) schedule"
+              + " SGD lr \(options.lr)\(options.momentum > 0 ? " momentum \(options.momentum)" : ""), \(options.schedule.name) schedule"
               + " -> \(directory)")
         return try Trainer(graph: graph, specText: compilation.source, options: options, runDirectory: directory)
     }
@@ -94,7 +94,7 @@ struct TrainCommand: ParsableCommand {
         if let lr { o.lr = lr }
         if let momentum { o.momentum = momentum }
         if let weightDecay { o.weightDecay = weightDecay }
-        if let schedule, let kind = LearningRateSchedule.Kind(rawValue: schedule) { o.schedule = kind }
+        if let schedule, let kind = TrainSpec.Schedule(name: schedule), kind.name != o.schedule.name { o.schedule = kind }
         if let warmupEpochs { o.warmupEpochs = warmupEpochs }
         if let resize { o.resize = resize }
         if let seed { o.seed = seed }

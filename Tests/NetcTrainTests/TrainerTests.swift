@@ -145,15 +145,13 @@ import Testing
         o.epochs = 4
         o.warmupEpochs = 1
         o.schedule = .cosine
-        let cosine = LearningRateSchedule(o, stepsPerEpoch: 10)
+        let cosine = LearningRateSchedule(o.recipe, stepsPerEpoch: 10)
         #expect(cosine.rate(at: 0) == 0.1 / 10, "warmup starts at lr / warmup steps")
         #expect(cosine.rate(at: 9) == 0.1)
         #expect(abs(cosine.rate(at: 25) - 0.05) < 1e-12, "halfway through the cosine")
-        o.schedule = .step
+        o.schedule = .step(every: 2, gamma: 0.5)
         o.warmupEpochs = 0
-        o.stepEvery = 2
-        o.stepGamma = 0.5
-        let step = LearningRateSchedule(o, stepsPerEpoch: 10)
+        let step = LearningRateSchedule(o.recipe, stepsPerEpoch: 10)
         #expect([0, 19, 20, 39, 40].map(step.rate) == [0.1, 0.1, 0.05, 0.05, 0.025])
     }
 }

@@ -2,8 +2,10 @@
 
 1. Same weights and input: `netc run` logits vs PyTorch's (eval mode, non-trivial running stats).
 2. One SGD step from the same weights and batch: `netc step` updated weights and BN statistics
-   vs torch.optim.SGD's, in float32 and, as the exact reference, in float64 (PyTorch's float32
-   CPU step itself strays from the exact one where a batch-norm bias gradient nearly cancels).
+   vs torch.optim.SGD's; also both against PyTorch in float64, to show float32's own error.
+Relative error is max |a - b| / max |b| per tensor. Batch-norm shifts start non-zero, as in a
+trained network: a shift that starts at 0 is all update, and its gradient is a sum that nearly
+cancels, which float32 gets only to a few percent in any implementation (PyTorch's included).
 
 Needs torch (not part of `make test`):  python3 -m venv /opt/peervenv && /opt/peervenv/bin/pip install torch
 Usage: /opt/peervenv/bin/python scripts/compare_pytorch.py [--arch resnet18|resnext] [--netc .build/release/netc]
@@ -131,6 +133,13 @@ def main():
     torch.set_num_threads(2)
     spec = open(f"architectures/{a.arch}.yaml").read()
     net = model(a.arch)
+    # Batch-norm scales and shifts as a trained network has them, not the 1 and 0 of a fresh one:
+    # a shift that starts at 0 is all update, and its gradient is a sum that nearly cancels.
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
     # A few training forwards give the batch norms non-trivial running statistics.
     net.train()
     with torch.no_grad():
@@ -183,10 +192,9 @@ def main():
               "float64_reference": {"torch_float32_max_relative_error": max(torch_errors.values()),
                                     "netc_max_relative_error": max(netc_errors.values())}}
     print(json.dumps(result, indent=2))
-    # PyTorch's own float32 step can be far from the exact one where a batch-norm gradient is a sum
-    # that nearly cancels (its bias); so the step is judged against PyTorch in float64.
-    ok = logits_error <= 1e-4 and max(netc_errors.values()) <= 1e-4
-    print("PASS" if ok else "FAIL", "(tolerance 1e-4 relative: logits vs PyTorch, updated weights vs PyTorch in float64)")
+    # The float64 figures say how far float32 itself is from exact, for netc and PyTorch alike.
+    ok = logits_error <= 1e-4 and errors[worst] <= 1e-4
+    print("PASS" if ok else "FAIL", "(tolerance 1e-4 relative: logits and updated weights vs PyTorch)")
     sys.exit(0 if ok else 1)
 
 

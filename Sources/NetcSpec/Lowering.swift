@@ -40,8 +40,8 @@ struct Lowering {
 
     mutating func lower() -> Graph? {
         var globals: Environment = [:]
-        if let classes = spec.classes {
-            globals["classes"] = Binding(value: .int(classes), origin: spec.input.location ?? location(0))
+        if let classes = spec.classes, let origin = spec.classesLocation {
+            globals["classes"] = Binding(value: .int(classes), origin: origin)
         }
         let input = builder.addInput(spec.input.shape, origin: spec.input.location)
         var x: Node.ID? = input
@@ -379,7 +379,6 @@ struct Lowering {
         diagnostics.append(d)
     }
 
-    private func location(_ line: Int) -> SourceLocation { SourceLocation(file: spec.file, line: line, column: 1) }
 
     private func article(_ t: ValueType) -> String {
         switch t {

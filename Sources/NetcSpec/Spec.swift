@@ -7,6 +7,8 @@ public struct Spec: Sendable {
     public var name: String
     public var input: Input
     public var classes: Int?
+    /// Where `classes:` was written, so `$classes` can point at it.
+    public var classesLocation: SourceLocation?
     public var defaults: Defaults
     /// Block templates by name: the prelude's, then the spec's own (which may shadow them).
     public var blocks: [String: BlockTemplate]

@@ -32,7 +32,8 @@ struct SpecReader {
         let head = f["head"].map { layers($0, "head") } ?? []
         let train = f["train"].flatMap { readTrain($0) }
         guard let input else { return nil }
-        return Spec(file: file, name: name, input: input, classes: classes, defaults: defaults, blocks: blocks,
+        return Spec(file: file, name: name, input: input, classes: classes, classesLocation: f["classes"]?.location,
+                    defaults: defaults, blocks: blocks,
                     stem: stem, stages: stages, head: head, train: train)
     }
 

@@ -4,9 +4,8 @@ import NetcRuntime
 
 /// What a finished (or stopped) run reports.
 public struct TrainingResult: Sendable {
+    /// One entry per epoch finished in this session (test accuracy included).
     public var epochs: [EpochMetrics]
-    public var testAccuracy: Double?
-    public var testLoss: Double?
     public var stoppedByInterrupt: Bool
     public var state: TrainingState
 }
@@ -134,7 +133,7 @@ public final class Trainer {
                 if Interrupt.wasRequested || state.step == stopAfterStep {
                     try saveCheckpoint()
                     if progressEnabled { progress.epochDone("interrupted at step \(state.step): checkpoint saved to \(checkpointPath)") }
-                    return TrainingResult(epochs: history, testAccuracy: nil, testLoss: nil, stoppedByInterrupt: true, state: state)
+                    return TrainingResult(epochs: history, stoppedByInterrupt: true, state: state)
                 }
             }
             let seconds = Date().timeIntervalSince(started)
@@ -156,8 +155,7 @@ public final class Trainer {
             try saveCheckpoint()
             try writeCurves()
         }
-        let last = history.last
-        return TrainingResult(epochs: history, testAccuracy: last?.testAcc, testLoss: nil, stoppedByInterrupt: false, state: state)
+        return TrainingResult(epochs: history, stoppedByInterrupt: false, state: state)
     }
 
     /// Mean loss and accuracy over a dataset in evaluation mode (running statistics).

@@ -72,14 +72,8 @@ public enum BinaryFile {
             if !committed { unlink(tmp) }
         }
         try body { chunk in
-            var off = 0
-            while off < chunk.count {
-                let n = write(fd, chunk.baseAddress! + off, chunk.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw DataFileError(source: path, message: "write to \(tmp) failed: \(errnoText())")
-                }
-                off += n
+            if let failure = writeAll(fd, chunk) {
+                throw DataFileError(source: path, message: "write to \(tmp) failed: \(failure)")
             }
         }
         guard fsync(fd) == 0 else {
@@ -104,6 +98,21 @@ public enum BinaryFile {
         try writeAtomically(path) { write in
             try bytes.withUnsafeBytes { try write($0) }
         }
+    }
+
+    /// Writes all of `buffer` to `fd`, resuming after short writes and EINTR.
+    /// Returns nil on success, else the operating system's reason.
+    static func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer) -> String? {
+        var off = 0
+        while off < buffer.count {
+            let n = write(fd, buffer.baseAddress! + off, buffer.count - off)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return errnoText()
+            }
+            off += n
+        }
+        return nil
     }
 
     static func errnoText() -> String { String(cString: strerror(errno)) }

@@ -79,14 +79,8 @@ public final class MetricsLog: @unchecked Sendable {
         defer { lock.unlock() }
         guard fd >= 0 else { throw DataFileError(source: path, message: "metrics log is closed") }
         try bytes.withUnsafeBytes { buf in
-            var off = 0
-            while off < buf.count {
-                let n = write(fd, buf.baseAddress! + off, buf.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw DataFileError(source: path, message: "write to metrics log failed: \(BinaryFile.errnoText())")
-                }
-                off += n
+            if let failure = BinaryFile.writeAll(fd, buf) {
+                throw DataFileError(source: path, message: "write to metrics log failed: \(failure)")
             }
         }
     }

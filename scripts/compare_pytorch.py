@@ -1,18 +1,23 @@
-"""Compare netc with the d2l chapter's PyTorch models, number for number.
+"""Compare netc with independent PyTorch models of every bundled architecture, number for number.
 
-1. Same weights and input: `netc run` logits vs PyTorch's (eval mode, non-trivial running stats).
-2. One SGD step from the same weights and batch: `netc step` updated weights and BN statistics
-   vs torch.optim.SGD's; also both against PyTorch in float64, to show float32's own error.
-Relative error is max |a - b| / max |b| per tensor. Batch-norm shifts start non-zero, as in a
-trained network: a shift that starts at 0 is all update, and its gradient is a sum that nearly
-cancels, which float32 gets only to a few percent in any implementation (PyTorch's included).
+For each spec in architectures/ (the chapter's networks: d2l's models; imagenet/: torchvision's)
+and Examples/ (written here from the papers), with the same weights and input:
+1. `netc run` logits vs PyTorch's, in eval mode;
+2. one SGD step (`netc step`) in training mode: updated weights and BN statistics vs torch.optim.SGD's,
+   and both against a float64 PyTorch step, to show float32's own error.
+The PyTorch models are written from the papers and the book, never generated from netc's graph, so
+a block that computes the wrong function (as netc's pre-activation block once did, with the right
+counts) fails here. Batch-norm scales, shifts and running statistics are randomised so that no BN is
+an identity. Relative error is max |a - b| / max |b| per tensor.
 
-Needs torch (not part of `make test`):  python3 -m venv /opt/peervenv && /opt/peervenv/bin/pip install torch
-Usage: /opt/peervenv/bin/python scripts/compare_pytorch.py [--arch resnet18|resnext] [--netc .build/release/netc]
+Needs torch and torchvision (not part of `make test`):
+  python3 -m venv /opt/peervenv && /opt/peervenv/bin/pip install torch torchvision
+Usage: /opt/peervenv/bin/python scripts/compare_pytorch.py [SPEC ...] [--netc .build/release/netc] [--markdown]
 """
-import argparse, json, os, struct, subprocess, sys, tempfile
+import argparse, copy, json, os, re, struct, subprocess, sys, tempfile
 import numpy as np
 import torch
+import torchvision
 from torch import nn
 from torch.nn import functional as F
 
@@ -54,31 +59,148 @@ class ResNeXtBlock(nn.Module):
         return F.relu(Y + X)
 
 
-def model(arch):
-    layers = [nn.Sequential(nn.Conv2d(1, 64, 7, stride=2, padding=3), nn.BatchNorm2d(64), nn.ReLU(),
-                            nn.MaxPool2d(3, stride=2, padding=1))]
-    cin = 64
-    for i, c in enumerate((64, 128, 256, 512)):
-        blocks = []
-        for j in range(2):
-            down = j == 0 and i != 0
-            if arch == "resnet18":
-                blocks.append(Residual(cin, c, use_1x1conv=down, strides=2 if down else 1))
+class Bottleneck(nn.Module):
+    """He et al. 2016's bottleneck (Table 1, 50 layers and more), stride on the 3x3 (v1.5), with the
+    chapter's conv bias: 1x1 to cout/4, 3x3, 1x1 to cout, BN after each; conv + BN shortcut."""
+    def __init__(self, cin, cout, strides=1):
+        super().__init__()
+        b = cout // 4
+        self.conv1, self.bn1 = nn.Conv2d(cin, b, 1), nn.BatchNorm2d(b)
+        self.conv2, self.bn2 = nn.Conv2d(b, b, 3, stride=strides, padding=1), nn.BatchNorm2d(b)
+        self.conv3, self.bn3 = nn.Conv2d(b, cout, 1), nn.BatchNorm2d(cout)
+        project = cin != cout or strides != 1
+        self.conv4 = nn.Conv2d(cin, cout, 1, stride=strides) if project else None
+        self.bn4 = nn.BatchNorm2d(cout) if project else None
+
+    def forward(self, X):
+        Y = F.relu(self.bn1(self.conv1(X)))
+        Y = F.relu(self.bn2(self.conv2(Y)))
+        Y = self.bn3(self.conv3(Y))
+        return F.relu(Y + (self.bn4(self.conv4(X)) if self.conv4 is not None else X))
+
+
+class PreActBlock(nn.Module):
+    """He et al. 2016b's full pre-activation block: the identity path adds the block input X; only
+    the projection (a 1x1 conv with the stride, when the shape changes) reads relu(bn1(X))."""
+    def __init__(self, cin, cout, strides=1, widen=1, projection_bn=False):
+        super().__init__()
+        inner = cout * widen
+        self.bn1, self.conv1 = nn.BatchNorm2d(cin), nn.Conv2d(cin, inner, 3, padding=1, stride=strides)
+        self.bn2, self.conv2 = nn.BatchNorm2d(inner), nn.Conv2d(inner, cout, 3, padding=1)
+        project = cin != cout or strides != 1
+        self.conv3 = nn.Conv2d(cin, cout, 1, stride=strides) if project else None
+        self.bn3 = nn.BatchNorm2d(cout) if project and projection_bn else None
+
+    def forward(self, X):
+        P = F.relu(self.bn1(X))
+        Y = self.conv2(F.relu(self.bn2(self.conv1(P))))
+        if self.conv3 is None:
+            return Y + X
+        S = self.conv3(P)
+        return Y + (self.bn3(S) if self.bn3 is not None else S)
+
+
+def d2l_stem(cin=1):
+    return nn.Sequential(nn.Conv2d(cin, 64, 7, stride=2, padding=3), nn.BatchNorm2d(64), nn.ReLU(),
+                         nn.MaxPool2d(3, stride=2, padding=1))
+
+
+def stages(make, depths, widths, strides, cin):
+    """Sequential stages of blocks: the stride and any projection go to each stage's first block."""
+    out = []
+    for n, c, s in zip(depths, widths, strides):
+        out.append(nn.Sequential(*[make(cin if j == 0 else c, c, s if j == 0 else 1, j == 0) for j in range(n)]))
+        cin = c
+    return out
+
+
+def head(cin, classes=10, preact=False):
+    pre = [nn.BatchNorm2d(cin), nn.ReLU()] if preact else []
+    return nn.Sequential(*pre, nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(cin, classes))
+
+
+WIDTHS = (64, 128, 256, 512)
+STRIDES = (1, 2, 2, 2)
+
+
+def d2l_resnet(depths):
+    residual = lambda cin, c, s, first: Residual(cin, c, use_1x1conv=cin != c or s != 1, strides=s)
+    return nn.Sequential(d2l_stem(), *stages(residual, depths, WIDTHS, STRIDES, 64), head(512))
+
+
+def d2l_bottleneck_resnet(depths):
+    widths = tuple(4 * w for w in WIDTHS)
+    return nn.Sequential(d2l_stem(), *stages(Bottleneck, depths, widths, STRIDES, 64), head(2048))
+
+
+def d2l_resnext():
+    # d2l's ResNeXtBlock(c, groups=16, bot_mul=1): 16 channels per group.
+    block = lambda cin, c, s, first: ResNeXtBlock(cin, c, 16, 1, use_1x1conv=cin != c or s != 1, strides=s)
+    return nn.Sequential(d2l_stem(), *stages(block, (2, 2, 2, 2), WIDTHS, STRIDES, 64), head(512))
+
+
+def preact_resnet18():
+    block = lambda cin, c, s, first: PreActBlock(cin, c, strides=s)
+    return nn.Sequential(d2l_stem(), *stages(block, (2, 2, 2, 2), WIDTHS, STRIDES, 64), head(512, preact=True))
+
+
+def wide_basic():
+    """Examples/wide-basic.yaml: Zagoruyko and Komodakis's pre-activation wide basic block, widen 2."""
+    block = lambda cin, c, s, first: PreActBlock(cin, c, strides=s, widen=2)
+    return nn.Sequential(nn.Sequential(nn.Conv2d(1, 16, 3, padding=1)),
+                         *stages(block, (2, 2, 2), (16, 32, 64), (1, 2, 2), 16), head(64, preact=True))
+
+
+def sequential_names(model):
+    """netc's names for a Sequential of [stem, stage..., head]: blocks keep their attribute names
+    (d2l's conv1, bn1, ... are netc's); loose layers are numbered per kind, as netc numbers them."""
+    kinds = {nn.Conv2d: "conv", nn.BatchNorm2d: "bn", nn.Linear: "fc"}
+    names, parts = {}, list(model.children())
+    for i, part in enumerate(parts):
+        prefix = "stem" if i == 0 else "head" if i == len(parts) - 1 else f"stages.{i - 1}"
+        counts = {}
+        for j, layer in enumerate(part.children()):
+            kind = kinds.get(type(layer))
+            if kind:
+                counts[kind] = counts.get(kind, 0) + 1
+                names[f"{i}.{j}."] = f"{prefix}.{kind}{counts[kind]}."
             else:
-                blocks.append(ResNeXtBlock(cin, c, 16, 1, use_1x1conv=down or cin != c, strides=2 if down else 1))
-            cin = c
-        layers.append(nn.Sequential(*blocks))
-    layers.append(nn.Sequential(nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(cin, 10)))
-    return nn.Sequential(*layers)
+                names[f"{i}.{j}."] = f"{prefix}.{j}."
+    return names
 
 
-def netc_name(torch_name):
-    """d2l's Sequential indices to netc's hierarchical names (block layer names are the same)."""
-    for prefix, name in (("0.0.", "stem.conv1."), ("0.1.", "stem.bn1."), ("5.2.", "head.fc1.")):
-        if torch_name.startswith(prefix):
-            return name + torch_name[len(prefix):]
-    stage, block, rest = torch_name.split(".", 2)
-    return f"stages.{int(stage) - 1}.{block}.{rest}"
+def torchvision_names(model):
+    """torchvision's ResNet names to netc's: the shortcut's `downsample.0/1` continue the block's
+    conv and bn counters, as netc's shared counters do (conv3 in a basic block, conv4 in a bottleneck)."""
+    names = {"conv1.": "stem.conv1.", "bn1.": "stem.bn1.", "fc.": "head.fc1."}
+    for i in range(1, 5):
+        for j, block in enumerate(getattr(model, f"layer{i}")):
+            convs = sum(1 for n, _ in block.named_children() if n.startswith("conv"))
+            for n, _ in block.named_children():
+                names[f"layer{i}.{j}.{n}."] = f"stages.{i - 1}.{j}.{n}."
+            names[f"layer{i}.{j}.downsample.0."] = f"stages.{i - 1}.{j}.conv{convs + 1}."
+            names[f"layer{i}.{j}.downsample.1."] = f"stages.{i - 1}.{j}.bn{convs + 1}."
+    return names
+
+
+# Every bundled architecture and Example, with its independent PyTorch model and naming.
+MODELS = {
+    "architectures/resnet18.yaml": (lambda: d2l_resnet((2, 2, 2, 2)), sequential_names),
+    "architectures/resnet34.yaml": (lambda: d2l_resnet((3, 4, 6, 3)), sequential_names),
+    "architectures/resnet50.yaml": (lambda: d2l_bottleneck_resnet((3, 4, 6, 3)), sequential_names),
+    "architectures/resnet101.yaml": (lambda: d2l_bottleneck_resnet((3, 4, 23, 3)), sequential_names),
+    "architectures/resnet152.yaml": (lambda: d2l_bottleneck_resnet((3, 8, 36, 3)), sequential_names),
+    "architectures/resnext.yaml": (d2l_resnext, sequential_names),
+    "architectures/preact-resnet18.yaml": (preact_resnet18, sequential_names),
+    "Examples/wide-basic.yaml": (wide_basic, sequential_names),
+    "architectures/imagenet/resnet18.yaml": (torchvision.models.resnet18, torchvision_names),
+    "architectures/imagenet/resnet34.yaml": (torchvision.models.resnet34, torchvision_names),
+    "architectures/imagenet/resnet50.yaml": (torchvision.models.resnet50, torchvision_names),
+    "architectures/imagenet/resnet101.yaml": (torchvision.models.resnet101, torchvision_names),
+    "architectures/imagenet/resnet152.yaml": (torchvision.models.resnet152, torchvision_names),
+    "architectures/imagenet/resnext50_32x4d.yaml": (torchvision.models.resnext50_32x4d, torchvision_names),
+    "architectures/imagenet/wide_resnet50_2.yaml": (torchvision.models.wide_resnet50_2, torchvision_names),
+}
 
 
 DTYPES = {np.dtype("float32"): "F32", np.dtype("int64"): "I64"}
@@ -113,8 +235,15 @@ def read_safetensors(path):
     return out
 
 
-def state(net):
-    return {netc_name(k): v.detach().numpy().copy() for k, v in net.state_dict().items()}
+def renamed(names, key):
+    prefix = max((p for p in names if key.startswith(p)), key=len, default=None)
+    if prefix is None:
+        sys.exit(f"no netc name for PyTorch tensor '{key}'")
+    return names[prefix] + key[len(prefix):]
+
+
+def state(net, names):
+    return {renamed(names, k): v.detach().numpy().copy() for k, v in net.state_dict().items()}
 
 
 def relative(a, b):
@@ -122,44 +251,51 @@ def relative(a, b):
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-12))
 
 
-def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--arch", default="resnet18", choices=["resnet18", "resnext"])
-    p.add_argument("--netc", default=".build/release/netc")
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--lr", type=float, default=0.01)
-    a = p.parse_args()
-    torch.manual_seed(0)
-    torch.set_num_threads(2)
-    spec = open(f"architectures/{a.arch}.yaml").read()
-    net = model(a.arch)
-    # Batch-norm scales and shifts as a trained network has them, not the 1 and 0 of a fresh one:
-    # a shift that starts at 0 is all update, and its gradient is a sum that nearly cancels.
+def input_shape(spec):
+    m = re.search(r"^input:\s*\{\s*channels:\s*(\d+),\s*size:\s*(\d+)\s*\}", spec, re.M)
+    if not m:
+        sys.exit("the spec's input must be written 'input: {channels: C, size: S}' for this script")
+    return int(m.group(1)), int(m.group(2))
+
+
+def randomise_batch_norms(net, channels, size):
+    """Scales and shifts as a trained network has them, not the 1 and 0 of a fresh one (a shift that
+    starts at 0 is all update, and its gradient is a sum that nearly cancels), and running statistics
+    from a few training forwards, so that no batch norm is an identity."""
     with torch.no_grad():
         for m in net.modules():
             if isinstance(m, nn.BatchNorm2d):
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.5, 0.5)
-    # A few training forwards give the batch norms non-trivial running statistics.
-    net.train()
-    with torch.no_grad():
+        net.train()
         for _ in range(3):
-            net(torch.randn(16, 1, 96, 96) * 2 + 0.5)
-    tmp = tempfile.mkdtemp(prefix="netc-compare-")
-    weights = os.path.join(tmp, "weights.safetensors")
-    write_safetensors(weights, state(net), {"spec": spec})
-    x = torch.randn(a.batch, 1, 96, 96)
-    y = torch.randint(0, 10, (a.batch,))
-    np.save(os.path.join(tmp, "x.npy"), x.numpy())
-    np.save(os.path.join(tmp, "y.npy"), y.numpy().astype(np.float32))
+            net(torch.randn(8, channels, size, size) * 2 + 0.5)
 
-    # 1. Logits in eval mode.
+
+def compare(path, a):
+    make, naming = MODELS[path]
+    torch.manual_seed(0)
+    spec = open(path).read()
+    channels, size = input_shape(spec)
+    net = make()
+    names = naming(net)
+    randomise_batch_norms(net, channels, size)
+    tmp = tempfile.mkdtemp(prefix="netc-compare-")
+    weights, x_path, y_path = (os.path.join(tmp, f) for f in ("weights.safetensors", "x.npy", "y.npy"))
+    write_safetensors(weights, state(net, names), {"spec": spec})
+    x = torch.randn(a.batch, channels, size, size)
     net.eval()
     with torch.no_grad():
         reference = net(x).numpy()
-    subprocess.run([a.netc, "run", a.arch, "--weights", weights, "--input", os.path.join(tmp, "x.npy"),
-                    "--output", os.path.join(tmp, "logits.npy")], check=True)
-    logits_error = relative(np.load(os.path.join(tmp, "logits.npy")), reference)
+    y = torch.randint(0, reference.shape[1], (a.batch,))
+    np.save(x_path, x.numpy())
+    np.save(y_path, y.numpy().astype(np.float32))
+
+    # 1. Logits in eval mode.
+    logits = os.path.join(tmp, "logits.npy")
+    subprocess.run([a.netc, "run", path, "--weights", weights, "--input", x_path, "--output", logits],
+                   check=True, stdout=subprocess.DEVNULL)
+    logits_error = relative(np.load(logits), reference)
 
     # 2. One SGD step in training mode, in float32 as netc computes it and in float64 as ground truth.
     def step(net, dtype):
@@ -169,33 +305,66 @@ def main():
         loss = F.cross_entropy(net(x.to(dtype)), y)
         loss.backward()
         opt.step()
-        return loss, state(net)
-    import copy
+        return loss, state(net, names)
     _, exact = step(copy.deepcopy(net), torch.float64)
     loss, expected = step(net, torch.float32)
-    out = subprocess.run([a.netc, "step", a.arch, "--weights", weights, "--input", os.path.join(tmp, "x.npy"),
-                          "--labels", os.path.join(tmp, "y.npy"), "--lr", str(a.lr),
-                          "--output", os.path.join(tmp, "stepped.safetensors")], check=True, capture_output=True, text=True)
-    got = read_safetensors(os.path.join(tmp, "stepped.safetensors"))
+    stepped = os.path.join(tmp, "stepped.safetensors")
+    out = subprocess.run([a.netc, "step", path, "--weights", weights, "--input", x_path, "--labels", y_path,
+                          "--lr", str(a.lr), "--output", stepped], check=True, capture_output=True, text=True)
+    got = read_safetensors(stepped)
+    missing = sorted(set(expected) - set(got))
+    if missing:
+        sys.exit(f"{path}: netc's stepped weights lack {missing[:5]}")
     errors = {k: relative(got[k].astype(np.float64), v.astype(np.float64))
               for k, v in expected.items() if not k.endswith("num_batches_tracked")}
     worst = max(errors, key=errors.get)
     # How far PyTorch's own float32 step is from the float64 one: the noise floor of float32.
     torch_errors = {k: relative(expected[k].astype(np.float64), exact[k]) for k in errors}
     netc_errors = {k: relative(got[k].astype(np.float64), exact[k]) for k in errors}
-    if os.environ.get("NETC_COMPARE_VERBOSE"):
-        for k in sorted(errors, key=errors.get)[-40:]:
+    if a.verbose:
+        for k in sorted(errors, key=errors.get)[-20:]:
             print(f"netc-vs-torch {errors[k]:.3e}  torch32-vs-64 {torch_errors[k]:.3e}  netc-vs-64 {netc_errors[k]:.3e}  {k}")
-    result = {"arch": a.arch, "batch": a.batch, "logits_max_relative_error": logits_error,
-              "torch_loss": float(loss.detach()), "netc_loss": float(out.stdout.split()[-1]),
-              "step_max_relative_error": errors[worst], "step_worst_tensor": worst, "tensors_compared": len(errors),
-              "float64_reference": {"torch_float32_max_relative_error": max(torch_errors.values()),
-                                    "netc_max_relative_error": max(netc_errors.values())}}
-    print(json.dumps(result, indent=2))
-    # The float64 figures say how far float32 itself is from exact, for netc and PyTorch alike.
-    ok = logits_error <= 1e-4 and errors[worst] <= 1e-4
-    print("PASS" if ok else "FAIL", "(tolerance 1e-4 relative: logits and updated weights vs PyTorch)")
-    sys.exit(0 if ok else 1)
+    return {"spec": path, "input": [a.batch, channels, size, size], "logits_max_relative_error": logits_error,
+            "torch_loss": float(loss.detach()), "netc_loss": float(out.stdout.split()[-1]),
+            "step_max_relative_error": errors[worst], "step_worst_tensor": worst, "tensors_compared": len(errors),
+            "float64_reference": {"torch_float32_max_relative_error": max(torch_errors.values()),
+                                  "netc_max_relative_error": max(netc_errors.values())}}
+
+
+LOGITS_TOLERANCE, STEP_TOLERANCE = 1e-5, 1e-4
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("specs", nargs="*", default=list(MODELS), help="specs to compare (default: all of them)")
+    p.add_argument("--netc", default=".build/release/netc")
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--markdown", action="store_true", help="also print the README's table")
+    p.add_argument("--verbose", action="store_true", help="print the 20 worst tensors of each step")
+    a = p.parse_args()
+    torch.set_num_threads(2)
+    unknown = [s for s in a.specs if s not in MODELS]
+    if unknown:
+        sys.exit(f"no PyTorch model for {unknown}; known: {', '.join(MODELS)}")
+    results = []
+    for path in a.specs:
+        r = compare(path, a)
+        r["pass"] = r["logits_max_relative_error"] <= LOGITS_TOLERANCE and r["step_max_relative_error"] <= STEP_TOLERANCE
+        print(json.dumps(r), flush=True)
+        results.append(r)
+    if a.markdown:
+        print("| spec | PyTorch model | logits | one SGD step (worst tensor) | float32 PyTorch vs float64 |")
+        print("|---|---|---|---|---|")
+        for r in results:
+            origin = "torchvision" if "imagenet/" in r["spec"] else "written from the paper/book"
+            print(f"| `{r['spec']}` | {origin} | {r['logits_max_relative_error']:.1e} | "
+                  f"{r['step_max_relative_error']:.1e} (`{r['step_worst_tensor']}`) | "
+                  f"{r['float64_reference']['torch_float32_max_relative_error']:.1e} |")
+    failed = [r["spec"] for r in results if not r["pass"]]
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed "
+          f"(tolerance {LOGITS_TOLERANCE:g} relative for logits, {STEP_TOLERANCE:g} for one SGD step)")
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ struct Lowering {
             env[name] = b
         }
 
-        // Body outputs by their name within the block, for `shortcut: {from: relu1}`.
+        // Body outputs by their name within the block, for `shortcut: {projection_from: relu1}`.
         var outputs: [String: Node.ID] = [:]
         var body = input
         for call in template.body {
@@ -143,29 +143,28 @@ struct Lowering {
             if let body { outputs[String(builder.node(body).name.dropFirst(ctx.prefix.count + 1))] = body }
         }
 
-        var skip = input
-        if let from = template.shortcut.from {
-            if let id = outputs[from] {
-                skip = id
-            } else {
-                report(.error("shortcut 'from: \(from)' names no layer of block '\(template.name)'",
-                              at: template.shortcut.fromLocation ?? template.location,
-                              help: DidYouMean.help(from, from: Array(outputs.keys), what: "its layers")), ctx)
-                return nil
-            }
+        // Each path of the shortcut reads the block input unless it names a body layer.
+        func source(_ tap: BlockTemplate.Shortcut.Tap?, _ key: String) -> Node.ID?? {
+            guard let tap else { return .some(input) }
+            if let id = outputs[tap.layer] { return .some(id) }
+            report(.error("shortcut '\(key): \(tap.layer)' names no layer of block '\(template.name)'", at: tap.location,
+                          help: DidYouMean.help(tap.layer, from: Array(outputs.keys), what: "its layers")), ctx)
+            return nil
         }
-        guard let bodyOut = body, let skipIn = skip else { return nil }
+        guard let projectionSource = source(template.shortcut.projectionFrom, "projection_from"),
+              let identitySource = source(template.shortcut.identityFrom, "identity_from"),
+              let bodyOut = body, let projectionIn = projectionSource, let identity = identitySource else { return nil }
 
-        var shortcut = skipIn
-        let shapesDiffer = builder.shape(of: bodyOut) != builder.shape(of: skipIn)
         let project: Bool
         switch template.shortcut.when {
         case .always: project = true
-        case .shapeChanges: project = shapesDiffer
+        case .shapeChanges: project = builder.shape(of: bodyOut) != builder.shape(of: identity)
         case .never: project = false
         }
+        var shortcut = identity
         if project {
             builder.beginModule("\(ctx.prefix).shortcut", kind: "shortcut", origin: template.location)
+            shortcut = projectionIn
             for call in template.shortcut.projection {
                 guard let s = layer(call, shortcut, env, &ctx) else { builder.endModule(); return nil }
                 shortcut = s
@@ -178,7 +177,8 @@ struct Lowering {
             sum = try builder.add(.add, [bodyOut, shortcut], name: "\(ctx.prefix).add", origin: template.location)
         } catch {
             let bodyShape = builder.shape(of: bodyOut), skipShape = builder.shape(of: shortcut)
-            let skipWhat = project ? "the shortcut's projection" : (template.shortcut.from.map { "layer '\($0)'" } ?? "the block input")
+            let skipWhat = project ? "the shortcut's projection"
+                : (template.shortcut.identityFrom.map { "layer '\($0.layer)'" } ?? "the block input")
             report(.error("residual add of block '\(template.name)' does not fit: the body gives \(bodyShape), the shortcut gives \(skipShape)",
                           at: site,
                           help: template.shortcut.projection.isEmpty

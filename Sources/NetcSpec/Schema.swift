@@ -92,7 +92,13 @@ public enum Schema {
     public static let shortcut: [Key] = [
         Key("projection", .layers, "layers applied to the skip path when it projects"),
         Key("when", .string, default: "shape_changes", "when the projection is used: shape_changes, always or never"),
-        Key("from", .string, "name of the body layer whose output feeds the shortcut (default: the block input)"),
+        Key("projection_from", .string, "name of the body layer whose output the projection reads (default: the block input)"),
+        Key("identity_from", .string, "name of the body layer whose output the identity path adds (default: the block input)"),
+    ]
+
+    /// Keys that netc no longer reads, with what to write instead (by `where.key`).
+    public static let retired: [String: String] = [
+        "shortcut.from": "'from' fed both the projection and the identity path; write 'projection_from' and/or 'identity_from' (a pre-activation block projects its first ReLU's output, 'projection_from: relu1', and adds the block input unchanged)",
     ]
 
     public static let train: [Key] = [

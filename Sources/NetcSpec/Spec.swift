@@ -103,9 +103,17 @@ public struct BlockTemplate: Sendable {
         }
         public var projection: [LayerCall] = []
         public var when: When = .never
-        /// The body layer whose output feeds the shortcut (pre-activation blocks tap the first ReLU);
-        /// nil means the block's input.
-        public var from: String?
-        public var fromLocation: SourceLocation?
+        /// The body layer whose output the projection reads; nil means the block's input.
+        /// A pre-activation block projects its first ReLU's output.
+        public var projectionFrom: Tap?
+        /// The body layer whose output the identity path adds; nil means the block's input,
+        /// which is what every residual block of the papers adds.
+        public var identityFrom: Tap?
+
+        /// A body layer named as a shortcut's source, and where it was named.
+        public struct Tap: Sendable {
+            public var layer: String
+            public var location: SourceLocation
+        }
     }
 }

@@ -117,10 +117,12 @@ struct SpecReader {
                           help: DidYouMean.help(text, from: BlockTemplate.Shortcut.When.allCases.map(\.rawValue), what: "conditions"))
                 }
             }
-            if let from = sf["from"] {
-                shortcut.from = string(from, "from")
-                shortcut.fromLocation = from.location
+            func tap(_ key: String) -> BlockTemplate.Shortcut.Tap? {
+                guard let node = sf[key], let layer = string(node, key) else { return nil }
+                return .init(layer: layer, location: node.location)
             }
+            shortcut.projectionFrom = tap("projection_from")
+            shortcut.identityFrom = tap("identity_from")
         }
         return BlockTemplate(name: name, doc: f["doc"].flatMap { string($0, "doc") }, parameters: parameters,
                              derived: derived, body: f["body"].map { layers($0, "body") } ?? [],
@@ -380,7 +382,7 @@ struct SpecReader {
             guard names.contains(key) else {
                 if let s = DidYouMean.suggest(key, from: names) { misspelt.insert(s) }
                 diagnostics.append(.error("unknown key '\(key)' in \(what)", at: k.location,
-                                          help: DidYouMean.help(key, from: names, what: "keys")))
+                                          help: Schema.retired["\(what).\(key)"] ?? DidYouMean.help(key, from: names, what: "keys")))
                 continue
             }
             f.entries[key] = (k, v)

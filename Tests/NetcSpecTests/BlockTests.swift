@@ -76,6 +76,74 @@ struct BlockTests {
         #expect(g.nodes.last?.id == add.id, "nothing follows the add in a pre-activation block")
     }
 
+    /// He et al. 2016b: the identity path adds the block input x, not relu(bn1(x)); only the
+    /// projection reads the pre-activated tensor. (netc once added relu(bn1(x)) with the right counts.)
+    @Test func preactAddsTheBlockInputOnItsIdentityPath() throws {
+        let g = try graph("""
+            name: p
+            input: {channels: 8, size: 8}
+            stem: [{conv: {out: 8, kernel: 3, pad: 1}}]
+            stages:
+              - {block: preact, depth: 2, channels: 8}
+            """)
+        for block in ["stages.0.0", "stages.0.1"] {
+            let add = try #require(g.nodes.first { $0.name == "\(block).add" })
+            let bn1 = try #require(g.nodes.first { $0.name == "\(block).bn1" })
+            #expect(add.inputs[1] == bn1.inputs[0], "\(block) adds its own input")
+            #expect(g.nodes[add.inputs[1]].op != .relu)
+        }
+    }
+
+    @Test func identityAndProjectionReadTheLayersTheyName() throws {
+        let g = try graph("""
+            name: taps
+            input: {channels: 4, size: 8}
+            blocks:
+              tapped:
+                body:
+                  - conv: {out: $channels, kernel: 3, pad: 1, stride: $stride}
+                  - relu
+                  - conv: {out: $channels, kernel: 1}
+                shortcut: {identity_from: relu1}
+              projected:
+                body:
+                  - conv: {out: $channels, kernel: 3, pad: 1}
+                  - relu
+                  - conv: {out: $channels, kernel: 1}
+                shortcut:
+                  when: always
+                  projection_from: conv1
+                  projection: [{conv: {out: $channels, kernel: 1}}]
+            stages:
+              - {block: tapped, depth: 1, channels: 4}
+              - {block: projected, depth: 1, channels: 8}
+            """)
+        let identityAdd = try #require(g.nodes.first { $0.name == "stages.0.0.add" })
+        #expect(g.nodes[identityAdd.inputs[1]].name == "stages.0.0.relu1")
+        let projection = try #require(g.nodes.first { $0.name == "stages.1.0.conv3" })
+        #expect(g.nodes[projection.inputs[0]].name == "stages.1.0.conv1")
+    }
+
+    @Test func theRetiredFromKeySaysWhatToWriteInstead() {
+        let c = Compiler.compile(source: """
+            name: old
+            input: {channels: 4, size: 8}
+            blocks:
+              pre:
+                body: [batchnorm, relu, {conv: {out: $channels, kernel: 3, pad: 1}}]
+                shortcut: {from: relu1, projection: [{conv: {out: $channels, kernel: 1}}]}
+            stages:
+              - {block: pre, depth: 1, channels: 8}
+            """, file: "old.yaml")
+        #expect(c.renderDiagnostics() == """
+            old.yaml:6:16: error: unknown key 'from' in shortcut
+              6 |     shortcut: {from: relu1, projection: [{conv: {out: $channels, kernel: 1}}]}
+                |                ^~~~
+            help: 'from' fed both the projection and the identity path; write 'projection_from' and/or 'identity_from' (a pre-activation block projects its first ReLU's output, 'projection_from: relu1', and adds the block input unchanged)
+
+            """)
+    }
+
     @Test func stageListsEqualStageMappings() throws {
         let lists = try graph("""
             name: a

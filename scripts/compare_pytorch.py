@@ -3,8 +3,8 @@
 For each spec in architectures/ (the chapter's networks: d2l's models; imagenet/: torchvision's)
 and Examples/ (written here from the papers), with the same weights and input:
 1. `netc run` logits vs PyTorch's, in eval mode;
-2. one SGD step (`netc step`) in training mode: updated weights and BN statistics vs torch.optim.SGD's,
-   and both against a float64 PyTorch step, to show float32's own error.
+2. one SGD step (`netc step`) in training mode on a few batches: updated weights and BN statistics vs
+   torch.optim.SGD's, and both against a float64 PyTorch step, to show float32's own error (see `judge`).
 The PyTorch models are written from the papers and the book, never generated from netc's graph, so
 a block that computes the wrong function (as netc's pre-activation block once did, with the right
 counts) fails here. Batch-norm scales, shifts and running statistics are randomised so that no BN is
@@ -12,7 +12,7 @@ an identity. Relative error is max |a - b| / max |b| per tensor.
 
 Needs torch and torchvision (not part of `make test`):
   python3 -m venv /opt/peervenv && /opt/peervenv/bin/pip install torch torchvision
-Usage: /opt/peervenv/bin/python scripts/compare_pytorch.py [SPEC ...] [--netc .build/release/netc] [--markdown]
+Usage: /opt/peervenv/bin/python scripts/compare_pytorch.py [SPEC ...] [--netc .build/release/netc] [--draws 3] [--markdown]
 """
 import argparse, copy, json, os, re, struct, subprocess, sys, tempfile
 import numpy as np
@@ -130,7 +130,8 @@ def d2l_resnet(depths):
 
 def d2l_bottleneck_resnet(depths):
     widths = tuple(4 * w for w in WIDTHS)
-    return nn.Sequential(d2l_stem(), *stages(Bottleneck, depths, widths, STRIDES, 64), head(2048))
+    bottleneck = lambda cin, c, s, first: Bottleneck(cin, c, strides=s)
+    return nn.Sequential(d2l_stem(), *stages(bottleneck, depths, widths, STRIDES, 64), head(2048))
 
 
 def d2l_resnext():
@@ -281,57 +282,86 @@ def compare(path, a):
     names = naming(net)
     randomise_batch_norms(net, channels, size)
     tmp = tempfile.mkdtemp(prefix="netc-compare-")
-    weights, x_path, y_path = (os.path.join(tmp, f) for f in ("weights.safetensors", "x.npy", "y.npy"))
+    weights = os.path.join(tmp, "weights.safetensors")
     write_safetensors(weights, state(net, names), {"spec": spec})
-    x = torch.randn(a.batch, channels, size, size)
+
+    def batch(draw):
+        x = torch.randn(a.batch, channels, size, size)
+        x_path = os.path.join(tmp, f"x{draw}.npy")
+        np.save(x_path, x.numpy())
+        return x, x_path
+
+    # 1. Logits in eval mode.
+    x, x_path = batch(0)
     net.eval()
     with torch.no_grad():
         reference = net(x).numpy()
-    y = torch.randint(0, reference.shape[1], (a.batch,))
-    np.save(x_path, x.numpy())
-    np.save(y_path, y.numpy().astype(np.float32))
-
-    # 1. Logits in eval mode.
     logits = os.path.join(tmp, "logits.npy")
     subprocess.run([a.netc, "run", path, "--weights", weights, "--input", x_path, "--output", logits],
                    check=True, stdout=subprocess.DEVNULL)
-    logits_error = relative(np.load(logits), reference)
+    result = {"spec": path, "input": [a.batch, channels, size, size],
+              "logits_max_relative_error": relative(np.load(logits), reference), "steps": []}
 
-    # 2. One SGD step in training mode, in float32 as netc computes it and in float64 as ground truth.
-    def step(net, dtype):
-        net = net.to(dtype).train()
-        opt = torch.optim.SGD(net.parameters(), lr=a.lr)
-        opt.zero_grad()
-        loss = F.cross_entropy(net(x.to(dtype)), y)
-        loss.backward()
-        opt.step()
-        return loss, state(net, names)
-    _, exact = step(copy.deepcopy(net), torch.float64)
-    loss, expected = step(net, torch.float32)
-    stepped = os.path.join(tmp, "stepped.safetensors")
-    out = subprocess.run([a.netc, "step", path, "--weights", weights, "--input", x_path, "--labels", y_path,
-                          "--lr", str(a.lr), "--output", stepped], check=True, capture_output=True, text=True)
-    got = read_safetensors(stepped)
-    missing = sorted(set(expected) - set(got))
-    if missing:
-        sys.exit(f"{path}: netc's stepped weights lack {missing[:5]}")
-    errors = {k: relative(got[k].astype(np.float64), v.astype(np.float64))
-              for k, v in expected.items() if not k.endswith("num_batches_tracked")}
-    worst = max(errors, key=errors.get)
-    # How far PyTorch's own float32 step is from the float64 one: the noise floor of float32.
-    torch_errors = {k: relative(expected[k].astype(np.float64), exact[k]) for k in errors}
-    netc_errors = {k: relative(got[k].astype(np.float64), exact[k]) for k in errors}
-    if a.verbose:
-        for k in sorted(errors, key=errors.get)[-20:]:
-            print(f"netc-vs-torch {errors[k]:.3e}  torch32-vs-64 {torch_errors[k]:.3e}  netc-vs-64 {netc_errors[k]:.3e}  {k}")
-    return {"spec": path, "input": [a.batch, channels, size, size], "logits_max_relative_error": logits_error,
-            "torch_loss": float(loss.detach()), "netc_loss": float(out.stdout.split()[-1]),
-            "step_max_relative_error": errors[worst], "step_worst_tensor": worst, "tensors_compared": len(errors),
-            "float64_reference": {"torch_float32_max_relative_error": max(torch_errors.values()),
-                                  "netc_max_relative_error": max(netc_errors.values())}}
+    # 2. One SGD step in training mode, in float32 as netc computes it and in float64 as ground truth,
+    # on a few batches: whether a ReLU input lies within float32's rounding of 0 is luck of the draw.
+    for draw in range(a.draws):
+        if draw > 0:
+            x, x_path = batch(draw)
+        y = torch.randint(0, reference.shape[1], (a.batch,))
+        y_path = os.path.join(tmp, f"y{draw}.npy")
+        np.save(y_path, y.numpy().astype(np.float32))
+
+        def step(net, dtype):
+            net = copy.deepcopy(net).to(dtype).train()
+            opt = torch.optim.SGD(net.parameters(), lr=a.lr)
+            opt.zero_grad()
+            loss = F.cross_entropy(net(x.to(dtype)), y)
+            loss.backward()
+            opt.step()
+            return loss, state(net, names)
+        _, exact = step(net, torch.float64)
+        loss, expected = step(net, torch.float32)
+        stepped = os.path.join(tmp, f"stepped{draw}.safetensors")
+        out = subprocess.run([a.netc, "step", path, "--weights", weights, "--input", x_path, "--labels", y_path,
+                              "--lr", str(a.lr), "--output", stepped], check=True, capture_output=True, text=True)
+        got = read_safetensors(stepped)
+        missing = sorted(set(expected) - set(got))
+        if missing:
+            sys.exit(f"{path}: netc's stepped weights lack {missing[:5]}")
+        errors = {k: relative(got[k].astype(np.float64), v.astype(np.float64))
+                  for k, v in expected.items() if not k.endswith("num_batches_tracked")}
+        worst = max(errors, key=errors.get)
+        # How far PyTorch's own float32 step is from the float64 one: the noise floor of float32.
+        torch_errors = {k: relative(expected[k].astype(np.float64), exact[k]) for k in errors}
+        netc_errors = {k: relative(got[k].astype(np.float64), exact[k]) for k in errors}
+        if a.verbose:
+            for k in sorted(errors, key=errors.get)[-20:]:
+                print(f"netc-vs-torch {errors[k]:.3e}  torch32-vs-64 {torch_errors[k]:.3e}  netc-vs-64 {netc_errors[k]:.3e}  {k}")
+        result["steps"].append({"torch_loss": float(loss.detach()), "netc_loss": float(out.stdout.split()[-1]),
+                                "max_relative_error": errors[worst], "worst_tensor": worst, "tensors_compared": len(errors),
+                                "netc_vs_float64": max(netc_errors.values()),
+                                "torch_float32_vs_float64": max(torch_errors.values())})
+    return result
 
 
 LOGITS_TOLERANCE, STEP_TOLERANCE = 1e-5, 1e-4
+
+
+def judge(r):
+    """Logits within 1e-5. Each step within 1e-4 of PyTorch's; or, where PyTorch's own float32 step is
+    further than that from float64 (deep networks: a ReLU input within float32's rounding of 0 takes the
+    other side, and its whole gradient with it), netc's float32 step as close to the float64 one as
+    PyTorch's float32 step is, within a factor of 3, over the draws' medians."""
+    if r["logits_max_relative_error"] > LOGITS_TOLERANCE:
+        return "FAIL"
+    steps = r["steps"]
+    if max(s["max_relative_error"] for s in steps) <= STEP_TOLERANCE:
+        return "pass"
+    median = lambda key: float(np.median([s[key] for s in steps]))
+    floor = median("torch_float32_vs_float64")
+    if median("netc_vs_float64") <= max(STEP_TOLERANCE, 3 * floor):
+        return "pass (float32-limited)"
+    return "FAIL"
 
 
 def main():
@@ -340,6 +370,7 @@ def main():
     p.add_argument("--netc", default=".build/release/netc")
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--draws", type=int, default=3, help="batches to take one SGD step on")
     p.add_argument("--markdown", action="store_true", help="also print the README's table")
     p.add_argument("--verbose", action="store_true", help="print the 20 worst tensors of each step")
     a = p.parse_args()
@@ -350,20 +381,24 @@ def main():
     results = []
     for path in a.specs:
         r = compare(path, a)
-        r["pass"] = r["logits_max_relative_error"] <= LOGITS_TOLERANCE and r["step_max_relative_error"] <= STEP_TOLERANCE
+        r["verdict"] = judge(r)
         print(json.dumps(r), flush=True)
         results.append(r)
     if a.markdown:
-        print("| spec | PyTorch model | logits | one SGD step (worst tensor) | float32 PyTorch vs float64 |")
-        print("|---|---|---|---|---|")
+        print(f"| spec | PyTorch model | logits | one SGD step vs PyTorch, worst of {a.draws} batches | "
+              "netc vs float64 (median) | PyTorch float32 vs float64 (median) | verdict |")
+        print("|---|---|---|---|---|---|---|")
         for r in results:
             origin = "torchvision" if "imagenet/" in r["spec"] else "written from the paper/book"
+            steps = r["steps"]
+            median = lambda key: float(np.median([s[key] for s in steps]))
             print(f"| `{r['spec']}` | {origin} | {r['logits_max_relative_error']:.1e} | "
-                  f"{r['step_max_relative_error']:.1e} (`{r['step_worst_tensor']}`) | "
-                  f"{r['float64_reference']['torch_float32_max_relative_error']:.1e} |")
-    failed = [r["spec"] for r in results if not r["pass"]]
+                  f"{max(s['max_relative_error'] for s in steps):.1e} | {median('netc_vs_float64'):.1e} | "
+                  f"{median('torch_float32_vs_float64'):.1e} | {r['verdict']} |")
+    failed = [r["spec"] for r in results if r["verdict"] == "FAIL"]
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed "
-          f"(tolerance {LOGITS_TOLERANCE:g} relative for logits, {STEP_TOLERANCE:g} for one SGD step)")
+          f"(logits within {LOGITS_TOLERANCE:g} relative; one SGD step within {STEP_TOLERANCE:g}, "
+          f"or as close to float64 as PyTorch's float32 step where that is further)")
     sys.exit(1 if failed else 0)
 
 

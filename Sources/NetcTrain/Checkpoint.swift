@@ -34,25 +34,18 @@ public enum Checkpoint {
                 file.tensors[momentumPrefix + e.name] = try SafeTensor(Array(store.momentumBuffer(at: i)), shape: e.shape)
             }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        file.metadata = [
-            "format": format,
-            "spec": spec,
-            "spec_crc32": crc32Hex(spec),
-            "options": String(decoding: try encoder.encode(options), as: UTF8.self),
-            "step": String(state.step),
-            "epoch": String(state.epoch),
-            "step_in_epoch": String(state.stepInEpoch),
-            "momentum_steps": String(store.momentumSteps),
-        ]
+        file.metadata = try metadata(options: options, state: state)
+        file.metadata["format"] = format
+        file.metadata["spec"] = spec
+        file.metadata["spec_crc32"] = crc32Hex(spec)
+        file.metadata["momentum_steps"] = String(store.momentumSteps)
         try file.write(to: path)
     }
 
     /// What a checkpoint holds besides the tensors.
     public struct Contents {
         public var spec: String
-        public var options: TrainingOptions?
+        public var options: TrainingOptions
         public var state: TrainingState
         public var momentumSteps: Int
         public var file: SafetensorsFile
@@ -69,11 +62,8 @@ public enum Checkpoint {
             throw TrainingError("\(path): the spec in the metadata does not match its recorded CRC-32 (\(crc))",
                                 help: "the file was edited or damaged")
         }
-        let options = m["options"].flatMap { try? JSONDecoder().decode(TrainingOptions.self, from: Data($0.utf8)) }
-        let state = TrainingState(step: Int(m["step"] ?? "") ?? 0, epoch: Int(m["epoch"] ?? "") ?? 0,
-                                  stepInEpoch: Int(m["step_in_epoch"] ?? "") ?? 0)
-        return Contents(spec: spec, options: options, state: state,
-                        momentumSteps: Int(m["momentum_steps"] ?? "") ?? 0, file: file)
+        return Contents(spec: spec, options: try options(in: m, of: path), state: try state(in: m, of: path),
+                        momentumSteps: try momentumSteps(in: m, of: path), file: file)
     }
 
     /// Copies the checkpoint's tensors into `store`; every parameter must be there with its shape.

@@ -27,6 +27,8 @@ public final class Trainer {
     var history: [EpochMetrics] = []
     /// The step of the last checkpoint written, for the message when a loss goes non-finite.
     var lastCheckpointStep: Int?
+    /// Each override a resume applied (`--lr 0.01 -> 0.05`), recorded in metrics.jsonl.
+    let changes: [String]
     /// Whether to print progress on standard output (metrics.jsonl is written either way).
     public var progressEnabled = true
     /// Stop after this global step as Ctrl-C would (checkpoint, then return): for tests of resuming.
@@ -34,9 +36,10 @@ public final class Trainer {
 
     public var checkpointPath: String { (runDirectory as NSString).appendingPathComponent("checkpoint.safetensors") }
 
-    /// A new run, initialised from the seed, or one that continues from `resume`.
+    /// A new run, initialised from the seed, or one that continues from `resume` (after
+    /// `changes`, the overrides applied to its options, which are recorded in metrics.jsonl).
     public init(graph: Graph, specText: String, options: TrainingOptions, runDirectory: String,
-                resume: Checkpoint.Contents? = nil) throws {
+                resume: Checkpoint.Contents? = nil, changes: [String] = []) throws {
         guard graph.inputShape.channels == 1 else {
             throw TrainingError("\(graph.name) takes \(graph.inputShape.channels) input channels, but IDX datasets are grayscale",
                                 help: "set 'input: {channels: 1, ...}' to train on Fashion-MNIST or MNIST")
@@ -45,6 +48,7 @@ public final class Trainer {
         self.specText = specText
         self.options = options
         self.runDirectory = runDirectory
+        self.changes = changes
         store = ParameterStore(graph: graph)
         interpreter = Interpreter(graph: graph, store: store, batchSize: options.batch)
         if let resume {
@@ -76,6 +80,9 @@ public final class Trainer {
         let schedule = LearningRateSchedule(options.recipe, stepsPerEpoch: stepsPerEpoch)
         let log = try MetricsLog(path: (runDirectory as NSString).appendingPathComponent("metrics.jsonl"))
         defer { log.close() }
+        if !changes.isEmpty {
+            try log.append(["kind": "resume", "step": .int(state.step), "changes": .string(changes.joined(separator: ", "))])
+        }
 
         let sampleCount = size * size
         var images = [Float](repeating: 0, count: options.batch * sampleCount)

@@ -15,7 +15,8 @@ struct TrainCommand: ParsableCommand {
             curves.svg, a copy of the spec and checkpoint.safetensors (written atomically at each
             epoch's end and every --checkpoint-every steps); an existing run is never overwritten.
             Ctrl-C saves a checkpoint and stops; --resume RUN_DIR continues exactly where the
-            checkpoint left off.
+            checkpoint left off, taking --epochs --lr --momentum --weight-decay --schedule
+            --warmup-epochs --data --checkpoint-every --log-every (not --batch --resize --seed --limit).
             """)
 
     @Argument(help: "A spec file or bundled architecture name (default: resnet18).")
@@ -56,23 +57,10 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    func continueRun(in directory: String) throws {
-        let run = try RunDirectory.openForResume(directory)
-        defer { run.unlock() }
-        let contents = try Checkpoint.read(run.checkpointPath)
-        var options = contents.options ?? TrainingOptions()
-        if let epochs { options.epochs = epochs }
-        let graph = try compile(SpecArgument.compile(text: contents.spec, file: run.specPath, input: options))
-        print("resuming \(graph.name) at epoch \(contents.state.epoch + 1), step \(contents.state.step)")
-        let trainer = try Trainer(graph: graph, specText: contents.spec, options: options, runDirectory: directory, resume: contents)
-        try finish(trainer.run(), in: directory)
-    }
-
     func startRun() throws {
         let first = SpecArgument.compile(spec)
         let parsed = try compile(first)
-        var options = TrainingOptions(spec: first.spec?.train)
-        applyOverrides(&options)
+        let options = overrides.applied(to: TrainingOptions(spec: first.spec?.train))
         let compilation = options.resize == nil || options.resize == parsed.inputShape.height
             ? first : SpecArgument.compile(spec, input: .map(parsed.inputShape.channels, options.resize!, options.resize!))
         let graph = try compile(compilation)
@@ -90,25 +78,43 @@ struct TrainCommand: ParsableCommand {
         try finish(result, in: run.path)
     }
 
+    func continueRun(in directory: String) throws {
+        let run = try RunDirectory.openForResume(directory)
+        defer { run.unlock() }
+        let resumption = try Resumption(checkpoint: Checkpoint.read(run.checkpointPath), overrides: overrides)
+        if resumption.isComplete {
+            print(resumption.completeMessage(runDirectory: directory))
+            return
+        }
+        let checkpoint = resumption.checkpoint
+        let graph = try compile(SpecArgument.compile(text: checkpoint.spec, file: run.specPath, input: resumption.options))
+        print(resumption.startMessage(name: graph.name))
+        let trainer = try Trainer(graph: graph, specText: checkpoint.spec, options: resumption.options, runDirectory: directory,
+                                  resume: checkpoint, changes: resumption.changes)
+        try finish(trainer.run(), in: directory)
+    }
+
     func finish(_ result: TrainingResult, in directory: String) throws {
         if result.stoppedByInterrupt { throw ExitCode(130) }
         print("run directory: \(directory)")
     }
 
-    func applyOverrides(_ o: inout TrainingOptions) {
-        if let epochs { o.epochs = epochs }
-        if let batch { o.batch = batch }
-        if let lr { o.lr = lr }
-        if let momentum { o.momentum = momentum }
-        if let weightDecay { o.weightDecay = weightDecay }
-        if let schedule, let kind = TrainSpec.Schedule(name: schedule), kind.name != o.schedule.name { o.schedule = kind }
-        if let warmupEpochs { o.warmupEpochs = warmupEpochs }
-        if let resize { o.resize = resize }
-        if let seed { o.seed = seed }
-        if let limit { o.limit = limit }
-        if let data { o.dataDirectory = data }
-        if let checkpointEvery { o.checkpointEvery = checkpointEvery }
-        if let logEvery { o.logEvery = logEvery }
+    var overrides: TrainingOverrides {
+        var o = TrainingOverrides()
+        o.epochs = epochs
+        o.batch = batch
+        o.lr = lr
+        o.momentum = momentum
+        o.weightDecay = weightDecay
+        o.schedule = schedule.flatMap(TrainSpec.Schedule.init(name:))
+        o.warmupEpochs = warmupEpochs
+        o.resize = resize
+        o.seed = seed
+        o.limit = limit
+        o.dataDirectory = data
+        o.checkpointEvery = checkpointEvery
+        o.logEvery = logEvery
+        return o
     }
 }
 

@@ -54,8 +54,10 @@ import Testing
         return o
     }
 
-    func trainer(_ dir: String, _ options: TrainingOptions, resume: Checkpoint.Contents? = nil) throws -> Trainer {
-        let t = try Trainer(graph: try Self.graph(), specText: Self.spec, options: options, runDirectory: dir, resume: resume)
+    func trainer(_ dir: String, _ options: TrainingOptions, resume: Checkpoint.Contents? = nil,
+                 changes: [String] = []) throws -> Trainer {
+        let t = try Trainer(graph: try Self.graph(), specText: Self.spec, options: options, runDirectory: dir, resume: resume,
+                            changes: changes)
         t.progressEnabled = false
         return t
     }
@@ -75,7 +77,7 @@ import Testing
         #expect(try first.run().stoppedByInterrupt)
         let saved = try Checkpoint.read(first.checkpointPath)
         #expect(saved.state == TrainingState(step: 9, epoch: 1, stepInEpoch: 3))
-        let resumed = try trainer(b, saved.options!, resume: saved)
+        let resumed = try trainer(b, saved.options, resume: saved)
         _ = try resumed.run()
 
         #expect(resumed.store.snapshot() == straight.store.snapshot(), "weights and BN statistics identical")
@@ -86,6 +88,28 @@ import Testing
         #expect(lines.filter { $0.contains("\"kind\":\"epoch\"") }.count == 4)
         #expect(FileManager.default.fileExists(atPath: "\(a)/curves.svg"))
         #expect((result.epochs.last?.testAcc ?? 0) > 0.3, "brightness is learnable")
+    }
+
+    @Test func resumeRecordsItsOverridesAndUsesThem() throws {
+        let data = try makeTempDir(), dir = try makeTempDir()
+        defer { for d in [data, dir] { try? FileManager.default.removeItem(atPath: d) } }
+        try Self.writeDataset(data)
+        let first = try trainer(dir, Self.options(data, epochs: 1))
+        _ = try first.run()
+        var overrides = TrainingOverrides()
+        (overrides.epochs, overrides.lr, overrides.checkpointEvery) = (2, 0.02, 3)
+        let resumption = try Resumption(checkpoint: Checkpoint.read(first.checkpointPath), overrides: overrides)
+        #expect(resumption.startMessage(name: "tiny")
+                == "resuming tiny at epoch 2 of 2, step 6 with --epochs 1 -> 2, --lr 0.05 -> 0.02, --checkpoint-every (epoch ends only) -> 3")
+        let resumed = try trainer(dir, resumption.options, resume: resumption.checkpoint, changes: resumption.changes)
+        resumed.stopAfterStep = 8
+        _ = try resumed.run()
+        let lines = try String(contentsOfFile: "\(dir)/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(lines[4] == #"{"kind":"resume","step":6,"changes":"--epochs 1 -> 2, --lr 0.05 -> 0.02, --checkpoint-every (epoch ends only) -> 3"}"#)
+        #expect(lines[5].hasPrefix(#"{"kind":"step","epoch":2,"step":8,"#))
+        let saved = try Checkpoint.read(resumed.checkpointPath)
+        #expect(saved.options.lr == 0.02 && saved.options.epochs == 2 && saved.options.checkpointEvery == 3)
+        #expect(saved.state.step == 8)
     }
 
     @Test func checkpointRoundTripsExactly() throws {

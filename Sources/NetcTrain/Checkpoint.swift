@@ -9,6 +9,20 @@ public struct TrainingState: Equatable, Sendable {
     /// The epoch in progress (0-based) and the steps of it already taken.
     public var epoch = 0
     public var stepInEpoch = 0
+    /// The epoch in progress so far (summed loss, correct predictions, images), so that a
+    /// resumed epoch reports the same train loss and accuracy as one that never stopped.
+    public var epochLossSum = 0.0
+    public var epochCorrect = 0
+    public var epochSeen = 0
+    /// Bytes of metrics.jsonl written up to this state; a resume cuts the log back to them, so
+    /// lines written after the checkpoint (and before a kill) are not repeated. Nil: unknown.
+    public var metricsLength: Int? = 0
+
+    public init(step: Int = 0, epoch: Int = 0, stepInEpoch: Int = 0) {
+        self.step = step
+        self.epoch = epoch
+        self.stepInEpoch = stepInEpoch
+    }
 }
 
 /// Checkpoints as safetensors files that PyTorch and numpy read: every parameter and batch-norm

@@ -8,12 +8,18 @@ extension Checkpoint {
     static func metadata(options: TrainingOptions, state: TrainingState) throws -> [String: String] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        return [
+        var m = [
             "options": String(decoding: try encoder.encode(options), as: UTF8.self),
             "step": String(state.step),
             "epoch": String(state.epoch),
             "step_in_epoch": String(state.stepInEpoch),
+            // `String(Double)` round-trips exactly, so a resumed epoch's means are bit-identical.
+            "epoch_loss_sum": String(state.epochLossSum),
+            "epoch_correct": String(state.epochCorrect),
+            "epoch_seen": String(state.epochSeen),
         ]
+        if let length = state.metricsLength { m["metrics_bytes"] = String(length) }
+        return m
     }
 
     static func options(in m: [String: String], of path: String) throws -> TrainingOptions {
@@ -30,8 +36,9 @@ extension Checkpoint {
     }
 
     static func state(in m: [String: String], of path: String) throws -> TrainingState {
-        func whole(_ key: String) throws -> Int {
+        func whole(_ key: String, required: Bool = true) throws -> Int? {
             guard let text = m[key] else {
+                if !required { return nil }
                 throw TrainingError("\(path): __metadata__ has no '\(key)'", help: "netc writes it into every checkpoint; was the file written by another program?")
             }
             guard let value = Int(text), value >= 0 else {
@@ -39,7 +46,19 @@ extension Checkpoint {
             }
             return value
         }
-        return TrainingState(step: try whole("step"), epoch: try whole("epoch"), stepInEpoch: try whole("step_in_epoch"))
+        var state = TrainingState(step: try whole("step")!, epoch: try whole("epoch")!, stepInEpoch: try whole("step_in_epoch")!)
+        // Checkpoints from before these fields existed lack them: their epoch sums restart at zero
+        // and their metrics log is not cut back, as netc did then.
+        state.epochCorrect = try whole("epoch_correct", required: false) ?? 0
+        state.epochSeen = try whole("epoch_seen", required: false) ?? 0
+        state.metricsLength = try whole("metrics_bytes", required: false)
+        if let text = m["epoch_loss_sum"] {
+            guard let sum = Double(text), sum.isFinite else {
+                throw TrainingError("\(path): __metadata__ 'epoch_loss_sum' is '\(text)', not a finite number", help: "the file was edited or damaged")
+            }
+            state.epochLossSum = sum
+        }
+        return state
     }
 
     static func momentumSteps(in m: [String: String], of path: String) throws -> Int {

@@ -9,8 +9,9 @@ import Testing
 /// name, says when a run is already complete, and never guesses a recipe it cannot read.
 @Suite struct ResumptionTests {
     static func checkpoint(epoch: Int = 1, options: TrainingOptions = TrainingOptions()) -> Checkpoint.Contents {
-        Checkpoint.Contents(spec: "", options: options, state: TrainingState(step: epoch * 469, epoch: epoch), momentumSteps: 0,
-                            file: SafetensorsFile())
+        var state = TrainingState(step: epoch * 469, epoch: epoch)
+        state.metricsLength = 0
+        return Checkpoint.Contents(spec: "", options: options, state: state, momentumSteps: 0, file: SafetensorsFile())
     }
 
     static let refusals: [(TrainingOverrides, String)] = {
@@ -65,6 +66,7 @@ import Testing
         ("options", nil, "__metadata__ has no 'options' (the training recipe)\nhelp: netc writes it into every checkpoint; was the file written by another program?"),
         ("step", "12a", "__metadata__ 'step' is '12a', not a whole number\nhelp: the file was edited or damaged"),
         ("epoch", nil, "__metadata__ has no 'epoch'\nhelp: netc writes it into every checkpoint; was the file written by another program?"),
+        ("epoch_loss_sum", "nan", "__metadata__ 'epoch_loss_sum' is 'nan', not a finite number\nhelp: the file was edited or damaged"),
     ] as [(String, String?, String)])
     func unreadableMetadataIsAnError(_ key: String, _ value: String?, _ message: String) throws {
         let dir = try makeTempDir()

@@ -62,32 +62,54 @@ import Testing
         return t
     }
 
-    @Test func resumedRunEqualsUninterruptedRun() throws {
+    /// How the first part of a resumed run ends: Ctrl-C (a checkpoint at that step) or SIGKILL
+    /// (no checkpoint, metric lines past the last one, and a record cut off mid-write).
+    enum Stop: String, CaseIterable { case interrupt, kill }
+
+    @Test(arguments: Stop.allCases)
+    func resumedRunEqualsUninterruptedRun(_ stop: Stop) throws {
         let data = try makeTempDir(), a = try makeTempDir(), b = try makeTempDir()
         defer { for d in [data, a, b] { try? FileManager.default.removeItem(atPath: d) } }
         try Self.writeDataset(data)
+        var options = Self.options(data)
+        options.checkpointEvery = 4
 
-        let straight = try trainer(a, Self.options(data))
+        let straight = try trainer(a, options)
         let result = try straight.run()
-        #expect(result.state == TrainingState(step: 24, epoch: 4, stepInEpoch: 0))
+        #expect([result.state.step, result.state.epoch, result.state.stepInEpoch] == [24, 4, 0] as [Int])
 
-        // Stop mid-epoch (step 9 of 24, in the second epoch), then resume from the checkpoint.
-        let first = try trainer(b, Self.options(data))
-        first.stopAfterStep = 9
+        // Stop mid-epoch (step 10 of 24, in the second epoch), then resume from the checkpoint.
+        let first = try trainer(b, options)
+        switch stop {
+        case .interrupt: first.stopAfterStep = 10
+        case .kill: first.killAfterStep = 10
+        }
         #expect(try first.run().stoppedByInterrupt)
+        if stop == .kill { try appendBytes(Array(#"{"kind":"st"#.utf8), "\(b)/metrics.jsonl") }
         let saved = try Checkpoint.read(first.checkpointPath)
-        #expect(saved.state == TrainingState(step: 9, epoch: 1, stepInEpoch: 3))
+        let at: [Int] = stop == .interrupt ? [10, 1, 4] : [8, 1, 2]
+        #expect([saved.state.step, saved.state.epoch, saved.state.stepInEpoch] == at)
         let resumed = try trainer(b, saved.options, resume: saved)
-        _ = try resumed.run()
+        let resumedResult = try resumed.run()
 
         #expect(resumed.store.snapshot() == straight.store.snapshot(), "weights and BN statistics identical")
         for i in resumed.store.entries.indices {
             #expect(Array(resumed.store.momentumBuffer(at: i)) == Array(straight.store.momentumBuffer(at: i)))
         }
-        let lines = try String(contentsOfFile: "\(a)/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-        #expect(lines.filter { $0.contains("\"kind\":\"epoch\"") }.count == 4)
+        let expected = try Self.metricLines(a), got = try Self.metricLines(b)
+        #expect(got == expected, "the resumed run's metrics equal the uninterrupted run's, line by line")
+        #expect(expected.count == 12 + 4, "a line every 2 of 24 steps and one per epoch")
+        #expect(resumedResult.epochs == result.epochs, "the curves cover every epoch, not just the resumed ones")
         #expect(FileManager.default.fileExists(atPath: "\(a)/curves.svg"))
         #expect((result.epochs.last?.testAcc ?? 0) > 0.3, "brightness is learnable")
+    }
+
+    /// metrics.jsonl's lines without their timing fields, which no two runs share.
+    static func metricLines(_ dir: String) throws -> [String] {
+        let timing = try Regex(#",\"(seconds|images_per_s)\":[^,}]*"#)
+        return try String(contentsOfFile: "\(dir)/metrics.jsonl", encoding: .utf8).split(separator: "\n").map { line in
+            String(line.replacing(timing, with: ""))
+        }
     }
 
     @Test func resumeRecordsItsOverridesAndUsesThem() throws {
@@ -104,7 +126,7 @@ import Testing
         let resumed = try trainer(dir, resumption.options, resume: resumption.checkpoint, changes: resumption.changes)
         resumed.stopAfterStep = 8
         _ = try resumed.run()
-        let lines = try String(contentsOfFile: "\(dir)/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        let lines = try Self.metricLines(dir)
         #expect(lines[4] == #"{"kind":"resume","step":6,"changes":"--epochs 1 -> 2, --lr 0.05 -> 0.02, --checkpoint-every (epoch ends only) -> 3"}"#)
         #expect(lines[5].hasPrefix(#"{"kind":"step","epoch":2,"step":8,"#))
         let saved = try Checkpoint.read(resumed.checkpointPath)
@@ -123,7 +145,8 @@ import Testing
         }
         store.restoreOptimizer(momentumSteps: 4)
         let path = "\(dir)/c.safetensors"
-        let state = TrainingState(step: 17, epoch: 3, stepInEpoch: 2)
+        var state = TrainingState(step: 17, epoch: 3, stepInEpoch: 2)
+        (state.epochLossSum, state.epochCorrect, state.epochSeen, state.metricsLength) = (0.1 + 0.2, 11, 32, 1234)
         try Checkpoint.save(to: path, store: store, spec: Self.spec, options: TrainingOptions(), state: state)
 
         let contents = try Checkpoint.read(path)

@@ -25,8 +25,8 @@ public final class Trainer {
     let interpreter: Interpreter
     var state = TrainingState()
     var history: [EpochMetrics] = []
-    /// The state of the last checkpoint written (or resumed from), for the message when a loss
-    /// goes non-finite.
+    /// The state of the last checkpoint written (or resumed from): the non-finite loss and failed
+    /// write messages name its step, and a failed write cuts metrics.jsonl back to its length.
     var lastCheckpoint: TrainingState?
     /// Each override a resume applied (`--lr 0.01 -> 0.05`), recorded in metrics.jsonl.
     let changes: [String]
@@ -36,6 +36,9 @@ public final class Trainer {
     public var stopAfterStep: Int?
     /// Return after this global step's writes without a checkpoint, as SIGKILL would: for tests.
     var killAfterStep: Int?
+    /// Called before each write to the run directory with the file's name; what it throws stands
+    /// for that write failing (a full disk): for tests.
+    var beforeWrite: ((String) throws -> Void)?
 
     public var checkpointPath: String { (runDirectory as NSString).appendingPathComponent("checkpoint.safetensors") }
     public var metricsPath: String { (runDirectory as NSString).appendingPathComponent("metrics.jsonl") }
@@ -169,7 +172,7 @@ public final class Trainer {
             state.epochCorrect = 0
             state.epochSeen = 0
             try saveCheckpoint(log)
-            try writeCurves()
+            try writing("curves.svg", log) { try writeCurves() }
         }
         return TrainingResult(epochs: history, stoppedByInterrupt: false, state: state)
     }
@@ -204,14 +207,39 @@ public final class Trainer {
     /// Saves the state with the metrics written so far (synced first, so the checkpoint never
     /// counts records that a power loss could take away).
     func saveCheckpoint(_ log: MetricsLog) throws {
-        try log.sync()
-        state.metricsLength = log.length
-        try Checkpoint.save(to: checkpointPath, store: store, spec: specText, options: options, state: state)
+        try writing("checkpoint.safetensors", log) {
+            try log.sync()
+            state.metricsLength = log.length
+            try Checkpoint.save(to: checkpointPath, store: store, spec: specText, options: options, state: state)
+        }
         lastCheckpoint = state
     }
 
     func append(to log: MetricsLog, _ fields: KeyValuePairs<String, MetricValue>) throws {
-        try log.append(fields)
+        try writing("metrics.jsonl", log) { try log.append(fields) }
+    }
+
+    /// Runs one write to the run directory. The first that fails stops the run: the log is cut
+    /// back to the last checkpoint, so the directory stays as that checkpoint left it, and the
+    /// error says what failed and how to continue.
+    func writing(_ name: String, _ log: MetricsLog, _ write: () throws -> Void) throws {
+        do {
+            try beforeWrite?(name)
+            try write()
+        } catch {
+            var kept = "no checkpoint was written yet"
+            if let last = lastCheckpoint {
+                kept = "the last good checkpoint, \(checkpointPath) (step \(last.step)), is kept"
+                if let length = last.metricsLength, (try? log.truncate(to: length)) != nil {
+                    kept += " and metrics.jsonl is cut back to it"
+                }
+            }
+            // The end-of-epoch checkpoint is written after the epoch count moves on.
+            let epoch = state.stepInEpoch == 0 && state.epoch > 0 ? "end of epoch \(state.epoch)" : "epoch \(state.epoch + 1)"
+            throw TrainingError("cannot write \(name) at step \(state.step) (\(epoch)): \(error)",
+                                help: "training stopped at the first failed write; \(kept); free some space or fix the cause, then "
+                                    + (lastCheckpoint == nil ? "start again" : "continue with --resume \(runDirectory)"))
+        }
     }
 
     /// Continues a resumed run's log: cuts off what was written after the checkpoint (a kill

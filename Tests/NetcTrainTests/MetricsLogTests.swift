@@ -63,4 +63,10 @@ import Testing
         #expect(String(decoding: try BinaryFile.read(path), as: UTF8.self) == "{\"step\":1}\n{\"step\":2}\n{\"step\":4}\n")
         #expect(log.length == 33)
     }
+
+    /// A full disk, for real: /dev/full fails every write with ENOSPC.
+    @Test func aFullDiskIsAnErrorNamingTheFile() throws {
+        let error = #expect(throws: DataFileError.self) { try MetricsLog(path: "/dev/full").append(["step": 1]) }
+        #expect(error?.description == "/dev/full: write to metrics log failed: No space left on device")
+    }
 }

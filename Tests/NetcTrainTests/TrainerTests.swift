@@ -112,6 +112,47 @@ import Testing
         }
     }
 
+    /// A full disk: the first failed write (a checkpoint, a metrics line, the curves) stops the
+    /// run, says what failed, and leaves the directory as its last good checkpoint left it,
+    /// metrics.jsonl included, so a resume after freeing space ends as a run that never failed.
+    /// The disk fills after step 8 (checkpoints every 4 steps and at each epoch's end, 6 steps an epoch).
+    @Test(arguments: [
+        ("checkpoint.safetensors", "step 12 (epoch 2)", 8, 5),
+        ("metrics.jsonl", "step 10 (epoch 2)", 8, 5),
+        ("curves.svg", "step 12 (end of epoch 2)", 12, 8),
+    ])
+    func firstFailedWriteStopsTheRun(_ failing: String, _ when: String, _ kept: Int, _ keptLines: Int) throws {
+        let data = try makeTempDir(), a = try makeTempDir(), b = try makeTempDir()
+        defer { for d in [data, a, b] { try? FileManager.default.removeItem(atPath: d) } }
+        try Self.writeDataset(data)
+        var options = Self.options(data, epochs: 2)
+        options.checkpointEvery = 4
+        let straight = try trainer(a, options)
+        _ = try straight.run()
+
+        let t = try trainer(b, options)
+        t.beforeWrite = { name in
+            if name == failing, t.state.step > 8 {
+                throw DataFileError(source: "\(b)/\(name)", message: "write failed: No space left on device")
+            }
+        }
+        let error = #expect(throws: TrainingError.self) { try t.run() }
+        #expect(error?.description == """
+            cannot write \(failing) at \(when): \(b)/\(failing): write failed: No space left on device
+            help: training stopped at the first failed write; the last good checkpoint, \(b)/checkpoint.safetensors (step \(kept)), \
+            is kept and metrics.jsonl is cut back to it; free some space or fix the cause, then continue with --resume \(b)
+            """)
+        let saved = try Checkpoint.read(t.checkpointPath)
+        #expect(saved.state.step == kept)
+        let straightLines = try Self.metricLines(a)
+        #expect(try Self.metricLines(b) == Array(straightLines.prefix(keptLines)), "nothing after the checkpoint")
+
+        let resumed = try trainer(b, saved.options, resume: saved)
+        _ = try resumed.run()
+        #expect(try Self.metricLines(b) == straightLines)
+        #expect(resumed.store.snapshot() == straight.store.snapshot())
+    }
+
     @Test func resumeRecordsItsOverridesAndUsesThem() throws {
         let data = try makeTempDir(), dir = try makeTempDir()
         defer { for d in [data, dir] { try? FileManager.default.removeItem(atPath: d) } }

@@ -15,8 +15,9 @@ public struct TrainingState: Equatable, Sendable {
     public var epochCorrect = 0
     public var epochSeen = 0
     /// Bytes of metrics.jsonl written up to this state; a resume cuts the log back to them, so
-    /// lines written after the checkpoint (and before a kill) are not repeated. Nil: unknown.
-    public var metricsLength: Int? = 0
+    /// lines written after the checkpoint (and before a kill) are not repeated. Nil: unknown
+    /// (a checkpoint that no training run wrote, e.g. `netc step`'s), and nothing is cut.
+    public var metricsLength: Int?
 
     public init(step: Int = 0, epoch: Int = 0, stepInEpoch: Int = 0) {
         self.step = step

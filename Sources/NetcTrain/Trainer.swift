@@ -86,6 +86,7 @@ public final class Trainer {
         let count = min(options.limit ?? train.count, train.count)
         let stepsPerEpoch = (count + options.batch - 1) / options.batch
         let schedule = LearningRateSchedule(options.recipe, stepsPerEpoch: stepsPerEpoch)
+        if lastCheckpoint != nil { try requireLogCoversCheckpoint() }
         let log = try MetricsLog(path: metricsPath)
         defer { log.close() }
         if lastCheckpoint != nil { try continueLog(log) }
@@ -246,18 +247,20 @@ public final class Trainer {
     /// leaves such lines, which the resumed run writes again), reads back the finished epochs
     /// for the curves, and records the resume's overrides.
     func continueLog(_ log: MetricsLog) throws {
-        // An empty or missing log (moved aside) starts afresh.
-        if let length = state.metricsLength, log.length > 0 {
-            guard log.length >= length else {
-                throw TrainingError("\(metricsPath) holds \(log.length) bytes, fewer than the \(length) the checkpoint at step \(state.step) counted: it was cut or edited",
-                                    help: "restore it, or move it aside to continue with a new metrics log")
-            }
-            if log.length > length { try log.truncate(to: length) }
-        }
+        if let length = state.metricsLength, log.length > length { try log.truncate(to: length) }
         history = try Self.epochMetrics(inLog: metricsPath)
         if !changes.isEmpty {
             try append(to: log, ["kind": "resume", "step": .int(state.step), "changes": .string(changes.joined(separator: ", "))])
         }
+    }
+
+    /// Refuses, before touching it, a resumed run's log that lacks records its checkpoint counted.
+    /// An empty or missing log (moved aside) is fine: the run continues with a new one.
+    func requireLogCoversCheckpoint() throws {
+        var st = stat()
+        guard let length = state.metricsLength, stat(metricsPath, &st) == 0, st.st_size > 0, st.st_size < length else { return }
+        throw TrainingError("\(metricsPath) holds \(st.st_size) bytes, fewer than the \(length) the checkpoint at step \(state.step) counted: it was cut or edited",
+                            help: "restore it, or move it aside to continue with a new metrics log")
     }
 
     /// The epoch records of a metrics log.

@@ -9,9 +9,8 @@ import Testing
 /// name, says when a run is already complete, and never guesses a recipe it cannot read.
 @Suite struct ResumptionTests {
     static func checkpoint(epoch: Int = 1, options: TrainingOptions = TrainingOptions()) -> Checkpoint.Contents {
-        var state = TrainingState(step: epoch * 469, epoch: epoch)
-        state.metricsLength = 0
-        return Checkpoint.Contents(spec: "", options: options, state: state, momentumSteps: 0, file: SafetensorsFile())
+        Checkpoint.Contents(spec: "", options: options, state: TrainingState(step: epoch * 469, epoch: epoch), momentumSteps: 0,
+                            file: SafetensorsFile())
     }
 
     static let refusals: [(TrainingOverrides, String)] = {

@@ -153,6 +153,31 @@ import Testing
         #expect(resumed.store.snapshot() == straight.store.snapshot())
     }
 
+    /// A resume cuts the log back only to a length it knows: a shorter log is an error, and a
+    /// checkpoint that counts nothing (`netc step`'s) cuts nothing.
+    @Test func resumeNeverCutsALogItCannotAccountFor() throws {
+        let data = try makeTempDir(), dir = try makeTempDir()
+        defer { for d in [data, dir] { try? FileManager.default.removeItem(atPath: d) } }
+        try Self.writeDataset(data)
+        let first = try trainer(dir, Self.options(data))
+        first.stopAfterStep = 4
+        _ = try first.run()
+        var saved = try Checkpoint.read(first.checkpointPath)
+        let counted = try #require(saved.state.metricsLength)
+        try writeBytes(Array(try BinaryFile.read(first.metricsPath).prefix(10)), first.metricsPath)
+        let error = #expect(throws: TrainingError.self) { try trainer(dir, saved.options, resume: saved).run() }
+        #expect(error?.description == """
+            \(dir)/metrics.jsonl holds 10 bytes, fewer than the \(counted) the checkpoint at step 4 counted: it was cut or edited
+            help: restore it, or move it aside to continue with a new metrics log
+            """)
+
+        saved.state.metricsLength = nil
+        let resumed = try trainer(dir, saved.options, resume: saved)
+        resumed.stopAfterStep = 5
+        _ = try resumed.run()
+        #expect(try BinaryFile.read(first.metricsPath).prefix(10).elementsEqual(#"{"kind":"s"#.utf8), "the 10 bytes stay")
+    }
+
     @Test func resumeRecordsItsOverridesAndUsesThem() throws {
         let data = try makeTempDir(), dir = try makeTempDir()
         defer { for d in [data, dir] { try? FileManager.default.removeItem(atPath: d) } }

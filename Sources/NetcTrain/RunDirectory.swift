@@ -132,6 +132,10 @@ public final class RunDirectory {
             throw TrainingError("\(path) already holds a run (\(checkpointName)); training into it would overwrite its checkpoint and spec",
                                 help: "continue it with --resume \(path), or give another --out")
         }
+        if names.contains("spec.yaml") {
+            throw TrainingError("\(path) holds a run that stopped before its first checkpoint (spec.yaml but no \(checkpointName)), so there is nothing to resume",
+                                help: "remove \(path), or give another --out")
+        }
         if names.contains(where: { $0 != lockName }) {
             throw TrainingError("\(path) is not empty; a new run needs a new or empty directory",
                                 help: "give another --out")

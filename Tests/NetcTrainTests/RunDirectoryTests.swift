@@ -37,6 +37,13 @@ import Testing
         let error = #expect(throws: TrainingError.self) { try RunDirectory.createForNewRun(dir) }
         #expect(error?.description == "\(dir) is not empty; a new run needs a new or empty directory\nhelp: give another --out")
 
+        try writeBytes([1], "\(dir)/spec.yaml")  // killed before its first checkpoint
+        let stopped = #expect(throws: TrainingError.self) { try RunDirectory.createForNewRun(dir) }
+        #expect(stopped?.description == """
+            \(dir) holds a run that stopped before its first checkpoint (spec.yaml but no checkpoint.safetensors), so there is nothing to resume
+            help: remove \(dir), or give another --out
+            """)
+
         let nested = try RunDirectory.createForNewRun("\(dir)/runs/a/b")
         #expect(nested.createdHere && FileManager.default.fileExists(atPath: "\(dir)/runs/a/b/netc.lock"))
     }

@@ -60,7 +60,8 @@ public enum Checkpoint {
     /// What a checkpoint holds besides the tensors.
     public struct Contents {
         public var spec: String
-        public var options: TrainingOptions
+        /// The recipe; nil in a file with weights only (which cannot be resumed).
+        public var options: TrainingOptions?
         public var state: TrainingState
         public var momentumSteps: Int
         public var file: SafetensorsFile

@@ -1,9 +1,11 @@
 import Foundation
 
 /// The recipe and the run's position in a checkpoint's `__metadata__` (all values are strings,
-/// as safetensors requires). Reading is strict: a field that is missing or does not parse is an
-/// error naming the file and the field, never a silent default, since a resume would otherwise
-/// continue with another recipe and rewrite the checkpoint with it.
+/// as safetensors requires). A field that is there but does not parse is an error naming the
+/// file and the field, never a silent default, since a resume would otherwise continue with
+/// another recipe and rewrite the checkpoint with it. A missing field is fine for weights only
+/// (`netc eval`/`run`/`step` on a file PyTorch wrote with just the spec); a resume requires
+/// every one (`Resumption`).
 extension Checkpoint {
     static func metadata(options: TrainingOptions, state: TrainingState) throws -> [String: String] {
         let encoder = JSONEncoder()
@@ -22,11 +24,11 @@ extension Checkpoint {
         return m
     }
 
-    static func options(in m: [String: String], of path: String) throws -> TrainingOptions {
-        guard let text = m["options"] else {
-            throw TrainingError("\(path): __metadata__ has no 'options' (the training recipe)",
-                                help: "netc writes it into every checkpoint; was the file written by another program?")
-        }
+    /// The keys a resume needs besides the recipe.
+    static let positionKeys = ["step", "epoch", "step_in_epoch"]
+
+    static func options(in m: [String: String], of path: String) throws -> TrainingOptions? {
+        guard let text = m["options"] else { return nil }
         do {
             return try JSONDecoder().decode(TrainingOptions.self, from: Data(text.utf8))
         } catch let error as DecodingError {
@@ -36,22 +38,21 @@ extension Checkpoint {
     }
 
     static func state(in m: [String: String], of path: String) throws -> TrainingState {
-        func whole(_ key: String, required: Bool = true) throws -> Int? {
-            guard let text = m[key] else {
-                if !required { return nil }
-                throw TrainingError("\(path): __metadata__ has no '\(key)'", help: "netc writes it into every checkpoint; was the file written by another program?")
-            }
+        func whole(_ key: String) throws -> Int? {
+            guard let text = m[key] else { return nil }
             guard let value = Int(text), value >= 0 else {
                 throw TrainingError("\(path): __metadata__ '\(key)' is '\(text)', not a whole number", help: "the file was edited or damaged")
             }
             return value
         }
-        var state = TrainingState(step: try whole("step")!, epoch: try whole("epoch")!, stepInEpoch: try whole("step_in_epoch")!)
+        // A weights-only file has no position (and cannot be resumed).
+        var state = TrainingState(step: try whole("step") ?? 0, epoch: try whole("epoch") ?? 0,
+                                  stepInEpoch: try whole("step_in_epoch") ?? 0)
         // Checkpoints from before these fields existed lack them: their epoch sums restart at zero
         // and their metrics log is not cut back, as netc did then.
-        state.epochCorrect = try whole("epoch_correct", required: false) ?? 0
-        state.epochSeen = try whole("epoch_seen", required: false) ?? 0
-        state.metricsLength = try whole("metrics_bytes", required: false)
+        state.epochCorrect = try whole("epoch_correct") ?? 0
+        state.epochSeen = try whole("epoch_seen") ?? 0
+        state.metricsLength = try whole("metrics_bytes")
         if let text = m["epoch_loss_sum"] {
             guard let sum = Double(text), sum.isFinite else {
                 throw TrainingError("\(path): __metadata__ 'epoch_loss_sum' is '\(text)', not a finite number", help: "the file was edited or damaged")

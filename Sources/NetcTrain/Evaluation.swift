@@ -17,7 +17,7 @@ public struct Evaluation {
     public init(compile: (Shape?) -> Compilation, weights: String, resize: Int? = nil, data: String? = nil,
                 input: [Int]? = nil) throws {
         let contents = try Checkpoint.read(weights)
-        var options = contents.options
+        var options = contents.options ?? TrainingOptions()
         if let resize { options.resize = resize }
         if let data { options.dataDirectory = data }
         var shape: Shape?

@@ -1,6 +1,6 @@
 /// A run continued from its checkpoint, with the command line's overrides applied.
 ///
-///     let resumption = try Resumption(checkpoint: Checkpoint.read(path), overrides: overrides)
+///     let resumption = try Resumption(checkpoint: Checkpoint.read(path), from: path, overrides: overrides)
 ///     if resumption.isComplete { print(resumption.completeMessage(runDirectory: dir)) }
 public struct Resumption {
     public let checkpoint: Checkpoint.Contents
@@ -9,10 +9,16 @@ public struct Resumption {
     /// Each override that changed something, as `--lr 0.01 -> 0.05`; recorded in metrics.jsonl.
     public let changes: [String]
 
-    /// Throws for an override a resumed run cannot take (see `TrainingOverrides`).
-    public init(checkpoint: Checkpoint.Contents, overrides: TrainingOverrides) throws {
+    /// Throws for a checkpoint (read from `path`) without the recipe or position of its run, and
+    /// for an override a resumed run cannot take (see `TrainingOverrides`).
+    public init(checkpoint: Checkpoint.Contents, from path: String, overrides: TrainingOverrides) throws {
+        let missing = (checkpoint.options == nil ? ["options"] : []) + Checkpoint.positionKeys.filter { checkpoint.file.metadata[$0] == nil }
+        guard let recipe = checkpoint.options, missing.isEmpty else {
+            throw TrainingError("\(path) cannot be resumed: its __metadata__ has no \(missing.map { "'\($0)'" }.joined(separator: ", "))",
+                                help: "netc writes the recipe and the run's position into every checkpoint it trains; a file with weights only can be evaluated (netc eval) but not continued")
+        }
         self.checkpoint = checkpoint
-        (options, changes) = try overrides.appliedOnResume(to: checkpoint.options)
+        (options, changes) = try overrides.appliedOnResume(to: recipe)
     }
 
     /// Every epoch is trained: nothing is left to resume.

@@ -81,7 +81,7 @@ struct TrainCommand: ParsableCommand {
     func continueRun(in directory: String) throws {
         let run = try RunDirectory.openForResume(directory)
         defer { run.unlock() }
-        let resumption = try Resumption(checkpoint: Checkpoint.read(run.checkpointPath), overrides: overrides)
+        let resumption = try Resumption(checkpoint: Checkpoint.read(run.checkpointPath), from: run.checkpointPath, overrides: overrides)
         if resumption.isComplete {
             print(resumption.completeMessage(runDirectory: directory))
             return

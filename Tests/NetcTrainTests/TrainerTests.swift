@@ -89,7 +89,7 @@ import Testing
         let saved = try Checkpoint.read(first.checkpointPath)
         let at: [Int] = stop == .interrupt ? [10, 1, 4] : [8, 1, 2]
         #expect([saved.state.step, saved.state.epoch, saved.state.stepInEpoch] == at)
-        let resumed = try trainer(b, saved.options, resume: saved)
+        let resumed = try trainer(b, saved.options!, resume: saved)
         let resumedResult = try resumed.run()
 
         #expect(resumed.store.snapshot() == straight.store.snapshot(), "weights and BN statistics identical")
@@ -147,7 +147,7 @@ import Testing
         let straightLines = try Self.metricLines(a)
         #expect(try Self.metricLines(b) == Array(straightLines.prefix(keptLines)), "nothing after the checkpoint")
 
-        let resumed = try trainer(b, saved.options, resume: saved)
+        let resumed = try trainer(b, saved.options!, resume: saved)
         _ = try resumed.run()
         #expect(try Self.metricLines(b) == straightLines)
         #expect(resumed.store.snapshot() == straight.store.snapshot())
@@ -165,14 +165,14 @@ import Testing
         var saved = try Checkpoint.read(first.checkpointPath)
         let counted = try #require(saved.state.metricsLength)
         try writeBytes(Array(try BinaryFile.read(first.metricsPath).prefix(10)), first.metricsPath)
-        let error = #expect(throws: TrainingError.self) { try trainer(dir, saved.options, resume: saved).run() }
+        let error = #expect(throws: TrainingError.self) { try trainer(dir, saved.options!, resume: saved).run() }
         #expect(error?.description == """
             \(dir)/metrics.jsonl holds 10 bytes, fewer than the \(counted) the checkpoint at step 4 counted: it was cut or edited
             help: restore it, or move it aside to continue with a new metrics log
             """)
 
         saved.state.metricsLength = nil
-        let resumed = try trainer(dir, saved.options, resume: saved)
+        let resumed = try trainer(dir, saved.options!, resume: saved)
         resumed.stopAfterStep = 5
         _ = try resumed.run()
         #expect(try BinaryFile.read(first.metricsPath).prefix(10).elementsEqual(#"{"kind":"s"#.utf8), "the 10 bytes stay")
@@ -186,7 +186,7 @@ import Testing
         _ = try first.run()
         var overrides = TrainingOverrides()
         (overrides.epochs, overrides.lr, overrides.checkpointEvery) = (2, 0.02, 3)
-        let resumption = try Resumption(checkpoint: Checkpoint.read(first.checkpointPath), overrides: overrides)
+        let resumption = try Resumption(checkpoint: Checkpoint.read(first.checkpointPath), from: first.checkpointPath, overrides: overrides)
         #expect(resumption.startMessage(name: "tiny")
                 == "resuming tiny at epoch 2 of 2, step 6 with --epochs 1 -> 2, --lr 0.05 -> 0.02, --checkpoint-every (epoch ends only) -> 3")
         let resumed = try trainer(dir, resumption.options, resume: resumption.checkpoint, changes: resumption.changes)
@@ -196,7 +196,7 @@ import Testing
         #expect(lines[4] == #"{"kind":"resume","step":6,"changes":"--epochs 1 -> 2, --lr 0.05 -> 0.02, --checkpoint-every (epoch ends only) -> 3"}"#)
         #expect(lines[5].hasPrefix(#"{"kind":"step","epoch":2,"step":8,"#))
         let saved = try Checkpoint.read(resumed.checkpointPath)
-        #expect(saved.options.lr == 0.02 && saved.options.epochs == 2 && saved.options.checkpointEvery == 3)
+        #expect(saved.options?.lr == 0.02 && saved.options?.epochs == 2 && saved.options?.checkpointEvery == 3)
         #expect(saved.state.step == 8)
     }
 

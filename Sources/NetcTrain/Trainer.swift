@@ -73,6 +73,10 @@ public final class Trainer {
     /// Runs the remaining epochs. Throws on a non-finite loss (after saying where it appeared)
     /// and on data or file errors; Ctrl-C saves a checkpoint and returns.
     public func run() throws -> TrainingResult {
+        // From the start, so that Ctrl-C while the data load still ends with a checkpoint (after
+        // the first step) rather than a run directory with nothing to resume.
+        Interrupt.install()
+        defer { Interrupt.uninstall() }
         let dataDirectory = try options.resolvedDataDirectory()
         let train = try IDXDataset.load(directory: dataDirectory, split: .train)
         let test = try IDXDataset.load(directory: dataDirectory, split: .test)
@@ -95,8 +99,6 @@ public final class Trainer {
         var images = [Float](repeating: 0, count: options.batch * sampleCount)
         var labels = [Int32](repeating: 0, count: options.batch)
         var progress = Progress()
-        Interrupt.install()
-        defer { Interrupt.uninstall() }
 
         while state.epoch < options.epochs {
             let order = Self.shuffle(count, seed: UInt64(options.seed &+ state.epoch))

@@ -62,7 +62,11 @@ public final class RunDirectory {
     /// already holds anything, so an earlier run is never overwritten or mixed into.
     public static func createForNewRun(_ path: String) throws -> RunDirectory {
         let created = try makeDirectory(path)
-        if !created { try requireEmpty(path) }
+        if !created {
+            // A run in progress says so before what it holds.
+            if BinaryFile.exists((path as NSString).appendingPathComponent(lockName)) { close(try lock(path)) }
+            try requireEmpty(path)
+        }
         let run = try RunDirectory(path: path, createdHere: created, lockDescriptor: lock(path))
         // Another netc may have filled it between the check and the lock.
         if !created { try requireEmpty(path) }

@@ -56,11 +56,13 @@ import Testing
         // flock locks belong to an open file description, so a second open in this process
         // conflicts exactly as another process would.
         let error = #expect(throws: TrainingError.self) { try RunDirectory.openForResume("\(dir)/r") }
-        #expect(error?.description == """
-            \(dir)/r is in use: another netc is training in it (it holds \(dir)/r/netc.lock)
-            help: wait for that run to finish, or give another --out
-            """)
+        let inUse = "\(dir)/r is in use: another netc is training in it (it holds \(dir)/r/netc.lock)\nhelp: wait for that run to finish, or give another --out"
+        #expect(error?.description == inUse)
+        try FileManager.default.removeItem(atPath: run.checkpointPath)
+        let second = #expect(throws: TrainingError.self) { try RunDirectory.createForNewRun("\(dir)/r") }
+        #expect(second?.description == inUse, "a run before its first checkpoint is in use too")
         run.unlock()
+        try writeBytes([1], run.checkpointPath)
         #expect(throws: Never.self) { try RunDirectory.openForResume("\(dir)/r") }
     }
 

@@ -28,8 +28,9 @@ public final class Trainer {
     /// The state of the last checkpoint written (or resumed from): the non-finite loss and failed
     /// write messages name its step, and a failed write cuts metrics.jsonl back to its length.
     var lastCheckpoint: TrainingState?
-    /// Each override a resume applied (`--lr 0.01 -> 0.05`), recorded in metrics.jsonl.
-    let changes: [String]
+    /// Each override a resume applied (`--lr 0.01 -> 0.05`), recorded in metrics.jsonl when the
+    /// run continues.
+    public var changes: [String] = []
     /// Whether to print progress on standard output (metrics.jsonl is written either way).
     public var progressEnabled = true
     /// Stop after this global step as Ctrl-C would (checkpoint, then return): for tests of resuming.
@@ -43,10 +44,9 @@ public final class Trainer {
     public var checkpointPath: String { (runDirectory as NSString).appendingPathComponent("checkpoint.safetensors") }
     public var metricsPath: String { (runDirectory as NSString).appendingPathComponent("metrics.jsonl") }
 
-    /// A new run, initialised from the seed, or one that continues from `resume` (after
-    /// `changes`, the overrides applied to its options, which are recorded in metrics.jsonl).
+    /// A new run, initialised from the seed, or one that continues from `resume`.
     public init(graph: Graph, specText: String, options: TrainingOptions, runDirectory: String,
-                resume: Checkpoint.Contents? = nil, changes: [String] = []) throws {
+                resume: Checkpoint.Contents? = nil) throws {
         guard graph.inputShape.channels == 1 else {
             throw TrainingError("\(graph.name) takes \(graph.inputShape.channels) input channels, but IDX datasets are grayscale",
                                 help: "set 'input: {channels: 1, ...}' to train on Fashion-MNIST or MNIST")
@@ -55,7 +55,6 @@ public final class Trainer {
         self.specText = specText
         self.options = options
         self.runDirectory = runDirectory
-        self.changes = changes
         store = ParameterStore(graph: graph)
         interpreter = Interpreter(graph: graph, store: store, batchSize: options.batch)
         if let resume {

@@ -56,8 +56,8 @@ import Testing
 
     func trainer(_ dir: String, _ options: TrainingOptions, resume: Checkpoint.Contents? = nil,
                  changes: [String] = []) throws -> Trainer {
-        let t = try Trainer(graph: try Self.graph(), specText: Self.spec, options: options, runDirectory: dir, resume: resume,
-                            changes: changes)
+        let t = try Trainer(graph: try Self.graph(), specText: Self.spec, options: options, runDirectory: dir, resume: resume)
+        t.changes = changes
         t.progressEnabled = false
         return t
     }

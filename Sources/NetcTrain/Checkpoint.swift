@@ -9,6 +9,21 @@ public struct TrainingState: Equatable, Sendable {
     /// The epoch in progress (0-based) and the steps of it already taken.
     public var epoch = 0
     public var stepInEpoch = 0
+    /// The epoch in progress so far (summed loss, correct predictions, images), so that a
+    /// resumed epoch reports the same train loss and accuracy as one that never stopped.
+    public var epochLossSum = 0.0
+    public var epochCorrect = 0
+    public var epochSeen = 0
+    /// Bytes of metrics.jsonl written up to this state; a resume cuts the log back to them, so
+    /// lines written after the checkpoint (and before a kill) are not repeated. Nil: unknown
+    /// (a checkpoint that no training run wrote, e.g. `netc step`'s), and nothing is cut.
+    public var metricsLength: Int?
+
+    public init(step: Int = 0, epoch: Int = 0, stepInEpoch: Int = 0) {
+        self.step = step
+        self.epoch = epoch
+        self.stepInEpoch = stepInEpoch
+    }
 }
 
 /// Checkpoints as safetensors files that PyTorch and numpy read: every parameter and batch-norm
@@ -34,24 +49,18 @@ public enum Checkpoint {
                 file.tensors[momentumPrefix + e.name] = try SafeTensor(Array(store.momentumBuffer(at: i)), shape: e.shape)
             }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        file.metadata = [
-            "format": format,
-            "spec": spec,
-            "spec_crc32": crc32Hex(spec),
-            "options": String(decoding: try encoder.encode(options), as: UTF8.self),
-            "step": String(state.step),
-            "epoch": String(state.epoch),
-            "step_in_epoch": String(state.stepInEpoch),
-            "momentum_steps": String(store.momentumSteps),
-        ]
+        file.metadata = try metadata(options: options, state: state)
+        file.metadata["format"] = format
+        file.metadata["spec"] = spec
+        file.metadata["spec_crc32"] = crc32Hex(spec)
+        file.metadata["momentum_steps"] = String(store.momentumSteps)
         try file.write(to: path)
     }
 
     /// What a checkpoint holds besides the tensors.
     public struct Contents {
         public var spec: String
+        /// The recipe; nil in a file with weights only (which cannot be resumed).
         public var options: TrainingOptions?
         public var state: TrainingState
         public var momentumSteps: Int
@@ -69,11 +78,8 @@ public enum Checkpoint {
             throw TrainingError("\(path): the spec in the metadata does not match its recorded CRC-32 (\(crc))",
                                 help: "the file was edited or damaged")
         }
-        let options = m["options"].flatMap { try? JSONDecoder().decode(TrainingOptions.self, from: Data($0.utf8)) }
-        let state = TrainingState(step: Int(m["step"] ?? "") ?? 0, epoch: Int(m["epoch"] ?? "") ?? 0,
-                                  stepInEpoch: Int(m["step_in_epoch"] ?? "") ?? 0)
-        return Contents(spec: spec, options: options, state: state,
-                        momentumSteps: Int(m["momentum_steps"] ?? "") ?? 0, file: file)
+        return Contents(spec: spec, options: try options(in: m, of: path), state: try state(in: m, of: path),
+                        momentumSteps: try momentumSteps(in: m, of: path), file: file)
     }
 
     /// Copies the checkpoint's tensors into `store`; every parameter must be there with its shape.

@@ -36,6 +36,8 @@ public final class MetricsLog: @unchecked Sendable {
     public let path: String
     private var fd: Int32
     private let lock = NSLock()
+    /// The file's size in bytes: where the next record starts.
+    public private(set) var length = 0
 
     /// Opens (creating if needed) the log at `path`.
     /// - Parameter truncate: start a fresh log instead of appending.
@@ -45,6 +47,11 @@ public final class MetricsLog: @unchecked Sendable {
         guard fd >= 0 else {
             throw DataFileError(source: path, message: "cannot open metrics log: \(BinaryFile.errnoText())")
         }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            throw DataFileError(source: path, message: "cannot stat metrics log: \(BinaryFile.errnoText())")
+        }
+        length = Int(st.st_size)
         if !truncate, let last = Self.lastByte(path), last != UInt8(ascii: "\n") {
             try writeAll(Array("\n".utf8))
         }
@@ -74,15 +81,42 @@ public final class MetricsLog: @unchecked Sendable {
         try writeAll(Array((Self.line(fields) + "\n").utf8))
     }
 
+    /// Cuts the log back to its first `newLength` bytes (records after a checkpoint that a resume
+    /// will write again, or that a failed write left half done) and syncs it.
+    public func truncate(to newLength: Int) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        guard fd >= 0 else { throw DataFileError(source: path, message: "metrics log is closed") }
+        guard ftruncate(fd, off_t(newLength)) == 0, fsync(fd) == 0 else {
+            throw DataFileError(source: path, message: "cannot cut metrics log back to \(newLength) bytes: \(BinaryFile.errnoText())")
+        }
+        length = newLength
+    }
+
+    /// Flushes the records to disk, so that a checkpoint written next never counts records a
+    /// power loss could take away.
+    public func sync() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        guard fd >= 0 else { throw DataFileError(source: path, message: "metrics log is closed") }
+        guard fsync(fd) == 0 else {
+            throw DataFileError(source: path, message: "fsync of metrics log failed: \(BinaryFile.errnoText())")
+        }
+    }
+
     private func writeAll(_ bytes: [UInt8]) throws {
         lock.lock()
         defer { lock.unlock() }
         guard fd >= 0 else { throw DataFileError(source: path, message: "metrics log is closed") }
         try bytes.withUnsafeBytes { buf in
             if let failure = BinaryFile.writeAll(fd, buf) {
+                // A short write may have landed part of the record: stat the real size.
+                var st = stat()
+                if fstat(fd, &st) == 0 { length = Int(st.st_size) }
                 throw DataFileError(source: path, message: "write to metrics log failed: \(failure)")
             }
         }
+        length += bytes.count
     }
 
     private static func lastByte(_ path: String) -> UInt8? {

@@ -4,7 +4,7 @@ import NetcRuntime
 
 /// What a finished (or stopped) run reports.
 public struct TrainingResult: Sendable {
-    /// One entry per epoch finished in this session (test accuracy included).
+    /// One entry per epoch of the run so far (test accuracy included), resumed or not.
     public var epochs: [EpochMetrics]
     public var stoppedByInterrupt: Bool
     public var state: TrainingState
@@ -25,14 +25,24 @@ public final class Trainer {
     let interpreter: Interpreter
     var state = TrainingState()
     var history: [EpochMetrics] = []
-    /// The step of the last checkpoint written, for the message when a loss goes non-finite.
-    var lastCheckpointStep: Int?
+    /// The state of the last checkpoint written (or resumed from): the non-finite loss and failed
+    /// write messages name its step, and a failed write cuts metrics.jsonl back to its length.
+    var lastCheckpoint: TrainingState?
+    /// Each override a resume applied (`--lr 0.01 -> 0.05`), recorded in metrics.jsonl when the
+    /// run continues.
+    public var changes: [String] = []
     /// Whether to print progress on standard output (metrics.jsonl is written either way).
     public var progressEnabled = true
     /// Stop after this global step as Ctrl-C would (checkpoint, then return): for tests of resuming.
     public var stopAfterStep: Int?
+    /// Return after this global step's writes without a checkpoint, as SIGKILL would: for tests.
+    var killAfterStep: Int?
+    /// Called before each write to the run directory with the file's name; what it throws stands
+    /// for that write failing (a full disk): for tests.
+    var beforeWrite: ((String) throws -> Void)?
 
     public var checkpointPath: String { (runDirectory as NSString).appendingPathComponent("checkpoint.safetensors") }
+    public var metricsPath: String { (runDirectory as NSString).appendingPathComponent("metrics.jsonl") }
 
     /// A new run, initialised from the seed, or one that continues from `resume`.
     public init(graph: Graph, specText: String, options: TrainingOptions, runDirectory: String,
@@ -50,6 +60,7 @@ public final class Trainer {
         if let resume {
             try Checkpoint.load(resume, into: store, source: "the checkpoint")
             state = resume.state
+            lastCheckpoint = resume.state
         } else {
             guard let scheme = InitScheme(rawValue: options.initializer.rawValue) else {
                 throw TrainingError("unknown initialisation '\(options.initializer.rawValue)'", help: "use xavier or kaiming")
@@ -61,6 +72,10 @@ public final class Trainer {
     /// Runs the remaining epochs. Throws on a non-finite loss (after saying where it appeared)
     /// and on data or file errors; Ctrl-C saves a checkpoint and returns.
     public func run() throws -> TrainingResult {
+        // From the start, so that Ctrl-C while the data load still ends with a checkpoint (after
+        // the first step) rather than a run directory with nothing to resume.
+        Interrupt.install()
+        defer { Interrupt.uninstall() }
         let dataDirectory = try options.resolvedDataDirectory()
         let train = try IDXDataset.load(directory: dataDirectory, split: .train)
         let test = try IDXDataset.load(directory: dataDirectory, split: .test)
@@ -74,21 +89,20 @@ public final class Trainer {
         let count = min(options.limit ?? train.count, train.count)
         let stepsPerEpoch = (count + options.batch - 1) / options.batch
         let schedule = LearningRateSchedule(options.recipe, stepsPerEpoch: stepsPerEpoch)
-        let log = try MetricsLog(path: (runDirectory as NSString).appendingPathComponent("metrics.jsonl"))
+        if lastCheckpoint != nil { try requireLogCoversCheckpoint() }
+        let log = try MetricsLog(path: metricsPath)
         defer { log.close() }
+        if lastCheckpoint != nil { try continueLog(log) }
 
         let sampleCount = size * size
         var images = [Float](repeating: 0, count: options.batch * sampleCount)
         var labels = [Int32](repeating: 0, count: options.batch)
         var progress = Progress()
-        Interrupt.install()
-        defer { Interrupt.uninstall() }
 
         while state.epoch < options.epochs {
             let order = Self.shuffle(count, seed: UInt64(options.seed &+ state.epoch))
-            var lossSum = 0.0, correct = 0, seen = 0
             let started = Date()
-            var stepsThisSession = 0
+            var seenThisSession = 0
             while state.stepInEpoch < stepsPerEpoch {
                 let lo = state.stepInEpoch * options.batch, hi = min(lo + options.batch, count)
                 let n = hi - lo
@@ -113,47 +127,54 @@ public final class Trainer {
                 guard result.loss.isFinite else { throw nonFinite(result.loss, images: images, n: n) }
                 state.step += 1
                 state.stepInEpoch += 1
-                stepsThisSession += 1
-                lossSum += result.loss * Double(n)
-                correct += result.correct
-                seen += n
+                state.epochLossSum += result.loss * Double(n)
+                state.epochCorrect += result.correct
+                state.epochSeen += n
+                seenThisSession += n
                 let elapsed = Date().timeIntervalSince(started)
-                let rate = Double(stepsThisSession * options.batch) / max(elapsed, 1e-9)
+                let rate = Double(seenThisSession) / max(elapsed, 1e-9)
                 if progressEnabled {
                     progress.step(epoch: state.epoch, epochs: options.epochs, step: state.stepInEpoch, steps: stepsPerEpoch,
-                                  loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen), imagesPerSecond: rate,
-                                  secondsLeft: Double((stepsPerEpoch - state.stepInEpoch) * options.batch) / rate, every: options.logEvery)
+                                  loss: state.epochLossSum / Double(state.epochSeen), accuracy: Double(state.epochCorrect) / Double(state.epochSeen),
+                                  imagesPerSecond: rate, secondsLeft: Double((stepsPerEpoch - state.stepInEpoch) * options.batch) / rate,
+                                  every: options.logEvery)
                 }
                 if state.step % options.logEvery == 0 {
-                    try log.append(["kind": "step", "epoch": .int(state.epoch + 1), "step": .int(state.step),
-                                    "loss": .double(result.loss), "accuracy": .double(Double(result.correct) / Double(n)),
-                                    "lr": .double(Double(lr)), "images_per_s": .double(rate)])
+                    try append(to: log, ["kind": "step", "epoch": .int(state.epoch + 1), "step": .int(state.step),
+                                         "loss": .double(result.loss), "accuracy": .double(Double(result.correct) / Double(n)),
+                                         "lr": .double(Double(lr)), "images_per_s": .double(rate)])
                 }
-                if let every = options.checkpointEvery, state.step % every == 0 { try saveCheckpoint() }
+                if let every = options.checkpointEvery, state.step % every == 0 { try saveCheckpoint(log) }
+                if state.step == killAfterStep { return TrainingResult(epochs: history, stoppedByInterrupt: true, state: state) }
                 if Interrupt.wasRequested || state.step == stopAfterStep {
-                    try saveCheckpoint()
+                    try saveCheckpoint(log)
                     if progressEnabled { progress.epochDone("interrupted at step \(state.step): checkpoint saved to \(checkpointPath)") }
                     return TrainingResult(epochs: history, stoppedByInterrupt: true, state: state)
                 }
             }
             let seconds = Date().timeIntervalSince(started)
             let (testLoss, testAccuracy) = evaluate(testBatcher, count: test.count)
-            let metrics = EpochMetrics(epoch: state.epoch + 1, trainLoss: lossSum / Double(max(seen, 1)),
-                                       trainAcc: Double(correct) / Double(max(seen, 1)), testAcc: testAccuracy)
+            let seen = max(state.epochSeen, 1)
+            let metrics = EpochMetrics(epoch: state.epoch + 1, trainLoss: state.epochLossSum / Double(seen),
+                                       trainAcc: Double(state.epochCorrect) / Double(seen), testAcc: testAccuracy)
             history.append(metrics)
-            try log.append(["kind": "epoch", "epoch": .int(state.epoch + 1), "step": .int(state.step),
-                            "train_loss": .double(metrics.trainLoss), "train_acc": .double(metrics.trainAcc),
-                            "test_loss": .double(testLoss), "test_acc": .double(testAccuracy),
-                            "seconds": .double(seconds), "images_per_s": .double(Double(seen) / max(seconds, 1e-9))])
+            let rate = Double(seenThisSession) / max(seconds, 1e-9)
+            try append(to: log, ["kind": "epoch", "epoch": .int(state.epoch + 1), "step": .int(state.step),
+                                 "train_loss": .double(metrics.trainLoss), "train_acc": .double(metrics.trainAcc),
+                                 "test_loss": .double(testLoss), "test_acc": .double(testAccuracy),
+                                 "seconds": .double(seconds), "images_per_s": .double(rate)])
             if progressEnabled {
                 progress.epochDone(String(format: "epoch %d/%d  train loss %.4f  train acc %.3f  test loss %.4f  test acc %.4f  (%.0f s, %.1f img/s)",
                                           state.epoch + 1, options.epochs, metrics.trainLoss, metrics.trainAcc, testLoss, testAccuracy,
-                                          seconds, Double(seen) / max(seconds, 1e-9)))
+                                          seconds, rate))
             }
             state.epoch += 1
             state.stepInEpoch = 0
-            try saveCheckpoint()
-            try writeCurves()
+            state.epochLossSum = 0
+            state.epochCorrect = 0
+            state.epochSeen = 0
+            try saveCheckpoint(log)
+            try writing("curves.svg", log) { try writeCurves() }
         }
         return TrainingResult(epochs: history, stoppedByInterrupt: false, state: state)
     }
@@ -185,9 +206,72 @@ public final class Trainer {
         return (lossSum / Double(max(count, 1)), Double(correct) / Double(max(count, 1)))
     }
 
-    func saveCheckpoint() throws {
-        try Checkpoint.save(to: checkpointPath, store: store, spec: specText, options: options, state: state)
-        lastCheckpointStep = state.step
+    /// Saves the state with the metrics written so far (synced first, so the checkpoint never
+    /// counts records that a power loss could take away).
+    func saveCheckpoint(_ log: MetricsLog) throws {
+        try writing("checkpoint.safetensors", log) {
+            try log.sync()
+            state.metricsLength = log.length
+            try Checkpoint.save(to: checkpointPath, store: store, spec: specText, options: options, state: state)
+        }
+        lastCheckpoint = state
+    }
+
+    func append(to log: MetricsLog, _ fields: KeyValuePairs<String, MetricValue>) throws {
+        try writing("metrics.jsonl", log) { try log.append(fields) }
+    }
+
+    /// Runs one write to the run directory. The first that fails stops the run: the log is cut
+    /// back to the last checkpoint, so the directory stays as that checkpoint left it, and the
+    /// error says what failed and how to continue.
+    func writing(_ name: String, _ log: MetricsLog, _ write: () throws -> Void) throws {
+        do {
+            try beforeWrite?(name)
+            try write()
+        } catch {
+            var kept = "no checkpoint was written yet"
+            if let last = lastCheckpoint {
+                kept = "the last good checkpoint, \(checkpointPath) (step \(last.step)), is kept"
+                if let length = last.metricsLength, (try? log.truncate(to: length)) != nil {
+                    kept += " and metrics.jsonl is cut back to it"
+                }
+            }
+            // The end-of-epoch checkpoint is written after the epoch count moves on.
+            let epoch = state.stepInEpoch == 0 && state.epoch > 0 ? "end of epoch \(state.epoch)" : "epoch \(state.epoch + 1)"
+            throw TrainingError("cannot write \(name) at step \(state.step) (\(epoch)): \(error)",
+                                help: "training stopped at the first failed write; \(kept); free some space or fix the cause, then "
+                                    + (lastCheckpoint == nil ? "start again" : "continue with --resume \(runDirectory)"))
+        }
+    }
+
+    /// Continues a resumed run's log: cuts off what was written after the checkpoint (a kill
+    /// leaves such lines, which the resumed run writes again), reads back the finished epochs
+    /// for the curves, and records the resume's overrides.
+    func continueLog(_ log: MetricsLog) throws {
+        if let length = state.metricsLength, log.length > length { try log.truncate(to: length) }
+        history = try Self.epochMetrics(inLog: metricsPath)
+        if !changes.isEmpty {
+            try append(to: log, ["kind": "resume", "step": .int(state.step), "changes": .string(changes.joined(separator: ", "))])
+        }
+    }
+
+    /// Refuses, before touching it, a resumed run's log that lacks records its checkpoint counted.
+    /// An empty or missing log (moved aside) is fine: the run continues with a new one.
+    func requireLogCoversCheckpoint() throws {
+        var st = stat()
+        guard let length = state.metricsLength, stat(metricsPath, &st) == 0, st.st_size > 0, st.st_size < length else { return }
+        throw TrainingError("\(metricsPath) holds \(st.st_size) bytes, fewer than the \(length) the checkpoint at step \(state.step) counted: it was cut or edited",
+                            help: "restore it, or move it aside to continue with a new metrics log")
+    }
+
+    /// The epoch records of a metrics log.
+    static func epochMetrics(inLog path: String) throws -> [EpochMetrics] {
+        try String(decoding: BinaryFile.read(path), as: UTF8.self).split(separator: "\n").compactMap { line in
+            guard let record = try? JSON.parse(Array(line.utf8)), record["kind"]?.stringValue == "epoch",
+                  let epoch = record["epoch"]?.intValue else { return nil }
+            return EpochMetrics(epoch: epoch, trainLoss: record["train_loss"]?.doubleValue ?? .nan,
+                                trainAcc: record["train_acc"]?.doubleValue ?? .nan, testAcc: record["test_acc"]?.doubleValue ?? .nan)
+        }
     }
 
     func writeCurves() throws {
@@ -202,7 +286,7 @@ public final class Trainer {
                                         batchSize: n, training: true)
         }
         let where_ = culprit.map { "; the first non-finite value appears at \($0)" } ?? ""
-        let kept = lastCheckpointStep.map { "the last good checkpoint, \(checkpointPath) (step \($0)), is kept" }
+        let kept = lastCheckpoint.map { "the last good checkpoint, \(checkpointPath) (step \($0.step)), is kept" }
             ?? "no checkpoint was written yet"
         return TrainingError("the loss became \(loss.isNaN ? "NaN" : loss > 0 ? "+infinity" : "-infinity") at step \(state.step + 1) (epoch \(state.epoch + 1))\(where_)",
                              help: "\(kept); lower the learning rate (--lr) and resume or restart")

@@ -13,8 +13,10 @@ struct TrainCommand: ParsableCommand {
             SGD, lr 0.01, batch 128, 10 epochs, 96x96, Xavier init); each key can be overridden
             here. A run directory (runs/<name>-<timestamp>/ unless --out) receives metrics.jsonl,
             curves.svg, a copy of the spec and checkpoint.safetensors (written atomically at each
-            epoch's end and every --checkpoint-every steps). Ctrl-C saves a checkpoint and stops;
-            --resume RUN_DIR continues exactly where the checkpoint left off.
+            epoch's end and every --checkpoint-every steps); an existing run is never overwritten.
+            Ctrl-C saves a checkpoint and stops; --resume RUN_DIR continues exactly where the
+            checkpoint left off, taking --epochs --lr --momentum --weight-decay --schedule
+            --warmup-epochs --data --checkpoint-every --log-every (not --batch --resize --seed --limit).
             """)
 
     @Argument(help: "A spec file or bundled architecture name (default: resnet18).")
@@ -46,69 +48,74 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--schedule must be constant, step or cosine")
         }
         if resume != nil, spec != nil { throw ValidationError("--resume takes the spec from the run directory; give no SPEC") }
+        if resume != nil, out != nil { throw ValidationError("--resume continues the run in its own directory; give no --out") }
     }
 
     func run() throws {
         try reportingErrors {
-            let trainer = try makeTrainer()
-            let result = try trainer.run()
-            if result.stoppedByInterrupt { throw ExitCode(130) }
-            print("run directory: \(trainer.runDirectory)")
+            if let resume { try continueRun(in: resume) } else { try startRun() }
         }
     }
 
-    func makeTrainer() throws -> Trainer {
-        if let resume {
-            let path = (resume as NSString).appendingPathComponent("checkpoint.safetensors")
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw TrainingError("\(resume) has no checkpoint.safetensors", help: "give the run directory that 'netc train' printed")
-            }
-            let contents = try Checkpoint.read(path)
-            var options = contents.options ?? TrainingOptions()
-            if let epochs { options.epochs = epochs }
-            let graph = try compile(SpecArgument.compile(text: contents.spec, file: "\(resume)/spec.yaml", input: options))
-            print("resuming \(graph.name) at epoch \(contents.state.epoch + 1), step \(contents.state.step)")
-            return try Trainer(graph: graph, specText: contents.spec, options: options, runDirectory: resume, resume: contents)
-        }
+    func startRun() throws {
         let first = SpecArgument.compile(spec)
         let parsed = try compile(first)
-        var options = TrainingOptions(spec: first.spec?.train)
-        applyOverrides(&options)
+        let options = overrides.applied(to: TrainingOptions(spec: first.spec?.train))
         let compilation = options.resize == nil || options.resize == parsed.inputShape.height
             ? first : SpecArgument.compile(spec, input: .map(parsed.inputShape.channels, options.resize!, options.resize!))
         let graph = try compile(compilation)
-        let directory = out ?? "runs/\(graph.name)-\(Self.timestamp())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try compilation.source.write(toFile: (directory as NSString).appendingPathComponent("spec.yaml"), atomically: true, encoding: .utf8)
+        let run = try RunDirectory.createForNewRun(out ?? RunDirectory.defaultPath(forSpecNamed: graph.name))
+        defer { run.unlock() }
         let cost = graph.cost
         print("training \(graph.name) (\(NetcIR.Summary.grouped(cost.parameters)) params) on \(options.dataset)"
               + " at \(graph.inputShape.height)x\(graph.inputShape.width), batch \(options.batch), \(options.epochs) epoch(s),"
               + " SGD lr \(options.lr)\(options.momentum > 0 ? " momentum \(options.momentum)" : ""), \(options.schedule.name) schedule"
-              + " -> \(directory)")
-        return try Trainer(graph: graph, specText: compilation.source, options: options, runDirectory: directory)
+              + " -> \(run.path)")
+        let result = try run.removingIfFailedBeforeCheckpoint {
+            try run.writeSpec(compilation.source)
+            return try Trainer(graph: graph, specText: compilation.source, options: options, runDirectory: run.path).run()
+        }
+        try finish(result, in: run.path)
     }
 
-    func applyOverrides(_ o: inout TrainingOptions) {
-        if let epochs { o.epochs = epochs }
-        if let batch { o.batch = batch }
-        if let lr { o.lr = lr }
-        if let momentum { o.momentum = momentum }
-        if let weightDecay { o.weightDecay = weightDecay }
-        if let schedule, let kind = TrainSpec.Schedule(name: schedule), kind.name != o.schedule.name { o.schedule = kind }
-        if let warmupEpochs { o.warmupEpochs = warmupEpochs }
-        if let resize { o.resize = resize }
-        if let seed { o.seed = seed }
-        if let limit { o.limit = limit }
-        if let data { o.dataDirectory = data }
-        if let checkpointEvery { o.checkpointEvery = checkpointEvery }
-        if let logEvery { o.logEvery = logEvery }
+    func continueRun(in directory: String) throws {
+        let run = try RunDirectory.openForResume(directory)
+        defer { run.unlock() }
+        let resumption = try Resumption(checkpoint: Checkpoint.read(run.checkpointPath), from: run.checkpointPath, overrides: overrides)
+        if resumption.isComplete {
+            print(resumption.completeMessage(runDirectory: directory))
+            return
+        }
+        let checkpoint = resumption.checkpoint
+        let graph = try compile(SpecArgument.compile(text: checkpoint.spec, file: run.specPath, input: resumption.options))
+        print(resumption.startMessage(name: graph.name))
+        let trainer = try Trainer(graph: graph, specText: checkpoint.spec, options: resumption.options, runDirectory: directory,
+                                  resume: checkpoint)
+        trainer.changes = resumption.changes
+        try finish(trainer.run(), in: directory)
     }
 
-    static func timestamp() -> String {
-        let f = DateFormatter()
-        f.dateFormat = "yyyyMMdd-HHmmss"
-        f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: Date())
+    func finish(_ result: TrainingResult, in directory: String) throws {
+        if result.stoppedByInterrupt { throw ExitCode(130) }
+        print("run directory: \(directory)")
+    }
+
+    var overrides: TrainingOverrides {
+        var o = TrainingOverrides()
+        o.epochs = epochs
+        o.batch = batch
+        o.lr = lr
+        o.momentum = momentum
+        o.weightDecay = weightDecay
+        o.schedule = schedule.flatMap(TrainSpec.Schedule.init(name:))
+        o.warmupEpochs = warmupEpochs
+        o.resize = resize
+        o.seed = seed
+        o.limit = limit
+        o.dataDirectory = data
+        o.checkpointEvery = checkpointEvery
+        o.logEvery = logEvery
+        return o
     }
 }
 

@@ -15,6 +15,13 @@ func writeBytes(_ bytes: [UInt8], _ path: String) throws {
     try Data(bytes).write(to: URL(fileURLWithPath: path))
 }
 
+func appendBytes(_ bytes: [UInt8], _ path: String) throws {
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    defer { try? handle.close() }
+    try handle.seekToEnd()
+    try handle.write(contentsOf: Data(bytes))
+}
+
 @Suite struct GzipTests {
     @Test func roundTripThroughZlib() throws {
         let input = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 * 7 / 3) }

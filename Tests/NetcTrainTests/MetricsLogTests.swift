@@ -46,4 +46,27 @@ import Testing
         try fresh.append(["a": "b"])
         #expect(try BinaryFile.read(path) == Array("{\"a\":\"b\"}\n".utf8))
     }
+
+    @Test func countsItsBytesAndCutsBack() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/metrics.jsonl"
+        try writeBytes(Array(#"{"step":1}"#.utf8), path)  // a crash left no newline
+        let log = try MetricsLog(path: path)
+        #expect(log.length == 11)
+        try log.append(["step": 2])
+        #expect(log.length == 22)
+        try log.append(["step": 3])
+        try log.sync()
+        try log.truncate(to: 22)
+        try log.append(["step": 4])
+        #expect(String(decoding: try BinaryFile.read(path), as: UTF8.self) == "{\"step\":1}\n{\"step\":2}\n{\"step\":4}\n")
+        #expect(log.length == 33)
+    }
+
+    /// A full disk, for real: /dev/full fails every write with ENOSPC.
+    @Test func aFullDiskIsAnErrorNamingTheFile() throws {
+        let error = #expect(throws: DataFileError.self) { try MetricsLog(path: "/dev/full").append(["step": 1]) }
+        #expect(error?.description == "/dev/full: write to metrics log failed: No space left on device")
+    }
 }

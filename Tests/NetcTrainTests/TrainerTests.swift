@@ -54,38 +54,150 @@ import Testing
         return o
     }
 
-    func trainer(_ dir: String, _ options: TrainingOptions, resume: Checkpoint.Contents? = nil) throws -> Trainer {
+    func trainer(_ dir: String, _ options: TrainingOptions, resume: Checkpoint.Contents? = nil,
+                 changes: [String] = []) throws -> Trainer {
         let t = try Trainer(graph: try Self.graph(), specText: Self.spec, options: options, runDirectory: dir, resume: resume)
+        t.changes = changes
         t.progressEnabled = false
         return t
     }
 
-    @Test func resumedRunEqualsUninterruptedRun() throws {
+    /// How the first part of a resumed run ends: Ctrl-C (a checkpoint at that step) or SIGKILL
+    /// (no checkpoint, metric lines past the last one, and a record cut off mid-write).
+    enum Stop: String, CaseIterable { case interrupt, kill }
+
+    @Test(arguments: Stop.allCases)
+    func resumedRunEqualsUninterruptedRun(_ stop: Stop) throws {
         let data = try makeTempDir(), a = try makeTempDir(), b = try makeTempDir()
         defer { for d in [data, a, b] { try? FileManager.default.removeItem(atPath: d) } }
         try Self.writeDataset(data)
+        var options = Self.options(data)
+        options.checkpointEvery = 4
 
-        let straight = try trainer(a, Self.options(data))
+        let straight = try trainer(a, options)
         let result = try straight.run()
-        #expect(result.state == TrainingState(step: 24, epoch: 4, stepInEpoch: 0))
+        #expect([result.state.step, result.state.epoch, result.state.stepInEpoch] == [24, 4, 0] as [Int])
 
-        // Stop mid-epoch (step 9 of 24, in the second epoch), then resume from the checkpoint.
-        let first = try trainer(b, Self.options(data))
-        first.stopAfterStep = 9
+        // Stop mid-epoch (step 10 of 24, in the second epoch), then resume from the checkpoint.
+        let first = try trainer(b, options)
+        switch stop {
+        case .interrupt: first.stopAfterStep = 10
+        case .kill: first.killAfterStep = 10
+        }
         #expect(try first.run().stoppedByInterrupt)
+        if stop == .kill { try appendBytes(Array(#"{"kind":"st"#.utf8), "\(b)/metrics.jsonl") }
         let saved = try Checkpoint.read(first.checkpointPath)
-        #expect(saved.state == TrainingState(step: 9, epoch: 1, stepInEpoch: 3))
+        let at: [Int] = stop == .interrupt ? [10, 1, 4] : [8, 1, 2]
+        #expect([saved.state.step, saved.state.epoch, saved.state.stepInEpoch] == at)
         let resumed = try trainer(b, saved.options!, resume: saved)
-        _ = try resumed.run()
+        let resumedResult = try resumed.run()
 
         #expect(resumed.store.snapshot() == straight.store.snapshot(), "weights and BN statistics identical")
         for i in resumed.store.entries.indices {
             #expect(Array(resumed.store.momentumBuffer(at: i)) == Array(straight.store.momentumBuffer(at: i)))
         }
-        let lines = try String(contentsOfFile: "\(a)/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-        #expect(lines.filter { $0.contains("\"kind\":\"epoch\"") }.count == 4)
+        let expected = try Self.metricLines(a), got = try Self.metricLines(b)
+        #expect(got == expected, "the resumed run's metrics equal the uninterrupted run's, line by line")
+        #expect(expected.count == 12 + 4, "a line every 2 of 24 steps and one per epoch")
+        #expect(resumedResult.epochs == result.epochs, "the curves cover every epoch, not just the resumed ones")
         #expect(FileManager.default.fileExists(atPath: "\(a)/curves.svg"))
         #expect((result.epochs.last?.testAcc ?? 0) > 0.3, "brightness is learnable")
+    }
+
+    /// metrics.jsonl's lines without their timing fields, which no two runs share.
+    static func metricLines(_ dir: String) throws -> [String] {
+        let timing = try Regex(#",\"(seconds|images_per_s)\":[^,}]*"#)
+        return try String(contentsOfFile: "\(dir)/metrics.jsonl", encoding: .utf8).split(separator: "\n").map { line in
+            String(line.replacing(timing, with: ""))
+        }
+    }
+
+    /// A full disk: the first failed write (a checkpoint, a metrics line, the curves) stops the
+    /// run, says what failed, and leaves the directory as its last good checkpoint left it,
+    /// metrics.jsonl included, so a resume after freeing space ends as a run that never failed.
+    /// The disk fills after step 8 (checkpoints every 4 steps and at each epoch's end, 6 steps an epoch).
+    @Test(arguments: [
+        ("checkpoint.safetensors", "step 12 (epoch 2)", 8, 5),
+        ("metrics.jsonl", "step 10 (epoch 2)", 8, 5),
+        ("curves.svg", "step 12 (end of epoch 2)", 12, 8),
+    ])
+    func firstFailedWriteStopsTheRun(_ failing: String, _ when: String, _ kept: Int, _ keptLines: Int) throws {
+        let data = try makeTempDir(), a = try makeTempDir(), b = try makeTempDir()
+        defer { for d in [data, a, b] { try? FileManager.default.removeItem(atPath: d) } }
+        try Self.writeDataset(data)
+        var options = Self.options(data, epochs: 2)
+        options.checkpointEvery = 4
+        let straight = try trainer(a, options)
+        _ = try straight.run()
+
+        let t = try trainer(b, options)
+        t.beforeWrite = { name in
+            if name == failing, t.state.step > 8 {
+                throw DataFileError(source: "\(b)/\(name)", message: "write failed: No space left on device")
+            }
+        }
+        let error = #expect(throws: TrainingError.self) { try t.run() }
+        #expect(error?.description == """
+            cannot write \(failing) at \(when): \(b)/\(failing): write failed: No space left on device
+            help: training stopped at the first failed write; the last good checkpoint, \(b)/checkpoint.safetensors (step \(kept)), \
+            is kept and metrics.jsonl is cut back to it; free some space or fix the cause, then continue with --resume \(b)
+            """)
+        let saved = try Checkpoint.read(t.checkpointPath)
+        #expect(saved.state.step == kept)
+        let straightLines = try Self.metricLines(a)
+        #expect(try Self.metricLines(b) == Array(straightLines.prefix(keptLines)), "nothing after the checkpoint")
+
+        let resumed = try trainer(b, saved.options!, resume: saved)
+        _ = try resumed.run()
+        #expect(try Self.metricLines(b) == straightLines)
+        #expect(resumed.store.snapshot() == straight.store.snapshot())
+    }
+
+    /// A resume cuts the log back only to a length it knows: a shorter log is an error, and a
+    /// checkpoint that counts nothing (`netc step`'s) cuts nothing.
+    @Test func resumeNeverCutsALogItCannotAccountFor() throws {
+        let data = try makeTempDir(), dir = try makeTempDir()
+        defer { for d in [data, dir] { try? FileManager.default.removeItem(atPath: d) } }
+        try Self.writeDataset(data)
+        let first = try trainer(dir, Self.options(data))
+        first.stopAfterStep = 4
+        _ = try first.run()
+        var saved = try Checkpoint.read(first.checkpointPath)
+        let counted = try #require(saved.state.metricsLength)
+        try writeBytes(Array(try BinaryFile.read(first.metricsPath).prefix(10)), first.metricsPath)
+        let error = #expect(throws: TrainingError.self) { try trainer(dir, saved.options!, resume: saved).run() }
+        #expect(error?.description == """
+            \(dir)/metrics.jsonl holds 10 bytes, fewer than the \(counted) the checkpoint at step 4 counted: it was cut or edited
+            help: restore it, or move it aside to continue with a new metrics log
+            """)
+
+        saved.state.metricsLength = nil
+        let resumed = try trainer(dir, saved.options!, resume: saved)
+        resumed.stopAfterStep = 5
+        _ = try resumed.run()
+        #expect(try BinaryFile.read(first.metricsPath).prefix(10).elementsEqual(#"{"kind":"s"#.utf8), "the 10 bytes stay")
+    }
+
+    @Test func resumeRecordsItsOverridesAndUsesThem() throws {
+        let data = try makeTempDir(), dir = try makeTempDir()
+        defer { for d in [data, dir] { try? FileManager.default.removeItem(atPath: d) } }
+        try Self.writeDataset(data)
+        let first = try trainer(dir, Self.options(data, epochs: 1))
+        _ = try first.run()
+        var overrides = TrainingOverrides()
+        (overrides.epochs, overrides.lr, overrides.checkpointEvery) = (2, 0.02, 3)
+        let resumption = try Resumption(checkpoint: Checkpoint.read(first.checkpointPath), from: first.checkpointPath, overrides: overrides)
+        #expect(resumption.startMessage(name: "tiny")
+                == "resuming tiny at epoch 2 of 2, step 6 with --epochs 1 -> 2, --lr 0.05 -> 0.02, --checkpoint-every (epoch ends only) -> 3")
+        let resumed = try trainer(dir, resumption.options, resume: resumption.checkpoint, changes: resumption.changes)
+        resumed.stopAfterStep = 8
+        _ = try resumed.run()
+        let lines = try Self.metricLines(dir)
+        #expect(lines[4] == #"{"kind":"resume","step":6,"changes":"--epochs 1 -> 2, --lr 0.05 -> 0.02, --checkpoint-every (epoch ends only) -> 3"}"#)
+        #expect(lines[5].hasPrefix(#"{"kind":"step","epoch":2,"step":8,"#))
+        let saved = try Checkpoint.read(resumed.checkpointPath)
+        #expect(saved.options?.lr == 0.02 && saved.options?.epochs == 2 && saved.options?.checkpointEvery == 3)
+        #expect(saved.state.step == 8)
     }
 
     @Test func checkpointRoundTripsExactly() throws {
@@ -99,7 +211,8 @@ import Testing
         }
         store.restoreOptimizer(momentumSteps: 4)
         let path = "\(dir)/c.safetensors"
-        let state = TrainingState(step: 17, epoch: 3, stepInEpoch: 2)
+        var state = TrainingState(step: 17, epoch: 3, stepInEpoch: 2)
+        (state.epochLossSum, state.epochCorrect, state.epochSeen, state.metricsLength) = (0.1 + 0.2, 11, 32, 1234)
         try Checkpoint.save(to: path, store: store, spec: Self.spec, options: TrainingOptions(), state: state)
 
         let contents = try Checkpoint.read(path)

@@ -37,6 +37,7 @@ public final class Trainer {
     /// A new run, initialised from the seed, or one that continues from `resume`.
     public init(graph: Graph, specText: String, options: TrainingOptions, runDirectory: String,
                 resume: Checkpoint.Contents? = nil) throws {
+        try options.checkRanges()
         guard graph.inputShape.channels == 1 else {
             throw TrainingError("\(graph.name) takes \(graph.inputShape.channels) input channels, but IDX datasets are grayscale",
                                 help: "set 'input: {channels: 1, ...}' to train on Fashion-MNIST or MNIST")

@@ -26,6 +26,21 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         set { recipe[keyPath: field] = newValue }
     }
 
+    /// Throws if a recipe value is out of range (a library caller's or a hand-edited checkpoint's:
+    /// the spec reader and the command line refuse them earlier, at their source).
+    public func checkRanges() throws {
+        let problems = [("lr", RecipeLimits.learningRate(recipe.lr)), ("momentum", RecipeLimits.momentum(recipe.momentum)),
+                        ("weight_decay", RecipeLimits.weightDecay(recipe.weightDecay)),
+                        ("warmup_epochs", RecipeLimits.warmupEpochs(recipe.warmupEpochs)), ("seed", RecipeLimits.seed(recipe.seed)),
+                        ("batch", recipe.batch >= 1 ? nil : "must be at least 1, got \(recipe.batch)"),
+                        ("epochs", recipe.epochs >= 1 ? nil : "must be at least 1, got \(recipe.epochs)"),
+                        ("limit", (limit ?? 1) >= 1 ? nil : "must be at least 1, got \(limit ?? 0)")]
+            .compactMap { name, problem in problem.map { "'\(name)' \($0)" } }
+        guard problems.isEmpty else {
+            throw TrainingError("the training recipe is out of range: " + problems.joined(separator: "; "))
+        }
+    }
+
     /// The IDX directory to read: `--data`, a directory given as the dataset, or the dataset's home.
     public func resolvedDataDirectory() throws -> String {
         if let dataDirectory { return dataDirectory }

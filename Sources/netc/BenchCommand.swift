@@ -15,13 +15,15 @@ struct BenchCommand: ParsableCommand {
     @Argument(help: "A spec file or bundled architecture name (default: resnet18).")
     var spec: String?
 
-    @Option(help: "Batch size.") var batch: Int = 128
-    @Option(help: "Timed steps.") var steps: Int = 5
-    @Option(help: "Input size (default: the spec's).") var size: Int?
+    @Option(parsing: .unconditional, help: "Batch size.") var batch: Int = 128
+    @Option(parsing: .unconditional, help: "Timed steps.") var steps: Int = 5
+    @Option(parsing: .unconditional, help: "Input size (default: the spec's).") var size: Int?
     @Flag(help: "Also print the ten slowest nodes of the last step.") var profile = false
 
     func validate() throws {
-        guard batch >= 1, steps >= 1 else { throw ValidationError("--batch and --steps must be at least 1") }
+        for (name, value) in [("batch", batch), ("steps", steps), ("size", size ?? 1)] where value < 1 {
+            throw ValidationError("--\(name) must be at least 1, got \(value)")
+        }
     }
 
     func run() throws {

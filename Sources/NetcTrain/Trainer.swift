@@ -38,6 +38,7 @@ public final class Trainer {
     public init(graph: Graph, specText: String, options: TrainingOptions, runDirectory: String,
                 resume: Checkpoint.Contents? = nil) throws {
         try options.checkRanges()
+        _ = try ClassLabels.count(of: graph)
         guard graph.inputShape.channels == 1 else {
             throw TrainingError("\(graph.name) takes \(graph.inputShape.channels) input channels, but IDX datasets are grayscale",
                                 help: "set 'input: {channels: 1, ...}' to train on Fashion-MNIST or MNIST")
@@ -63,8 +64,8 @@ public final class Trainer {
     /// and on data or file errors; Ctrl-C saves a checkpoint and returns.
     public func run() throws -> TrainingResult {
         let dataDirectory = try options.resolvedDataDirectory()
-        let train = try IDXDataset.load(directory: dataDirectory, split: .train)
-        let test = try IDXDataset.load(directory: dataDirectory, split: .test)
+        let train = try IDXDataset.load(directory: dataDirectory, split: .train, for: graph)
+        let test = try IDXDataset.load(directory: dataDirectory, split: .test, for: graph)
         let size = graph.inputShape.height
         guard graph.inputShape.width == size, (options.resize ?? train.height) == size else {
             throw TrainingError("the network takes \(graph.inputShape.height)x\(graph.inputShape.width) inputs, the data is resized to \(options.resize ?? train.height)",

@@ -25,6 +25,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let evaluation = try Evaluation(compile: { SpecArgument.compile(spec, input: $0) }, weights: weights, resize: resize, data: data)
+            for w in evaluation.warnings { printError("warning: \(w)\n") }
             let (loss, accuracy, count) = try evaluation.testSet(batch: batch)
             print(String(format: "%@: test accuracy %.4f, loss %.4f (%d images)", evaluation.graph.name, accuracy, loss, count))
         }

@@ -42,6 +42,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
         try body()
     } catch let e as ExitCode {
         throw e
+    } catch let e as SpecCompilationError {
+        printError(e.description)   // rendered diagnostics say 'error:' themselves
+        throw ExitCode(1)
     } catch {
         printError("error: \(error)\n")
         throw ExitCode(1)

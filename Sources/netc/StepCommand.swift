@@ -29,13 +29,10 @@ struct StepCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let x = try NPY.read(input), y = try NPY.read(labels)
-            guard x.shape.count == 4, y.data.count == x.shape[0] else {
-                throw TrainingError("need an [N, C, H, W] input and N labels, got \(x.shape) and \(y.shape)")
-            }
-            let evaluation = try Evaluation(compile: { SpecArgument.compile(spec, input: $0) }, weights: weights,
-                                            input: Array(x.shape.dropFirst()))
-            let loss = try evaluation.sgdStep(x.data, labels: y.data.map { Int32($0) }, lr: lr, momentum: momentum,
+            let x = try InputBatch.read(input), y = try NPY.read(labels)
+            let evaluation = try Evaluation(compile: { SpecArgument.compile(spec, input: $0) }, weights: weights, input: x)
+            for w in evaluation.warnings { printError("warning: \(w)\n") }
+            let loss = try evaluation.sgdStep(x, labels: y, labelsSource: labels, lr: lr, momentum: momentum,
                                               weightDecay: weightDecay, saveTo: output)
             print(String(format: "loss %.6f", loss))
         }

@@ -55,6 +55,7 @@ public struct Evaluation {
 
     /// Mean loss, accuracy and image count on the test split.
     public func testSet(batch: Int) throws -> (loss: Double, accuracy: Double, count: Int) {
+        try MemoryBudget.check(graph, batch: batch, training: false)
         let test = try IDXDataset.load(directory: try options.resolvedDataDirectory(), split: .test, for: graph)
         let interpreter = Interpreter(graph: graph, store: store, batchSize: batch)
         let batcher = ImageBatcher(dataset: test, resizeTo: options.resize)
@@ -64,6 +65,7 @@ public struct Evaluation {
 
     /// Logits `[N, K]` for an NCHW batch, in evaluation mode.
     public func logits(_ input: InputBatch) throws -> [Float] {
+        try MemoryBudget.check(graph, batch: input.count, training: false, batchFlag: "a batch file of")
         let interpreter = Interpreter(graph: graph, store: store, batchSize: input.count)
         interpreter.forward(input.values, training: false)
         return interpreter.logits()
@@ -79,6 +81,7 @@ public struct Evaluation {
                                 help: "save one label per image, a 1-d array of \(input.count)")
         }
         let classes = try ClassLabels.indices(labels.data, classes: try ClassLabels.count(of: graph), source: labelsSource)
+        try MemoryBudget.check(graph, batch: input.count, training: true, batchFlag: "a batch file of")
         let interpreter = Interpreter(graph: graph, store: store, batchSize: input.count)
         interpreter.forward(input.values, training: true)
         let loss = interpreter.loss(labels: classes).loss

@@ -39,6 +39,7 @@ public final class Trainer {
                 resume: Checkpoint.Contents? = nil) throws {
         try options.checkRanges()
         _ = try ClassLabels.count(of: graph)
+        try MemoryBudget.check(graph, batch: options.batch, training: true)
         guard graph.inputShape.channels == 1 else {
             throw TrainingError("\(graph.name) takes \(graph.inputShape.channels) input channels, but IDX datasets are grayscale",
                                 help: "set 'input: {channels: 1, ...}' to train on Fashion-MNIST or MNIST")

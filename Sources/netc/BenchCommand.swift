@@ -29,6 +29,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let first = try compile(SpecArgument.compile(spec))
         let graph = try size.map { try compile(SpecArgument.compile(spec, input: .map(first.inputShape.channels, $0, $0))) } ?? first
+        try reportingErrors { try MemoryBudget.check(graph, batch: batch, training: true) }
         let b = benchmarkTrainingStep(graph: graph, batch: batch, steps: steps)
         if profile {
             for n in b.nodeTimes.prefix(10) {

@@ -80,6 +80,11 @@ struct TrainCommand: ParsableCommand {
         applyOverrides(&options)
         let compilation = options.resize == nil || options.resize == parsed.inputShape.height
             ? first : SpecArgument.compile(spec, input: .map(parsed.inputShape.channels, options.resize!, options.resize!))
+        if let size = options.resize, !compilation.succeeded {
+            // It compiled at its declared size: the resize is at fault, not the spec's lines.
+            throw SpecCompilationError(compilation, network: parsed.name, size: .map(parsed.inputShape.channels, size, size),
+                                       reason: resize != nil ? "--resize \(size)" : "the spec's recipe (resize: \(size))")
+        }
         let graph = try compile(compilation)
         let directory = out ?? "runs/\(graph.name)-\(Self.timestamp())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

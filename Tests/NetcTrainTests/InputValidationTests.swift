@@ -92,4 +92,18 @@ import Testing
             help: save the images as a 4-d float32 array, e.g. x.reshape(-1, 1, 28, 28)
             """)
     }
+
+    /// A size from a flag that the spec cannot take is blamed on the flag; the spec's lines are notes.
+    @Test func aSizeTheSpecCannotTakeIsBlamedOnTheFlag() {
+        let c = Compiler.compile(source: TrainerTests.spec, file: "tiny.yaml", input: .map(1, 100_000, 100_000))
+        #expect(c.succeeded == false)
+        let text = SpecCompilationError(c, network: "tiny", size: .map(1, 100_000, 100_000), reason: "--resize 100000").description
+        // The first lines are this check's; the notes below are the front end's own wording.
+        #expect(text.hasPrefix("""
+            error: tiny cannot run on 100000x100000 images, the size --resize 100000 asks for
+            help: use a size the network's layers can take, such as its declared input
+            tiny.yaml:7:13: note: the layer is too large
+            """), "\(text)")
+        #expect(text.components(separatedBy: "error:").count == 2, "one error, the rest notes: \(text)")
+    }
 }

@@ -25,8 +25,10 @@ let package = Package(
         .target(name: "NetcZoo", dependencies: ["NetcZooImageNet"], exclude: ["architectures/imagenet"],
                 resources: [.embedInCode("architectures")]),
         .target(name: "NetcZooImageNet", resources: [.embedInCode("imagenet")]),
-        .target(name: "NetcKernels", dependencies: ["COpenBLAS"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        // Plain -O, not -Ounchecked: the kernels' preconditions stay in release builds as a last
+        // line of defence (callgrind: -Ounchecked saved 2.7% of a ResNet-18 step's instructions
+        // once im2col/col2im use wrapping index arithmetic; see Im2col.swift).
+        .target(name: "NetcKernels", dependencies: ["COpenBLAS"]),
         .target(name: "NetcRuntime", dependencies: ["NetcIR", "NetcKernels"]),
         .target(name: "NetcTrain", dependencies: ["NetcRuntime", "NetcSpec", "CZlib"]),
         .executableTarget(name: "netc", dependencies: [

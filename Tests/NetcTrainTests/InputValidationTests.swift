@@ -106,4 +106,14 @@ import Testing
             """), "\(text)")
         #expect(text.components(separatedBy: "error:").count == 2, "one error, the rest notes: \(text)")
     }
+
+    @Test func aDataFileIsNotMistakenForAMissingDataset() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try writeBytes(Array("netc: 1".utf8), "\(dir)/tiny.yaml")
+        #expect(message { _ = try IDXDataset.load(directory: "\(dir)/tiny.yaml", split: .train) } == """
+            \(dir)/tiny.yaml is a file, not a directory of IDX files
+            help: give the directory that holds train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (or the same without .gz)
+            """)
+    }
 }

@@ -9,12 +9,12 @@ public enum MemoryBudget {
     /// Bytes a run of `graph` at `batch` needs, or nil if the figure overflows an Int.
     public static func bytes(_ graph: Graph, batch: Int, training: Bool) -> (plan: Int, parameters: Int, data: Int)? {
         guard let plan = ExecutionPlan.bytes(graph: graph, batchSize: batch, training: training) else { return nil }
-        // Input floats and one label per image.
-        let (perImage, o1) = graph.inputShape.elementCount.addingReportingOverflow(1)
-        let (data, o2) = perImage.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
-        let (batchData, o3) = data.multipliedReportingOverflow(by: batch)
+        // Each image's input floats and its label (4 bytes either way).
+        let (floatsPerImage, o1) = graph.inputShape.elementCount.addingReportingOverflow(1)
+        let (bytesPerImage, o2) = floatsPerImage.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        let (data, o3) = bytesPerImage.multipliedReportingOverflow(by: batch)
         guard !o1, !o2, !o3 else { return nil }
-        return (plan, ParameterStore.bytes(of: graph), batchData)
+        return (plan, ParameterStore.bytes(of: graph), data)
     }
 
     /// The sum of `bytes`, or nil on overflow.

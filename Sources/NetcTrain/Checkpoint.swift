@@ -75,11 +75,24 @@ public enum Checkpoint {
             throw TrainingError("\(path): the spec in the metadata does not match its recorded CRC-32 (\(crc))",
                                 help: "the file was edited or damaged")
         }
-        let options = m["options"].flatMap { try? JSONDecoder().decode(TrainingOptions.self, from: Data($0.utf8)) }
-        let state = TrainingState(step: Int(m["step"] ?? "") ?? 0, epoch: Int(m["epoch"] ?? "") ?? 0,
-                                  stepInEpoch: Int(m["step_in_epoch"] ?? "") ?? 0)
-        return Contents(spec: spec, options: options, state: state,
-                        momentumSteps: Int(m["momentum_steps"] ?? "") ?? 0, file: file)
+        // Absent fields (weights from other tools) take their defaults; present but unreadable
+        // ones are refused: a recipe read as defaults would evaluate at another image size.
+        var options: TrainingOptions?
+        if let text = m["options"] {
+            do { options = try JSONDecoder().decode(TrainingOptions.self, from: Data(text.utf8)) } catch {
+                throw TrainingError("\(path): the recipe in its metadata ('options') cannot be read: \(error)",
+                                    help: "the file was edited or written by another version of netc")
+            }
+        }
+        func count(_ key: String) throws -> Int {
+            guard let text = m[key] else { return 0 }
+            guard let n = Int(text), n >= 0 else {
+                throw TrainingError("\(path): '\(key)' in its metadata is '\(text)', not a count", help: "the file was edited or damaged")
+            }
+            return n
+        }
+        let state = TrainingState(step: try count("step"), epoch: try count("epoch"), stepInEpoch: try count("step_in_epoch"))
+        return Contents(spec: spec, options: options, state: state, momentumSteps: try count("momentum_steps"), file: file)
     }
 
     /// Copies the checkpoint's tensors into `store`. Every parameter must be there with its shape,

@@ -78,4 +78,19 @@ import Testing
         #expect(e.warnings == ["same.yaml differs from the spec saved in \(path) only in what does not change the network; using same.yaml"])
         #expect(e.store.snapshot() == store.snapshot())
     }
+
+    @Test func anUnreadableRecipeOrStepIsRefusedNotDefaulted() throws {
+        let (dir, path, _) = try checkpoint()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var file = try SafetensorsFile.read(path)
+        file.metadata["step"] = "-3"
+        try file.write(to: path)
+        #expect(message { _ = try Checkpoint.read(path) } == """
+            \(path): 'step' in its metadata is '-3', not a count
+            help: the file was edited or damaged
+            """)
+        file.metadata["options"] = "{\"recipe\": 1}"
+        try file.write(to: path)
+        #expect(message { _ = try Checkpoint.read(path) }.hasPrefix("\(path): the recipe in its metadata ('options') cannot be read: "))
+    }
 }

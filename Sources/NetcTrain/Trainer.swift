@@ -88,7 +88,8 @@ public final class Trainer {
         defer { Interrupt.uninstall() }
 
         while state.epoch < options.epochs {
-            let order = Self.shuffle(count, seed: UInt64(options.seed &+ state.epoch))
+            // Bit pattern, not value: seed + epoch wraps past Int.max for the largest seeds.
+            let order = Self.shuffle(count, seed: UInt64(truncatingIfNeeded: options.seed &+ state.epoch))
             var lossSum = 0.0, correct = 0, seen = 0
             let started = Date()
             var stepsThisSession = 0

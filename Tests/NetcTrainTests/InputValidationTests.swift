@@ -116,4 +116,12 @@ import Testing
             help: give the directory that holds train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (or the same without .gz)
             """)
     }
+
+    /// The second epoch shuffles with seed + 1, which wrapped past Int.max and trapped.
+    @Test func theLargestSeedTrainsTwoEpochs() throws {
+        let data = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        try TrainerTests.writeDataset(data)
+        #expect(try train(Self.spec(), data: data) { $0.seed = .max; $0.epochs = 2; $0.limit = 16 } == "")
+    }
 }

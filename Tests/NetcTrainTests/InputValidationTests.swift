@@ -69,8 +69,8 @@ import Testing
     }
 
     @Test func outOfRangeOptionsAreRefusedByTheTrainer() throws {
-        #expect(try train(Self.spec(), data: "/nonexistent") { $0.seed = -1; $0.momentum = 1; $0.limit = 0 } == """
-            the training recipe is out of range: 'momentum' must be at least 0 and below 1, got 1.0; 'seed' must be at least 0, got -1; 'limit' must be at least 1, got 0
+        #expect(try train(Self.spec(), data: "/nonexistent") { $0.seed = -1; $0.momentum = 1; $0.limit = 0; $0.schedule = .step(every: 0, gamma: -1) } == """
+            the training recipe is out of range: 'momentum' must be at least 0 and below 1, got 1.0; 'seed' must be at least 0, got -1; 'limit' must be at least 1, got 0; 'schedule' step needs 'every' of at least 1 and a positive 'gamma', got every 0, gamma -1.0
             """)
     }
 

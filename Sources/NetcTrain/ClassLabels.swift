@@ -26,6 +26,14 @@ public enum ClassLabels {
                             help: "set 'classes: \(largest + 1)' in the spec, so that the head's last layer outputs \(largest + 1) scores")
     }
 
+    /// A warning when `graph` scores more classes than `dataset`'s labels name: legitimate (a
+    /// head shared with a larger label set) but usually a spec written for another dataset.
+    public static func unusedClasses(_ dataset: IDXDataset, graph: Graph, source: String) -> String? {
+        guard let classes = try? count(of: graph), let largest = dataset.labels.max().map(Int.init), largest + 1 < classes else { return nil }
+        return "\(graph.name) scores \(classes) classes, but the labels of \(source) go up to \(largest): "
+            + "classes \(largest + 1)...\(classes - 1) are never the answer (is 'classes' meant for another dataset?)"
+    }
+
     /// Class indices from float32 values (how `.npy` label files store them): each must be a
     /// whole number in `0..<classes`. All bad values are reported at once (the first ten shown).
     public static func indices(_ values: [Float], classes: Int, source: String) throws -> [Int32] {

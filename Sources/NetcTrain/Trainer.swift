@@ -67,6 +67,9 @@ public final class Trainer {
         let dataDirectory = try options.resolvedDataDirectory()
         let train = try IDXDataset.load(directory: dataDirectory, split: .train, for: graph)
         let test = try IDXDataset.load(directory: dataDirectory, split: .test, for: graph)
+        if progressEnabled, let warning = ClassLabels.unusedClasses(train, graph: graph, source: "the training set in \(dataDirectory)") {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
         let size = graph.inputShape.height
         guard graph.inputShape.width == size, (options.resize ?? train.height) == size else {
             throw TrainingError("the network takes \(graph.inputShape.height)x\(graph.inputShape.width) inputs, the data is resized to \(options.resize ?? train.height)",

@@ -124,4 +124,12 @@ import Testing
         try TrainerTests.writeDataset(data)
         #expect(try train(Self.spec(), data: data) { $0.seed = .max; $0.epochs = 2; $0.limit = 16 } == "")
     }
+
+    @Test func moreClassesThanLabelsIsAWarning() throws {
+        let dataset = try IDXDataset(images: [UInt8](repeating: 0, count: 3 * 64), labels: [0, 9, 4], height: 8, width: 8)
+        #expect(ClassLabels.unusedClasses(dataset, graph: try Self.graph(Self.spec(classes: 12)), source: "d") == """
+            tiny scores 12 classes, but the labels of d go up to 9: classes 10...11 are never the answer (is 'classes' meant for another dataset?)
+            """)
+        #expect(ClassLabels.unusedClasses(dataset, graph: try Self.graph(Self.spec(classes: 10)), source: "d") == nil)
+    }
 }

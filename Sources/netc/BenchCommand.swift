@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NetcIR
 import NetcRuntime
+import NetcTrain
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,8 +29,19 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let first = try compile(SpecArgument.compile(spec))
-        let graph = try size.map { try compile(SpecArgument.compile(spec, input: .map(first.inputShape.channels, $0, $0))) } ?? first
-        try reportingErrors { try MemoryBudget.check(graph, batch: batch, training: true) }
+        var graph = first
+        try reportingErrors {
+            if let size, size != first.inputShape.height || size != first.inputShape.width {
+                let shape = Shape.map(first.inputShape.channels, size, size)
+                let resized = SpecArgument.compile(spec, input: shape)
+                guard let g = resized.graph, resized.succeeded else {
+                    throw SpecCompilationError(resized, network: first.name, size: shape, reason: "--size \(size)")
+                }
+                if !resized.diagnostics.isEmpty { printError(resized.renderDiagnostics()) }   // its warnings
+                graph = g
+            }
+            try MemoryBudget.check(graph, batch: batch, training: true)
+        }
         let b = benchmarkTrainingStep(graph: graph, batch: batch, steps: steps)
         if profile {
             for n in b.nodeTimes.prefix(10) {

@@ -25,8 +25,10 @@ let package = Package(
         .target(name: "NetcZoo", dependencies: ["NetcZooImageNet"], exclude: ["architectures/imagenet"],
                 resources: [.embedInCode("architectures")]),
         .target(name: "NetcZooImageNet", resources: [.embedInCode("imagenet")]),
-        .target(name: "NetcKernels", dependencies: ["COpenBLAS"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
+        // Plain -O, not -Ounchecked: the kernels' preconditions stay in release builds as a last
+        // line of defence (callgrind: -Ounchecked saved 2.7% of a ResNet-18 step's instructions
+        // once im2col/col2im use wrapping index arithmetic; see Im2col.swift).
+        .target(name: "NetcKernels", dependencies: ["COpenBLAS"]),
         .target(name: "NetcRuntime", dependencies: ["NetcIR", "NetcKernels"]),
         .target(name: "NetcTrain", dependencies: ["NetcRuntime", "NetcSpec", "CZlib"]),
         .executableTarget(name: "netc", dependencies: [
@@ -40,6 +42,7 @@ let package = Package(
         .testTarget(name: "NetcKernelsTests", dependencies: ["NetcKernels"]),
         .testTarget(name: "NetcRuntimeTests", dependencies: ["NetcRuntime", "NetcSpec"]),
         .testTarget(name: "NetcTrainTests", dependencies: ["NetcTrain", "NetcSpec", "NetcRuntime"]),
+        .testTarget(name: "NetcCommandTests", dependencies: ["netc"]),
     ],
     swiftLanguageModes: [.v5]
 )

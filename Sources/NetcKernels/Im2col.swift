@@ -28,17 +28,21 @@ func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, images: Range<Int>, col:
             let (ohLo, ohHi) = validRange(out: oh, size: h, stride: sh, pad: ph, kOff: ki)
             let xc = x + c * n * h * w                                 // [N][H][W] of channel c
             var dst = col + r * rowLength                              // row r: [b][OH][OW]
+            // Wrapping arithmetic (&*, &+) in the loops below: the indices are bounded by the plan's
+            // buffer sizes, which were counted with overflow checks before allocation, and the
+            // overflow checks of plain arithmetic cost this kernel about a third of its time.
             for img in images {
-                let xi = xc + img * h * w
-                dst.update(repeating: 0, count: ohLo * ow)
-                dst += ohLo * ow
+                let xi = xc + img &* h &* w
+                dst.update(repeating: 0, count: ohLo &* ow)
+                dst += ohLo &* ow
                 for o in ohLo..<ohHi {
-                    let src = xi + (o * sh - ph + ki) * w - pw + kj    // input for ow = 0
+                    let src = xi + ((o &* sh &- ph &+ ki) &* w &- pw &+ kj)   // input for ow = 0
                     dst.update(repeating: 0, count: owLo)
                     if sw == 1 {
-                        (dst + owLo).update(from: src + owLo, count: owHi - owLo)
+                        (dst + owLo).update(from: src + owLo, count: owHi &- owLo)
                     } else {
-                        for q in owLo..<owHi { dst[q] = src[q * sw] }
+                        var q = owLo
+                        while q < owHi { dst[q] = src[q &* sw]; q &+= 1 }
                     }
                     (dst + owHi).update(repeating: 0, count: ow - owHi)
                     dst += ow
@@ -68,15 +72,17 @@ func col2im(_ g: ConvGeometry, col: UnsafePointer<Float>, images: Range<Int>, dx
                 for kj in 0..<kw {
                     let (owLo, owHi) = validRange(out: ow, size: w, stride: sw, pad: pw, kOff: kj)
                     let row = col + ((c * kh + ki) * kw + kj) * rowLength
+                    // Wrapping arithmetic, as in im2col: bounded indices, and checks that cost time.
                     for (j, img) in images.enumerated() {
-                        let dxi = dxc + img * h * w, src = row + j * oh * ow
+                        let dxi = dxc + img &* h &* w, src = row + j &* oh &* ow
                         for o in ohLo..<ohHi {
-                            let dst = dxi + (o * sh - ph + ki) * w - pw + kj   // input for ow = 0
-                            let s = src + o * ow
+                            let dst = dxi + ((o &* sh &- ph &+ ki) &* w &- pw &+ kj)   // input for ow = 0
+                            let s = src + o &* ow
+                            var q = owLo
                             if sw == 1 {
-                                for q in owLo..<owHi { dst[q] += s[q] }
+                                while q < owHi { dst[q] += s[q]; q &+= 1 }
                             } else {
-                                for q in owLo..<owHi { dst[q * sw] += s[q] }
+                                while q < owHi { dst[q &* sw] += s[q]; q &+= 1 }
                             }
                         }
                     }

@@ -85,184 +85,33 @@ public final class ExecutionPlan {
         self.capacity = capacity
         self.training = training
         self.computesInputGradient = training && inputGradient
-        let nodes = graph.nodes, n = nodes.count
-
-        var consumers = [[Node.ID]](repeating: [], count: n)
-        for node in nodes { for x in node.inputs where !consumers[x].contains(node.id) { consumers[x].append(node.id) } }
-
-        // Which nodes feed the output (others never receive a gradient).
-        var reaches = [Bool](repeating: false, count: n)
-        reaches[graph.output] = true
-        for node in nodes.reversed() where reaches[node.id] { for x in node.inputs { reaches[x] = true } }
-
-        // A node needs a gradient if a trainable parameter or the (wanted) input gradient is
-        // at or upstream of it, and it feeds the output.
-        var hasGrad = [Bool](repeating: false, count: n)
-        if training {
-            for node in nodes {
-                let own = node.parameters.contains { $0.role == .trainable }
-                    || (node.id == graph.input && inputGradient)
-                hasGrad[node.id] = reaches[node.id] && (own || node.inputs.contains { hasGrad[$0] })
-            }
-            // Batch-norm backward always writes dx, so its input needs a gradient buffer
-            // even where nothing upstream learns (e.g. BN straight after the input).
-            for node in nodes where hasGrad[node.id] {
-                if case .batchNorm = node.op { hasGrad[node.inputs[0]] = true }
-            }
-        }
-        self.hasGradient = hasGrad
-
-        // Gradient accumulation order: backward visits nodes in reverse, so the first writer
-        // of a gradient overwrites and later ones accumulate (fan-out, e.g. the residual skip).
-        var written = Set<Node.ID>()
-        if training { written.insert(graph.output) }   // the loss seeds the output gradient
-        var accumulateInto = [[Bool]](repeating: [], count: n)
-        for node in nodes.reversed() {
-            accumulateInto[node.id] = node.inputs.map { x in
-                guard hasGrad[node.id], hasGrad[x] else { return false }
-                return !written.insert(x).inserted
-            }
-        }
-        self.accumulateInto = accumulateInto
-
-        // --- Lifetimes --------------------------------------------------------------------
-        let lossStep = n, end = 2 * n + 1
-        func backwardStep(_ i: Int) -> Int { 2 * n - i }
-        let perSample = nodes.map { $0.shape.elementCount }
-
-        /// Whether node `c`'s backward reads the VALUE of its input.
-        func backwardReadsInput(_ c: Node) -> Bool {
-            switch c.op {
-            case .conv, .batchNorm, .linear: true
-            case .input, .relu, .maxPool, .avgPool, .globalAvgPool, .flatten, .add: false
-            }
-        }
-        /// Whether node `c`'s backward reads its own output value.
-        func backwardReadsOutput(_ c: Node) -> Bool {
-            switch c.op {
-            case .relu: true
-            case .input, .conv, .batchNorm, .linear, .maxPool, .avgPool, .globalAvgPool, .flatten, .add: false
-            }
-        }
-
-        // In-place ReLU: its input has no other reader, now or in backward.
-        var inPlace = [Bool](repeating: false, count: n)
-        for node in nodes {
-            guard case .relu = node.op else { continue }
-            let x = node.inputs[0], producer = nodes[x]
-            inPlace[node.id] = x != graph.input && x != graph.output && consumers[x] == [node.id]
-                && !(training && hasGrad[x] && backwardReadsOutput(producer))
-        }
-        self.inPlace = inPlace
-
-        // Tensors: 0..<n values, n..<2n gradients, 2n..<3n indices. `storage` maps aliased
-        // tensors (in-place ReLU) onto one buffer.
-        var storage = Array(0..<(3 * n))
-        var addAliases = [Int?](repeating: nil, count: n)
-        var first = [Int](repeating: Int.max, count: 3 * n), last = [Int](repeating: -1, count: 3 * n)
-        var size = [Int](repeating: 0, count: 3 * n)
-        func live(_ t: Int, _ step: Int) { first[t] = min(first[t], step); last[t] = max(last[t], step) }
-
-        for node in nodes {
-            let i = node.id
-            size[i] = perSample[i]
-            live(i, i)
-            if i == graph.output { live(i, end) }
-            for c in consumers[i] {
-                live(i, c)
-                if training && hasGrad[c] && backwardReadsInput(nodes[c]) { live(i, backwardStep(c)) }
-            }
-            if training && hasGrad[i] && backwardReadsOutput(node) { live(i, backwardStep(i)) }
-            if case .maxPool = node.op {
-                size[2 * n + i] = perSample[i]
-                live(2 * n + i, i)
-                if training && hasGrad[i] { live(2 * n + i, backwardStep(i)) }
-            }
-            if training && hasGrad[i] {
-                let g = n + i
-                size[g] = perSample[i]
-                if i == graph.output { live(g, lossStep) }
-                for c in consumers[i] where hasGrad[c] { live(g, backwardStep(c)) }
-                live(g, backwardStep(i))
-                if i == graph.input { live(g, end) }
-            }
-        }
-        for i in 0..<n where inPlace[i] { storage[i] = storage[nodes[i].inputs[0]] }
-        // Add backward passes dy through unchanged: the gradient of one input it writes first
-        // (overwrites) can BE dy's buffer, so that copy disappears. dy is read by no one else
-        // and dies at the add's backward step, exactly where that input gradient is born.
-        // Reverse order, so a chain of such aliases resolves to one buffer.
-        if training {
-            for node in nodes.reversed() where hasGrad[node.id] {
-                guard case .add = node.op, node.inputs[0] != node.inputs[1] else { continue }
-                if let k = (0..<2).first(where: { hasGrad[node.inputs[$0]] && !accumulateInto[node.id][$0] }) {
-                    storage[n + node.inputs[k]] = storage[n + node.id]
-                    addAliases[node.id] = k
-                }
-            }
-        }
-        var unshared = 0
-        var groupFirst = [Int: Int](), groupLast = [Int: Int](), groupSize = [Int: Int]()
-        for t in 0..<(3 * n) where last[t] >= 0 {
-            unshared += size[t] * capacity
-            let s = storage[t]
-            groupFirst[s] = min(groupFirst[s] ?? .max, first[t])
-            groupLast[s] = max(groupLast[s] ?? -1, last[t])
-            groupSize[s] = max(groupSize[s] ?? 0, size[t])
-        }
-        self.unsharedTensorBytes = unshared * MemoryLayout<Float>.stride
-
-        // --- Slot assignment: largest first, first slot with no overlapping lifetime. -------
-        let order = groupSize.keys.sorted { (groupSize[$0]!, $1) > (groupSize[$1]!, $0) }
-        var slots: [(size: Int, intervals: [(Int, Int)])] = []
-        var slotOf = [Int: Int]()
-        for s in order {
-            let (a, b) = (groupFirst[s]!, groupLast[s]!)
-            let need = (groupSize[s]! * capacity + 15) & ~15
-            if let k = slots.indices.first(where: { k in slots[k].size >= need
-                && slots[k].intervals.allSatisfy { $0.1 < a || b < $0.0 } }) {
-                slots[k].intervals.append((a, b))
-                slotOf[s] = k
-            } else {
-                slotOf[s] = slots.count
-                slots.append((need, [(a, b)]))
-            }
-        }
+        let layout = PlanLayout(graph: graph, training: training, inputGradient: inputGradient)
+        hasGradient = layout.hasGradient
+        accumulateInto = layout.accumulateInto
+        inPlace = layout.inPlace
+        statsOffset = layout.statsOffset
+        gradientAliasedInput = layout.gradientAliasedInput
+        unsharedTensorBytes = layout.unsharedPerSample * capacity * MemoryLayout<Float>.stride
+        slotSizes = layout.slotPerSample.indices.map { layout.slotCount($0, capacity: capacity) }
         var slotOffset = [Int](), total = 0
-        for s in slots { slotOffset.append(total); total += s.size }
-        self.slotSizes = slots.map(\.size)
-
-        func region(_ t: Int) -> Region? {
-            guard last[t] >= 0 else { return nil }
-            return Region(offset: slotOffset[slotOf[storage[t]]!], perSample: size[t])
-        }
-        self.values = (0..<n).map { region($0) ?? Region(offset: 0, perSample: 0) }
-        self.gradients = (0..<n).map { region(n + $0) }
-        self.indices = (0..<n).map { region(2 * n + $0) }
-
-        // --- Workspace and saved statistics --------------------------------------------------
-        var workspaceCount = 0, statsCount = 0
-        var statsOffset = [Int?](repeating: nil, count: n)
-        for node in nodes {
-            switch node.op {
-            case .conv(let c):
-                workspaceCount = max(workspaceCount, convGeometry(c, input: nodes[node.inputs[0]].shape, n: capacity).workspaceCount)
-            case .batchNorm:
-                statsOffset[node.id] = statsCount
-                statsCount += (2 * node.shape.channels + 15) & ~15
-            case .input, .relu, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear, .add:
-                break
-            }
-        }
-        self.statsOffset = statsOffset
-        self.gradientAliasedInput = addAliases
+        for size in slotSizes { slotOffset.append(total); total += size }
+        func region(_ r: PlanLayout.Region) -> Region { Region(offset: r.slot.map { slotOffset[$0] } ?? 0, perSample: r.perSample) }
+        values = layout.values.map(region)
+        gradients = layout.gradients.map { $0.map(region) }
+        indices = layout.indices.map { $0.map(region) }
         arena = .allocate(capacity: max(total, 16))
-        workspace = .allocate(capacity: max(workspaceCount, 16))
-        stats = .allocate(capacity: max(statsCount, 16))
+        workspace = .allocate(capacity: max(layout.workspaceCount(capacity: capacity), 16))
+        stats = .allocate(capacity: max(layout.statsCount, 16))
         // Touch everything now: page faults belong to planning, not to the first step.
         arena.initialize(repeating: 0)
         workspace.initialize(repeating: 0)
         stats.initialize(repeating: 0)
+    }
+
+    /// Bytes a plan for a batch of `capacity` would allocate (what `plannedBytes` reports once
+    /// made), computed without allocating; nil if the figure overflows an Int.
+    public static func bytes(graph: Graph, batchSize capacity: Int, training: Bool, inputGradient: Bool = false) -> Int? {
+        PlanLayout(graph: graph, training: training, inputGradient: inputGradient).bytes(capacity: capacity)
     }
 
     deinit {

@@ -84,6 +84,12 @@ public final class ParameterStore {
     /// Bytes held: values, gradients and momentum.
     public var bytes: Int { 3 * totalCount * MemoryLayout<Float>.stride }
 
+    /// What `bytes` will be for a store of `graph`, known without allocating it.
+    public static func bytes(of graph: Graph) -> Int {
+        3 * graph.nodes.reduce(0) { sum, node in sum + node.parameters.reduce(0) { $0 + ($1.elementCount + 15) & ~15 } }
+            * MemoryLayout<Float>.stride
+    }
+
     public func entry(_ name: String) -> Entry? { byName[name].map { entries[$0] } }
 
     /// The live storage of a parameter's values (writes go straight into the model).

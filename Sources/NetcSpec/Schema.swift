@@ -106,17 +106,17 @@ public enum Schema {
         Key("resize", .int, default: "96", "resize images to this size (bilinear)"),
         Key("batch", .int, default: "128", "minibatch size"),
         Key("epochs", .int, default: "10", "passes over the training set"),
-        Key("seed", .int, default: "0", "random seed: the same seed repeats a run exactly"),
+        Key("seed", .int, default: "0", "random seed, 0 or more: the same seed repeats a run exactly"),
         Key("init", .string, default: "xavier", "weight initialisation: xavier (d2l) or kaiming (torchvision)"),
         Key("optimizer", .mapping, default: "{sgd: {lr: 0.01}}", "the optimizer; netc has `sgd`"),
         Key("schedule", .mapping, default: "{constant: {}}", "learning-rate schedule: constant, step or cosine"),
-        Key("warmup_epochs", .int, default: "0", "epochs of linear warmup before the schedule"),
+        Key("warmup_epochs", .int, default: "0", "epochs of linear warmup before the schedule, 0 or more"),
     ]
 
     public static let sgd: [Key] = [
-        Key("lr", .number, default: "0.01", "learning rate"),
-        Key("momentum", .number, default: "0", "momentum, as torch.optim.SGD"),
-        Key("weight_decay", .number, default: "0", "L2 penalty added to the gradient"),
+        Key("lr", .number, default: "0.01", "learning rate, positive"),
+        Key("momentum", .number, default: "0", "momentum, as torch.optim.SGD: at least 0 and below 1"),
+        Key("weight_decay", .number, default: "0", "L2 penalty added to the gradient, 0 or more"),
     ]
 
     public static let stepSchedule: [Key] = [

@@ -321,8 +321,10 @@ struct SpecReader {
         if let v = f["resize"], let i = positiveInt(v, "resize") { t.resize = i }
         if let v = f["batch"], let i = positiveInt(v, "batch") { t.batch = i }
         if let v = f["epochs"], let i = positiveInt(v, "epochs") { t.epochs = i }
-        if let v = f["seed"], let i = int(v, "seed") { t.seed = i }
-        if let v = f["warmup_epochs"], let i = int(v, "warmup_epochs") { t.warmupEpochs = max(0, i) }
+        if let v = f["seed"], let i = int(v, "seed"), within(RecipeLimits.seed(i), v, "seed") { t.seed = i }
+        if let v = f["warmup_epochs"], let i = int(v, "warmup_epochs"), within(RecipeLimits.warmupEpochs(i), v, "warmup_epochs") {
+            t.warmupEpochs = i
+        }
         if let v = f["init"], let s = string(v, "init") {
             if let i = TrainSpec.Initializer(rawValue: s) { t.initializer = i } else {
                 error("unknown initialisation '\(s)'", at: v,
@@ -331,9 +333,14 @@ struct SpecReader {
         }
         if let v = f["optimizer"], let (kind, body) = oneKey(v, "optimizer", choices: ["sgd"]), kind == "sgd" {
             if let g = fields(body, Schema.sgd, in: "sgd") {
-                if let x = g["lr"].flatMap({ positiveNumber($0, "lr") }) { t.lr = x }
-                if let x = g["momentum"].flatMap({ number($0, "momentum") }) { t.momentum = x }
-                if let x = g["weight_decay"].flatMap({ number($0, "weight_decay") }) { t.weightDecay = x }
+                if let v = g["lr"], let x = number(v, "lr"), within(RecipeLimits.learningRate(x), v, "lr") { t.lr = x }
+                if let v = g["momentum"], let x = number(v, "momentum"), within(RecipeLimits.momentum(x), v, "momentum",
+                                                                               help: "d2l and torchvision use 'momentum: 0.9'") {
+                    t.momentum = x
+                }
+                if let v = g["weight_decay"], let x = number(v, "weight_decay"), within(RecipeLimits.weightDecay(x), v, "weight_decay") {
+                    t.weightDecay = x
+                }
             }
         }
         if let v = f["schedule"], let (kind, body) = oneKey(v, "schedule", choices: ["constant", "step", "cosine"]) {
@@ -347,6 +354,13 @@ struct SpecReader {
             }
         }
         return t
+    }
+
+    /// Whether a recipe value passed its `RecipeLimits` check; if not, reports the problem at the value.
+    private mutating func within(_ problem: String?, _ node: YAMLNode, _ what: String, help: String? = nil) -> Bool {
+        guard let problem else { return true }
+        error("'\(what)' \(problem)", at: node, help: help)
+        return false
     }
 
     /// `{name: {...}}` or a bare `name` among `choices`.

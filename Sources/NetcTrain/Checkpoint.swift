@@ -71,6 +71,12 @@ public enum Checkpoint {
     public static func read(_ path: String) throws -> Contents {
         let file = try SafetensorsFile.read(path)
         let m = file.metadata
+        // Weights written by other tools (scripts/compare_pytorch.py) carry no format; a format
+        // netc does not know may lay tensors out differently, so it is refused, not guessed at.
+        if let found = m["format"], found != format {
+            throw TrainingError("\(path) is a '\(found)' checkpoint; this netc reads '\(format)'",
+                                help: "load it with the netc that wrote it, or train again")
+        }
         guard let spec = m["spec"] else {
             throw TrainingError("\(path) has no spec in its metadata", help: "is it a netc checkpoint? netc writes 'spec' into __metadata__")
         }
@@ -82,17 +88,33 @@ public enum Checkpoint {
                         momentumSteps: try momentumSteps(in: m, of: path), file: file)
     }
 
-    /// Copies the checkpoint's tensors into `store`; every parameter must be there with its shape.
+    /// Copies the checkpoint's tensors into `store`. Every parameter must be there with its shape,
+    /// and every tensor there must be one the spec uses: a tensor left over means the weights were
+    /// saved from another network, whose results these would not be. Problems are listed all at once.
     public static func load(_ contents: Contents, into store: ParameterStore, source: String) throws {
+        var used = Set<String>()
+        for e in store.entries {
+            used.insert(e.name)
+            if e.role == .trainable { used.insert(momentumPrefix + e.name) }
+            if e.name.hasSuffix(".running_var") { used.insert(String(e.name.dropLast(".running_var".count)) + ".num_batches_tracked") }
+        }
+        let missing = store.entries.filter { contents.file.tensors[$0.name] == nil }.map(\.name)
+        let misshapen = store.entries.flatMap { e in
+            [e.name, momentumPrefix + e.name].compactMap { name in
+                contents.file.tensors[name].flatMap { $0.shape == e.shape ? nil : "'\(name)' is \($0.shape), the spec needs \(e.shape)" }
+            }
+        }
+        let unused = contents.file.tensors.keys.filter { !used.contains($0) }.sorted()
+        let problems = [missing.isEmpty ? nil : "\(missing.count) tensor(s) the spec needs are missing: " + missing.joined(separator: ", "),
+                        misshapen.isEmpty ? nil : "\(misshapen.count) tensor(s) have another shape: " + misshapen.joined(separator: "; "),
+                        unused.isEmpty ? nil : "\(unused.count) tensor(s) are not used by the spec: " + unused.joined(separator: ", ")]
+            .compactMap { $0 }
+        guard problems.isEmpty else {
+            throw TrainingError("\(source) does not hold this spec's weights: " + problems.joined(separator: "; "),
+                                help: "load the weights with the spec they were trained with")
+        }
         for (i, e) in store.entries.enumerated() {
-            guard let t = contents.file.tensors[e.name] else {
-                throw TrainingError("\(source) has no tensor '\(e.name)'", help: "was it saved from another architecture?")
-            }
-            guard t.shape == e.shape else {
-                throw TrainingError("\(source): '\(e.name)' has shape \(t.shape), the spec needs \(e.shape)",
-                                    help: "was it saved from another architecture?")
-            }
-            let values = try t.floats()
+            let values = try contents.file.tensors[e.name]!.floats()
             _ = store.value(at: i).update(fromContentsOf: values)
             if let m = contents.file.tensors[momentumPrefix + e.name] {
                 _ = store.momentumBuffer(at: i).update(fromContentsOf: try m.floats())

@@ -3,39 +3,61 @@ import NetcIR
 import NetcRuntime
 import NetcSpec
 
-/// A spec with trained weights loaded, for `netc eval` and `netc run`.
+/// A spec with trained weights loaded, for `netc eval`, `netc run` and `netc step`.
 public struct Evaluation {
     public let graph: Graph
     public let store: ParameterStore
     public let options: TrainingOptions
     /// The spec text the checkpoint carries.
     public let specText: String
+    /// What the caller should tell the user (e.g. that the given spec's text differs from the
+    /// checkpoint's though the network is the same).
+    public let warnings: [String]
 
     /// Loads `weights` into the spec's graph, at the input size the checkpoint's recipe trained at
-    /// (or `resize`, or an explicit `input` CxHxW). `compile` compiles the spec at a given input
-    /// size (nil: its declared one).
+    /// (or `resize`, or the size of the `input` batch). `compile` compiles the spec at a given
+    /// input size (nil: its declared one).
+    ///
+    /// Refused: a checkpoint whose own spec describes another network, tensors missing, misshapen
+    /// or unused, and an input batch whose images have another channel count than the spec's.
     public init(compile: (Shape?) -> Compilation, weights: String, resize: Int? = nil, data: String? = nil,
-                input: [Int]? = nil) throws {
+                input: InputBatch? = nil) throws {
         let contents = try Checkpoint.read(weights)
         var options = contents.options ?? TrainingOptions()
         if let resize { options.resize = resize }
         if let data { options.dataDirectory = data }
-        var shape: Shape?
-        if let input, input.count == 3 { shape = .map(input[0], input[1], input[2]) }
-        var graph = try Self.graph(compile(shape))
-        if shape == nil, let r = options.resize, graph.inputShape.height != r {
-            graph = try Self.graph(compile(.map(graph.inputShape.channels, r, r)))
+        let declared = compile(nil)
+        let declaredGraph = try Self.graph(declared)
+        let channels = declaredGraph.inputShape.channels
+        var size: (shape: Shape, reason: String)?
+        if let input {
+            try input.check(channels: channels, network: declaredGraph.name)
+            size = (.map(channels, input.sampleShape[1], input.sampleShape[2]), "of the images in \(input.source)")
+        } else if let r = options.resize {
+            size = (.map(channels, r, r), resize != nil ? "--resize \(r)" : "the checkpoint's recipe (resize: \(r))")
         }
+        var compilation = declared, graph = declaredGraph
+        if let size, size.shape != declaredGraph.inputShape {
+            compilation = compile(size.shape)
+            guard let g = compilation.graph, compilation.succeeded else {
+                throw SpecCompilationError(compilation, network: declaredGraph.name, size: size.shape, reason: size.reason)
+            }
+            graph = g
+        }
+        let warning = try CheckpointSpecAgreement.check(graph, given: compilation, checkpoint: contents, weights: weights)
         self.graph = graph
         self.options = options
         specText = contents.spec
+        warnings = warning.map { [$0] } ?? []
         store = ParameterStore(graph: graph)
         try Checkpoint.load(contents, into: store, source: weights)
     }
 
     /// Mean loss, accuracy and image count on the test split.
     public func testSet(batch: Int) throws -> (loss: Double, accuracy: Double, count: Int) {
-        let test = try IDXDataset.load(directory: try options.resolvedDataDirectory(), split: .test)
+        guard batch >= 1 else { throw TrainingError("a batch of \(batch) images evaluates nothing", help: "use a batch of at least 1") }
+        try MemoryBudget.check(graph, batch: batch, training: false)
+        let test = try IDXDataset.load(directory: try options.resolvedDataDirectory(), split: .test, for: graph)
         let interpreter = Interpreter(graph: graph, store: store, batchSize: batch)
         let batcher = ImageBatcher(dataset: test, resizeTo: options.resize)
         let r = Trainer.evaluate(interpreter, batcher, count: test.count, batch: batch)
@@ -43,19 +65,27 @@ public struct Evaluation {
     }
 
     /// Logits `[N, K]` for an NCHW batch, in evaluation mode.
-    public func logits(_ input: [Float], batch: Int) -> [Float] {
-        let interpreter = Interpreter(graph: graph, store: store, batchSize: max(batch, 1))
-        interpreter.forward(input, training: false)
+    public func logits(_ input: InputBatch) throws -> [Float] {
+        try MemoryBudget.check(graph, batch: input.count, training: false, batchFlag: "a batch file of")
+        let interpreter = Interpreter(graph: graph, store: store, batchSize: input.count)
+        interpreter.forward(input.values, training: false)
         return interpreter.logits()
     }
 
     /// One training-mode SGD step on a batch; writes the updated weights as a checkpoint and
-    /// returns the batch's loss before the step.
-    public func sgdStep(_ input: [Float], labels: [Int32], lr: Double, momentum: Double, weightDecay: Double,
-                        saveTo path: String) throws -> Double {
-        let interpreter = Interpreter(graph: graph, store: store, batchSize: max(labels.count, 1))
-        interpreter.forward(input, training: true)
-        let loss = interpreter.loss(labels: labels).loss
+    /// returns the batch's loss before the step. `labels` are class indices stored as float32,
+    /// one per image, read from `labelsSource`.
+    public func sgdStep(_ input: InputBatch, labels: NPYArray, labelsSource: String, lr: Double, momentum: Double,
+                        weightDecay: Double, saveTo path: String) throws -> Double {
+        guard labels.shape.count == 1, labels.shape[0] == input.count else {
+            throw TrainingError("\(labelsSource) has shape \(labels.shape), but \(input.source) holds \(input.count) image(s)",
+                                help: "save one label per image, a 1-d array of \(input.count)")
+        }
+        let classes = try ClassLabels.indices(labels.data, classes: try ClassLabels.count(of: graph), source: labelsSource)
+        try MemoryBudget.check(graph, batch: input.count, training: true, batchFlag: "a batch file of")
+        let interpreter = Interpreter(graph: graph, store: store, batchSize: input.count)
+        interpreter.forward(input.values, training: true)
+        let loss = interpreter.loss(labels: classes).loss
         interpreter.backward()
         interpreter.sgdStep(learningRate: Float(lr), momentum: Float(momentum), weightDecay: Float(weightDecay))
         try Checkpoint.save(to: path, store: store, spec: specText, options: options, state: TrainingState(step: 1))
@@ -63,7 +93,7 @@ public struct Evaluation {
     }
 
     static func graph(_ c: Compilation) throws -> Graph {
-        guard let g = c.graph, c.succeeded else { throw TrainingError(c.renderDiagnostics()) }
+        guard let g = c.graph, c.succeeded else { throw SpecCompilationError(c) }
         return g
     }
 }

@@ -196,6 +196,11 @@ public struct IDXDataset: Sendable, Equatable {
     /// Finds `name` or `name.gz` in `directory`, or explains what is missing.
     static func locate(directory: String, name: String) throws -> String {
         let dir = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw TrainingError("\(dir) is a file, not a directory of IDX files",
+                                help: "give the directory that holds train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (or the same without .gz)")
+        }
         let raw = "\(dir)/\(name)"
         let gz = raw + ".gz"
         if BinaryFile.exists(raw) { return raw }

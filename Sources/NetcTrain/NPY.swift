@@ -104,7 +104,7 @@ public enum NPY {
         guard case .string(let descr)? = dict["descr"] else { throw fail("header has no 'descr' string") }
         guard descr == "<f4" else {
             let hint = descr == ">f4" ? "big-endian float32" : "dtype '\(descr)'"
-            throw fail("unsupported \(hint); only little-endian float32 ('<f4') is supported")
+            throw fail("unsupported \(hint); only little-endian float32 ('<f4') is supported: save it with np.save(path, x.astype('<f4'))")
         }
         guard case .bool(let fortran)? = dict["fortran_order"] else {
             throw fail("header has no 'fortran_order' boolean")

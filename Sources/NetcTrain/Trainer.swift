@@ -47,6 +47,9 @@ public final class Trainer {
     /// A new run, initialised from the seed, or one that continues from `resume`.
     public init(graph: Graph, specText: String, options: TrainingOptions, runDirectory: String,
                 resume: Checkpoint.Contents? = nil) throws {
+        try options.checkRanges()
+        _ = try ClassLabels.count(of: graph)
+        try MemoryBudget.check(graph, batch: options.batch, training: true)
         guard graph.inputShape.channels == 1 else {
             throw TrainingError("\(graph.name) takes \(graph.inputShape.channels) input channels, but IDX datasets are grayscale",
                                 help: "set 'input: {channels: 1, ...}' to train on Fashion-MNIST or MNIST")
@@ -77,8 +80,11 @@ public final class Trainer {
         Interrupt.install()
         defer { Interrupt.uninstall() }
         let dataDirectory = try options.resolvedDataDirectory()
-        let train = try IDXDataset.load(directory: dataDirectory, split: .train)
-        let test = try IDXDataset.load(directory: dataDirectory, split: .test)
+        let train = try IDXDataset.load(directory: dataDirectory, split: .train, for: graph)
+        let test = try IDXDataset.load(directory: dataDirectory, split: .test, for: graph)
+        if progressEnabled, let warning = ClassLabels.unusedClasses(train, graph: graph, source: "the training set in \(dataDirectory)") {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+        }
         let size = graph.inputShape.height
         guard graph.inputShape.width == size, (options.resize ?? train.height) == size else {
             throw TrainingError("the network takes \(graph.inputShape.height)x\(graph.inputShape.width) inputs, the data is resized to \(options.resize ?? train.height)",
@@ -100,7 +106,8 @@ public final class Trainer {
         var progress = Progress()
 
         while state.epoch < options.epochs {
-            let order = Self.shuffle(count, seed: UInt64(options.seed &+ state.epoch))
+            // Bit pattern, not value: seed + epoch wraps past Int.max for the largest seeds.
+            let order = Self.shuffle(count, seed: UInt64(truncatingIfNeeded: options.seed &+ state.epoch))
             let started = Date()
             var seenThisSession = 0
             while state.stepInEpoch < stepsPerEpoch {

@@ -26,6 +26,29 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         set { recipe[keyPath: field] = newValue }
     }
 
+    /// Throws if a recipe value is out of range (a library caller's or a hand-edited checkpoint's:
+    /// the spec reader and the command line refuse them earlier, at their source).
+    public func checkRanges() throws {
+        let problems = [("lr", RecipeLimits.learningRate(recipe.lr)), ("momentum", RecipeLimits.momentum(recipe.momentum)),
+                        ("weight_decay", RecipeLimits.weightDecay(recipe.weightDecay)),
+                        ("warmup_epochs", RecipeLimits.warmupEpochs(recipe.warmupEpochs)), ("seed", RecipeLimits.seed(recipe.seed)),
+                        ("batch", recipe.batch >= 1 ? nil : "must be at least 1, got \(recipe.batch)"),
+                        ("epochs", recipe.epochs >= 1 ? nil : "must be at least 1, got \(recipe.epochs)"),
+                        ("limit", (limit ?? 1) >= 1 ? nil : "must be at least 1, got \(limit ?? 0)"),
+                        ("resize", (recipe.resize ?? 1) >= 1 ? nil : "must be at least 1, got \(recipe.resize ?? 0)"),
+                        ("schedule", Self.scheduleProblem(recipe.schedule))]
+            .compactMap { name, problem in problem.map { "'\(name)' \($0)" } }
+        guard problems.isEmpty else {
+            throw TrainingError("the training recipe is out of range: " + problems.joined(separator: "; "))
+        }
+    }
+
+    /// A step schedule decays every `every` epochs (a divisor) by a positive finite `gamma`.
+    static func scheduleProblem(_ schedule: TrainSpec.Schedule) -> String? {
+        guard case .step(let every, let gamma) = schedule, every < 1 || !(gamma.isFinite && gamma > 0) else { return nil }
+        return "step needs 'every' of at least 1 and a positive 'gamma', got every \(every), gamma \(gamma)"
+    }
+
     /// The IDX directory to read: `--data`, a directory given as the dataset, or the dataset's home.
     public func resolvedDataDirectory() throws -> String {
         if let dataDirectory { return dataDirectory }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NetcIR
 import NetcRuntime
+import NetcTrain
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,18 +16,32 @@ struct BenchCommand: ParsableCommand {
     @Argument(help: "A spec file or bundled architecture name (default: resnet18).")
     var spec: String?
 
-    @Option(help: "Batch size.") var batch: Int = 128
-    @Option(help: "Timed steps.") var steps: Int = 5
-    @Option(help: "Input size (default: the spec's).") var size: Int?
+    @Option(parsing: .unconditional, help: "Batch size.") var batch: Int = 128
+    @Option(parsing: .unconditional, help: "Timed steps.") var steps: Int = 5
+    @Option(parsing: .unconditional, help: "Input size (default: the spec's).") var size: Int?
     @Flag(help: "Also print the ten slowest nodes of the last step.") var profile = false
 
     func validate() throws {
-        guard batch >= 1, steps >= 1 else { throw ValidationError("--batch and --steps must be at least 1") }
+        for (name, value) in [("batch", batch), ("steps", steps), ("size", size ?? 1)] where value < 1 {
+            throw ValidationError("--\(name) must be at least 1, got \(value)")
+        }
     }
 
     func run() throws {
         let first = try compile(SpecArgument.compile(spec))
-        let graph = try size.map { try compile(SpecArgument.compile(spec, input: .map(first.inputShape.channels, $0, $0))) } ?? first
+        var graph = first
+        try reportingErrors {
+            if let size, size != first.inputShape.height || size != first.inputShape.width {
+                let shape = Shape.map(first.inputShape.channels, size, size)
+                let resized = SpecArgument.compile(spec, input: shape)
+                guard let g = resized.graph, resized.succeeded else {
+                    throw SpecCompilationError(resized, network: first.name, size: shape, reason: "--size \(size)")
+                }
+                if !resized.diagnostics.isEmpty { printError(resized.renderDiagnostics()) }   // its warnings
+                graph = g
+            }
+            try MemoryBudget.check(graph, batch: batch, training: true)
+        }
         let b = benchmarkTrainingStep(graph: graph, batch: batch, steps: steps)
         if profile {
             for n in b.nodeTimes.prefix(10) {

@@ -14,12 +14,18 @@ struct EvalCommand: ParsableCommand {
     var weights: String
 
     @Option(help: "Directory of IDX files (default: the recipe's dataset).") var data: String?
-    @Option(help: "Resize images to this size (default: the checkpoint's recipe).") var resize: Int?
-    @Option(help: "Images per forward pass.") var batch: Int = 500
+    @Option(parsing: .unconditional, help: "Resize images to this size (default: the checkpoint's recipe).") var resize: Int?
+    @Option(parsing: .unconditional, help: "Images per forward pass.") var batch: Int = 500
+
+    func validate() throws {
+        if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        if let resize, resize < 1 { throw ValidationError("--resize must be at least 1, got \(resize)") }
+    }
 
     func run() throws {
         try reportingErrors {
             let evaluation = try Evaluation(compile: { SpecArgument.compile(spec, input: $0) }, weights: weights, resize: resize, data: data)
+            for w in evaluation.warnings { printError("warning: \(w)\n") }
             let (loss, accuracy, count) = try evaluation.testSet(batch: batch)
             print(String(format: "%@: test accuracy %.4f, loss %.4f (%d images)", evaluation.graph.name, accuracy, loss, count))
         }

@@ -22,13 +22,11 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let x = try NPY.read(input)
-            guard x.shape.count == 4 else {
-                throw TrainingError("\(input) has shape \(x.shape); netc run takes [N, C, H, W]")
-            }
-            let evaluation = try Evaluation(compile: { SpecArgument.compile(spec, input: $0) }, weights: weights, input: Array(x.shape.dropFirst()))
-            let logits = evaluation.logits(x.data, batch: x.shape[0])
-            try NPY.write(NPYArray(shape: [x.shape[0], logits.count / max(x.shape[0], 1)], data: logits), to: output)
+            let x = try InputBatch.read(input)
+            let evaluation = try Evaluation(compile: { SpecArgument.compile(spec, input: $0) }, weights: weights, input: x)
+            for w in evaluation.warnings { printError("warning: \(w)\n") }
+            let logits = try evaluation.logits(x)
+            try NPY.write(NPYArray(shape: [x.count, logits.count / x.count], data: logits), to: output)
         }
     }
 }

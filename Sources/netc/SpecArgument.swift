@@ -35,15 +35,22 @@ func printError(_ text: String) {
     FileHandle.standardError.write(Data(text.utf8))
 }
 
-/// Runs a command's body, turning any error other than an `ExitCode` into
-/// `error: <description>` on standard error and exit status 1.
+/// Runs a command's body, turning any error other than an `ExitCode` into its
+/// `errorReport` on standard error and exit status 1.
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
         try body()
     } catch let e as ExitCode {
         throw e
     } catch {
-        printError("error: \(error)\n")
+        printError(errorReport(error))
         throw ExitCode(1)
     }
+}
+
+/// What the command line prints for an error: `error: <description>`, except for a spec's
+/// rendered diagnostics, which say `file:line:column: error:` themselves.
+func errorReport(_ error: Error) -> String {
+    if let e = error as? SpecCompilationError { return e.description }
+    return "error: \(error)\n"
 }

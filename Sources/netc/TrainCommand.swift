@@ -22,28 +22,32 @@ struct TrainCommand: ParsableCommand {
     @Argument(help: "A spec file or bundled architecture name (default: resnet18).")
     var spec: String?
 
-    @Option(help: "Passes over the training set.") var epochs: Int?
-    @Option(help: "Minibatch size.") var batch: Int?
-    @Option(help: "Learning rate.") var lr: Double?
-    @Option(help: "SGD momentum.") var momentum: Double?
-    @Option(name: .customLong("weight-decay"), help: "L2 penalty added to the gradient.") var weightDecay: Double?
+    @Option(parsing: .unconditional, help: "Passes over the training set.") var epochs: Int?
+    @Option(parsing: .unconditional, help: "Minibatch size.") var batch: Int?
+    @Option(parsing: .unconditional, help: "Learning rate.") var lr: Double?
+    @Option(parsing: .unconditional, help: "SGD momentum, at least 0 and below 1.") var momentum: Double?
+    @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 penalty added to the gradient.") var weightDecay: Double?
     @Option(help: "Learning-rate schedule: constant, step or cosine.") var schedule: String?
-    @Option(name: .customLong("warmup-epochs"), help: "Epochs of linear warmup.") var warmupEpochs: Int?
-    @Option(help: "Resize images to this size (28 keeps Fashion-MNIST's own).") var resize: Int?
-    @Option(help: "Random seed; the same seed repeats a run exactly.") var seed: Int?
-    @Option(help: "Train on the first N training images only.") var limit: Int?
+    @Option(name: .customLong("warmup-epochs"), parsing: .unconditional, help: "Epochs of linear warmup.") var warmupEpochs: Int?
+    @Option(parsing: .unconditional, help: "Resize images to this size (28 keeps Fashion-MNIST's own).") var resize: Int?
+    @Option(parsing: .unconditional, help: "Random seed (0 or more); the same seed repeats a run exactly.") var seed: Int?
+    @Option(parsing: .unconditional, help: "Train on the first N training images only.") var limit: Int?
     @Option(help: "Directory of IDX files (default: the dataset's, /usr/share/datasets/fashion-mnist).") var data: String?
     @Option(help: "Run directory (default: runs/<name>-<timestamp>).") var out: String?
-    @Option(name: .customLong("checkpoint-every"), help: "Also checkpoint every N steps.") var checkpointEvery: Int?
-    @Option(name: .customLong("log-every"), help: "Log a metrics line every N steps.") var logEvery: Int?
+    @Option(name: .customLong("checkpoint-every"), parsing: .unconditional, help: "Also checkpoint every N steps.") var checkpointEvery: Int?
+    @Option(name: .customLong("log-every"), parsing: .unconditional, help: "Log a metrics line every N steps.") var logEvery: Int?
     @Option(help: "Continue the run in this directory from its checkpoint.") var resume: String?
 
     func validate() throws {
         for (name, value) in [("epochs", epochs), ("batch", batch), ("resize", resize), ("limit", limit),
                               ("checkpoint-every", checkpointEvery), ("log-every", logEvery)] {
-            if let value, value < 1 { throw ValidationError("--\(name) must be at least 1") }
+            if let value, value < 1 { throw ValidationError("--\(name) must be at least 1, got \(value)") }
         }
-        if let lr, !(lr > 0) { throw ValidationError("--lr must be positive") }
+        try RecipeFlags.check("lr", lr.flatMap(RecipeLimits.learningRate))
+        try RecipeFlags.check("momentum", momentum.flatMap(RecipeLimits.momentum))
+        try RecipeFlags.check("weight-decay", weightDecay.flatMap(RecipeLimits.weightDecay))
+        try RecipeFlags.check("warmup-epochs", warmupEpochs.flatMap(RecipeLimits.warmupEpochs))
+        try RecipeFlags.check("seed", seed.flatMap(RecipeLimits.seed))
         if let schedule, TrainSpec.Schedule(name: schedule) == nil {
             throw ValidationError("--schedule must be constant, step or cosine")
         }
@@ -63,6 +67,11 @@ struct TrainCommand: ParsableCommand {
         let options = overrides.applied(to: TrainingOptions(spec: first.spec?.train))
         let compilation = options.resize == nil || options.resize == parsed.inputShape.height
             ? first : SpecArgument.compile(spec, input: .map(parsed.inputShape.channels, options.resize!, options.resize!))
+        if let size = options.resize, !compilation.succeeded {
+            // It compiled at its declared size: the resize is at fault, not the spec's lines.
+            throw SpecCompilationError(compilation, network: parsed.name, size: .map(parsed.inputShape.channels, size, size),
+                                       reason: resize != nil ? "--resize \(size)" : "the spec's recipe (resize: \(size))")
+        }
         let graph = try compile(compilation)
         let run = try RunDirectory.createForNewRun(out ?? RunDirectory.defaultPath(forSpecNamed: graph.name))
         defer { run.unlock() }

@@ -60,9 +60,9 @@ import Testing
     @Test func clearErrors() {
         let four = [UInt8](repeating: 0, count: 4)
         #expect(error(file("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", data: four + four)) ==
-            "a.npy: unsupported dtype '<f8'; only little-endian float32 ('<f4') is supported")
+            "a.npy: unsupported dtype '<f8'; only little-endian float32 ('<f4') is supported: save it with np.save(path, x.astype('<f4'))")
         #expect(error(file("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", data: four)) ==
-            "a.npy: unsupported big-endian float32; only little-endian float32 ('<f4') is supported")
+            "a.npy: unsupported big-endian float32; only little-endian float32 ('<f4') is supported: save it with np.save(path, x.astype('<f4'))")
         #expect(error(file("{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }", data: four)) ==
             "a.npy: Fortran-order arrays are not supported (save with C order)")
         #expect(error(file("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", data: four)) ==

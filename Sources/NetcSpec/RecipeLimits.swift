@@ -1,0 +1,33 @@
+/// The ranges a training recipe's numbers must lie in. The spec reader (errors located in the
+/// YAML) and the command line (errors naming the flag) both ask here, so a value is refused the
+/// same way wherever it comes from, and nothing out of range reaches the training loop.
+///
+/// Each check returns nil for a usable value, or what is wrong with it, written to follow the
+/// value's name: `"'momentum' " + problem` or `"--momentum " + problem`.
+///
+///     RecipeLimits.momentum(1)   // "must be at least 0 and below 1, got 1.0"
+public enum RecipeLimits {
+    /// SGD's step size: a NaN or infinite rate turns every weight into NaN on the first step.
+    public static func learningRate(_ lr: Double) -> String? {
+        lr.isFinite && lr > 0 ? nil : "must be a positive finite number, got \(Value.format(lr))"
+    }
+
+    /// Momentum 1 or more never forgets a gradient, so the steps grow without bound.
+    public static func momentum(_ m: Double) -> String? {
+        m >= 0 && m < 1 ? nil : "must be at least 0 and below 1, got \(Value.format(m))"
+    }
+
+    /// A negative L2 penalty pushes weights away from zero: the loss diverges.
+    public static func weightDecay(_ w: Double) -> String? {
+        w.isFinite && w >= 0 ? nil : "must be a finite number at least 0, got \(Value.format(w))"
+    }
+
+    public static func warmupEpochs(_ e: Int) -> String? {
+        e >= 0 ? nil : "must be at least 0, got \(e)"
+    }
+
+    /// Seeds feed an unsigned random generator; a negative one has no meaning there.
+    public static func seed(_ s: Int) -> String? {
+        s >= 0 ? nil : "must be at least 0, got \(s)"
+    }
+}

@@ -1,0 +1,29 @@
+import NetcIR
+import NetcSpec
+
+/// A spec that did not compile, as its rendered diagnostics (`file:line:column: error: ...`).
+/// They carry their own severity, so the command line prints them as they are, with no
+/// `error:` in front.
+public struct SpecCompilationError: Error, CustomStringConvertible {
+    public let description: String
+
+    /// The diagnostics of a spec that is wrong in itself.
+    public init(_ compilation: Compilation) {
+        description = compilation.renderDiagnostics()
+    }
+
+    /// A spec that compiles at its declared input size but not at `size`, which `reason` asked
+    /// for (a flag, a recipe, an input file): the size is at fault, so the spec's own complaints
+    /// are shown as notes under one error that names the size and where it came from.
+    public init(_ compilation: Compilation, network: String, size: Shape, reason: String) {
+        var c = compilation
+        let cause = Diagnostic.error("\(network) cannot run on \(size.height)x\(size.width) images, the size \(reason) asks for", at: nil,
+                                     help: "use a size the network's layers can take, such as its declared input")
+        c.diagnostics = [cause] + c.diagnostics.map { d in
+            var d = d
+            if d.severity == .error { d.severity = .note }
+            return d
+        }
+        description = c.renderDiagnostics()
+    }
+}

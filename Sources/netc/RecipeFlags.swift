@@ -1,0 +1,11 @@
+import ArgumentParser
+import NetcSpec
+
+/// Range checks of the recipe flags (`--lr`, `--momentum`, ...), worded as the spec's own checks
+/// (`RecipeLimits`) but naming the flag.
+enum RecipeFlags {
+    /// Throws `--<flag> <problem>` when `RecipeLimits` found one.
+    static func check(_ flag: String, _ problem: String?) throws {
+        if let problem { throw ValidationError("--\(flag) \(problem)") }
+    }
+}

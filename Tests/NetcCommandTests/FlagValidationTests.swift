@@ -1,0 +1,56 @@
+import ArgumentParser
+import Testing
+@testable import netc
+
+/// Flags out of range are refused before anything runs, with a message that names the flag, the
+/// range and the value given. Negative numbers are values, not flags (`--lr -1` used to be
+/// answered "Missing value for '--lr <lr>'").
+struct FlagValidationTests {
+    /// The message `netc` prints for `arguments` (empty if they parse and validate).
+    func message<C: ParsableCommand>(_ command: C.Type, _ arguments: [String]) -> String {
+        do {
+            _ = try command.parse(arguments)
+            return ""
+        } catch {
+            return command.message(for: error)
+        }
+    }
+
+    @Test(arguments: [
+        (["--lr", "-1"], "--lr must be a positive finite number, got -1.0"),
+        (["--lr", "nan"], "--lr must be a positive finite number, got nan"),
+        (["--lr", "inf"], "--lr must be a positive finite number, got inf"),
+        (["--momentum", "1"], "--momentum must be at least 0 and below 1, got 1.0"),
+        (["--momentum", "-0.5"], "--momentum must be at least 0 and below 1, got -0.5"),
+        (["--weight-decay", "-1"], "--weight-decay must be a finite number at least 0, got -1.0"),
+        (["--warmup-epochs", "-1"], "--warmup-epochs must be at least 0, got -1"),
+        (["--seed", "-1"], "--seed must be at least 0, got -1"),
+        (["--epochs", "-2"], "--epochs must be at least 1, got -2"),
+        (["--limit", "0"], "--limit must be at least 1, got 0"),
+    ])
+    func trainRefuses(_ arguments: [String], _ expected: String) {
+        #expect(message(TrainCommand.self, arguments) == expected)
+    }
+
+    @Test func trainAcceptsUsableValues() {
+        #expect(message(TrainCommand.self, ["--lr", "0.1", "--momentum", "0.9", "--seed", "0", "--warmup-epochs", "0"]) == "")
+    }
+
+    @Test(arguments: [
+        (["--lr", "nan"], "--lr must be a positive finite number, got nan"),
+        (["--momentum", "1"], "--momentum must be at least 0 and below 1, got 1.0"),
+        (["--weight-decay", "-0.5"], "--weight-decay must be a finite number at least 0, got -0.5"),
+    ])
+    func stepRefuses(_ arguments: [String], _ expected: String) {
+        let required = ["resnet18", "--weights", "w", "--input", "x.npy", "--labels", "y.npy", "--output", "o"]
+        #expect(message(StepCommand.self, required + arguments) == expected)
+    }
+
+    @Test func evalRefusesAnEmptyBatch() {
+        #expect(message(EvalCommand.self, ["resnet18", "--weights", "w", "--batch", "0"]) == "--batch must be at least 1, got 0")
+    }
+
+    @Test func benchRefusesAnEmptyBatch() {
+        #expect(message(BenchCommand.self, ["--batch", "-3"]) == "--batch must be at least 1, got -3")
+    }
+}

@@ -1,0 +1,37 @@
+import Testing
+import NetcIR
+@testable import NetcRuntime
+
+/// The bytes a plan needs are known before it is made (the plan and its count agree exactly),
+/// and a batch that cannot fit is refused with the figure and the largest batch that can.
+struct MemoryBudgetTests {
+    @Test(arguments: [1, 3, 64], [true, false])
+    func planBytesAreKnownBeforeAllocating(batch: Int, training: Bool) {
+        for graph in [compile(tinySpec), architecture("resnet18")] {
+            let plan = ExecutionPlan(graph: graph, batchSize: batch, training: training)
+            #expect(ExecutionPlan.bytes(graph: graph, batchSize: batch, training: training) == plan.plannedBytes)
+        }
+        let store = ParameterStore(graph: compile(tinySpec))
+        #expect(ParameterStore.bytes(of: compile(tinySpec)) == store.bytes)
+    }
+
+    @Test func anOverflowingBatchIsCountedAsNil() {
+        #expect(ExecutionPlan.bytes(graph: architecture("resnet18"), batchSize: .max / 2, training: true) == nil)
+    }
+
+    @Test func aBatchThatCannotFitIsRefusedWithTheLargestThatCan() {
+        let graph = compile(tinySpec)
+        let limit = MemoryBudget.total(graph, batch: 100, training: true)!
+        #expect(MemoryBudget.largestBatch(graph, training: true, within: limit) == 100)
+        do {
+            try MemoryBudget.check(graph, batch: 1_000_000, training: true, limit: limit)
+            Issue.record("expected a refusal")
+        } catch {
+            #expect("\(error)" == """
+                training tiny on 1x8x8 images in batches of 1000000 needs 14.9 GiB (plan 14.7 GiB, parameters and optimizer state 31.7 KiB, input batch 248.0 MiB), but this machine has 2.4 MiB of memory
+                help: the largest batch that fits is 100 (--batch 100)
+                """)
+        }
+        #expect(throws: Never.self) { try MemoryBudget.check(graph, batch: 100, training: true, limit: limit) }
+    }
+}

@@ -1,0 +1,51 @@
+import NetcIR
+import Testing
+@testable import NetcSpec
+
+/// Recipe values the training loop cannot use are refused in the spec, at the value, before any
+/// training starts (momentum 1 and negative seeds used to reach the loop: divergence or a trap).
+struct RecipeDiagnosticTests {
+    func rendered(_ train: String) -> (text: String, succeeded: Bool) {
+        let c = Compiler.compile(source: """
+            netc: 1
+            name: t
+            input: {channels: 1, size: 8}
+            classes: 10
+            stages: [{block: residual, depth: 1, channels: 4}]
+            head: [global_avgpool, flatten, {linear: {out: $classes}}]
+            train: \(train)
+
+            """, file: "spec.yaml")
+        return (c.renderDiagnostics(), c.succeeded)
+    }
+
+    @Test func outOfRangeRecipeValuesAreLocated() {
+        let r = rendered("{seed: -5, warmup_epochs: -1, optimizer: {sgd: {lr: 0, momentum: 1, weight_decay: -0.1}}}")
+        #expect(r.succeeded == false)
+        #expect(r.text == """
+            spec.yaml:7:15: error: 'seed' must be at least 0, got -5
+              7 | train: {seed: -5, warmup_epochs: -1, optimizer: {sgd: {lr: 0, momentum: 1, weight_decay: -0.1}}}
+                |               ^~
+            spec.yaml:7:34: error: 'warmup_epochs' must be at least 0, got -1
+              7 | train: {seed: -5, warmup_epochs: -1, optimizer: {sgd: {lr: 0, momentum: 1, weight_decay: -0.1}}}
+                |                                  ^~
+            spec.yaml:7:60: error: 'lr' must be a positive finite number, got 0.0
+              7 | train: {seed: -5, warmup_epochs: -1, optimizer: {sgd: {lr: 0, momentum: 1, weight_decay: -0.1}}}
+                |                                                            ^
+            spec.yaml:7:73: error: 'momentum' must be at least 0 and below 1, got 1.0
+              7 | train: {seed: -5, warmup_epochs: -1, optimizer: {sgd: {lr: 0, momentum: 1, weight_decay: -0.1}}}
+                |                                                                         ^
+            help: d2l and torchvision use 'momentum: 0.9'
+            spec.yaml:7:90: error: 'weight_decay' must be a finite number at least 0, got -0.1
+              7 | train: {seed: -5, warmup_epochs: -1, optimizer: {sgd: {lr: 0, momentum: 1, weight_decay: -0.1}}}
+                |                                                                                          ^~~~
+
+            """)
+    }
+
+    @Test func usableRecipeValuesPass() {
+        let r = rendered("{seed: 0, warmup_epochs: 0, optimizer: {sgd: {lr: 0.1, momentum: 0.9, weight_decay: 0}}}")
+        #expect(r.text == "")
+        #expect(r.succeeded)
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import NetcIR
+import NetcRuntime
+import NetcSpec
+import Testing
+@testable import NetcTrain
+
+/// Data, labels and weights are checked where they enter, with the whole message asserted:
+/// before these checks, each case below trained or ran with a wrong result, or trapped.
+@Suite struct InputValidationTests {
+    static func graph(_ spec: String) throws -> Graph {
+        try #require(Compiler.compile(source: spec, file: "tiny.yaml").graph)
+    }
+
+    static func spec(classes: Int = 10, head: String = "[global_avgpool, flatten, {linear: {out: $classes}}]") -> String {
+        TrainerTests.spec.replacingOccurrences(of: "classes: 10", with: "classes: \(classes)")
+            .replacingOccurrences(of: "head: [global_avgpool, flatten, {linear: {out: $classes}}]", with: "head: \(head)")
+    }
+
+    func message(_ body: () throws -> Void) -> String {
+        do {
+            try body()
+            return ""
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    func train(_ spec: String, data: String, options: (inout TrainingOptions) -> Void = { _ in }) throws -> String {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var o = TrainerTests.options(data, epochs: 1)
+        options(&o)
+        return message {
+            let t = try Trainer(graph: try Self.graph(spec), specText: spec, options: o, runDirectory: dir)
+            t.progressEnabled = false
+            _ = try t.run()
+        }
+    }
+
+    @Test func fewerClassesThanLabelsIsRefusedBeforeTraining() throws {
+        let data = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        try TrainerTests.writeDataset(data)
+        #expect(try train(Self.spec(classes: 5), data: data) == """
+            tiny scores 5 classes, but the training set in \(data) has labels up to 9
+            help: set 'classes: 10' in the spec, so that the head's last layer outputs 10 scores
+            """)
+    }
+
+    @Test func aNetworkWithoutClassifierIsRefused() throws {
+        #expect(try train(Self.spec(head: "[]"), data: "/nonexistent") == """
+            tiny's output is 8x4x4 per image, not a vector of class scores
+            help: end the head with a classifier, e.g. 'head: [global_avgpool, flatten, {linear: {out: $classes}}]'
+            """)
+    }
+
+    @Test func anEmptyTrainingSetIsRefused() throws {
+        let data = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        for split in ["train", "t10k"] {
+            try writeBytes(IDX.encode(dims: [0, 8, 8], bytes: []), "\(data)/\(split)-images-idx3-ubyte")
+            try writeBytes(IDX.encode(dims: [0], bytes: []), "\(data)/\(split)-labels-idx1-ubyte")
+        }
+        #expect(try train(Self.spec(), data: data) == """
+            the training set in \(data) has no images (train-images-idx3-ubyte holds 0)
+            help: give a directory with (Fashion-)MNIST's IDX files (--data DIR)
+            """)
+    }
+
+    @Test func outOfRangeOptionsAreRefusedByTheTrainer() throws {
+        #expect(try train(Self.spec(), data: "/nonexistent") { $0.seed = -1; $0.momentum = 1; $0.limit = 0; $0.schedule = .step(every: 0, gamma: -1) } == """
+            the training recipe is out of range: 'momentum' must be at least 0 and below 1, got 1.0; 'seed' must be at least 0, got -1; 'limit' must be at least 1, got 0; 'schedule' step needs 'every' of at least 1 and a positive 'gamma', got every 0, gamma -1.0
+            """)
+    }
+
+    @Test func labelsMustBeWholeClassNumbers() throws {
+        #expect(message { _ = try ClassLabels.indices([0, .nan, 1e30, 1.5, -1, 10, 9], classes: 10, source: "y.npy") } == """
+            y.npy: labels must be class indices, whole numbers from 0 to 9; found nan at index 1, 1e+30 at index 2, 1.5 at index 3, -1.0 at index 4, 10.0 at index 5
+            help: store each label as its class number (np.save(path, labels.astype(np.float32)))
+            """)
+        #expect(try ClassLabels.indices([0, 9, 3], classes: 10, source: "y.npy") == [0, 9, 3])
+    }
+
+    @Test func anEmptyInputBatchIsRefused() {
+        #expect(message { _ = try InputBatch(NPYArray(shape: [0, 1, 28, 28], data: []), source: "x.npy") } == """
+            x.npy holds no images: its shape [0, 1, 28, 28] has a zero
+            help: save at least one image of at least 1x1 pixel
+            """)
+        #expect(message { _ = try InputBatch(NPYArray(shape: [2, 4], data: Array(repeating: 0, count: 8)), source: "x.npy") } == """
+            x.npy has shape [2, 4]; a batch of images is [N, C, H, W]
+            help: save the images as a 4-d float32 array, e.g. x.reshape(-1, 1, 28, 28)
+            """)
+    }
+
+    /// A size from a flag that the spec cannot take is blamed on the flag; the spec's lines are notes.
+    @Test func aSizeTheSpecCannotTakeIsBlamedOnTheFlag() {
+        let c = Compiler.compile(source: TrainerTests.spec, file: "tiny.yaml", input: .map(1, 100_000, 100_000))
+        #expect(c.succeeded == false)
+        let text = SpecCompilationError(c, network: "tiny", size: .map(1, 100_000, 100_000), reason: "--resize 100000").description
+        // The first lines are this check's; the notes below are the front end's own wording.
+        #expect(text.hasPrefix("""
+            error: tiny cannot run on 100000x100000 images, the size --resize 100000 asks for
+            help: use a size the network's layers can take, such as its declared input
+            tiny.yaml:7:13: note: the layer is too large
+            """), "\(text)")
+        #expect(text.components(separatedBy: "error:").count == 2, "one error, the rest notes: \(text)")
+    }
+
+    @Test func aDataFileIsNotMistakenForAMissingDataset() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try writeBytes(Array("netc: 1".utf8), "\(dir)/tiny.yaml")
+        #expect(message { _ = try IDXDataset.load(directory: "\(dir)/tiny.yaml", split: .train) } == """
+            \(dir)/tiny.yaml is a file, not a directory of IDX files
+            help: give the directory that holds train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (or the same without .gz)
+            """)
+    }
+
+    /// The second epoch shuffles with seed + 1, which wrapped past Int.max and trapped.
+    @Test func theLargestSeedTrainsTwoEpochs() throws {
+        let data = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        try TrainerTests.writeDataset(data)
+        #expect(try train(Self.spec(), data: data) { $0.seed = .max; $0.epochs = 2; $0.limit = 16 } == "")
+    }
+
+    @Test func moreClassesThanLabelsIsAWarning() throws {
+        let dataset = try IDXDataset(images: [UInt8](repeating: 0, count: 3 * 64), labels: [0, 9, 4], height: 8, width: 8)
+        #expect(ClassLabels.unusedClasses(dataset, graph: try Self.graph(Self.spec(classes: 12)), source: "d") == """
+            tiny scores 12 classes, but the labels of d go up to 9: classes 10...11 are never the answer (is 'classes' meant for another dataset?)
+            """)
+        #expect(ClassLabels.unusedClasses(dataset, graph: try Self.graph(Self.spec(classes: 10)), source: "d") == nil)
+    }
+}

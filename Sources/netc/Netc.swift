@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Netc: ParsableCommand {
@@ -11,6 +12,22 @@ struct Netc: ParsableCommand {
             """,
         version: NetcVersion.string,
         subcommands: [CheckCommand.self, SummaryCommand.self, TrainCommand.self, EvalCommand.self, RunCommand.self, StepCommand.self, BenchCommand.self])
+
+    /// Every error exits with status 1, a bad flag too (swift-argument-parser would use 64), so
+    /// scripts need test one status; help and version still exit 0.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            guard code == .validationFailure else { exit(withError: error) }
+            var message = fullMessage(for: error)
+            if message.hasPrefix("Error: ") { message = "error: " + message.dropFirst("Error: ".count) }
+            FileHandle.standardError.write(Data((message + "\n").utf8))
+            Foundation.exit(1)
+        }
+    }
 }
 
 enum NetcVersion {

@@ -43,3 +43,12 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// libFuzzer targets, only in the manifest when NETC_FUZZ is set (`make fuzz`): they have no
+// `main` of their own and link only with `-sanitize=fuzzer`, so plain builds must not see them.
+if Context.environment["NETC_FUZZ"] != nil {
+    package.targets += [
+        .executableTarget(name: "fuzz-spec", dependencies: ["NetcSpec"], path: "Fuzz/FuzzSpec"),
+        .executableTarget(name: "fuzz-data", dependencies: ["NetcTrain"], path: "Fuzz/FuzzData"),
+    ]
+}

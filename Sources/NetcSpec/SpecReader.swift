@@ -208,7 +208,7 @@ struct SpecReader {
                 var at = node.location
                 at.column += failure.offset + (node.isPlainScalar ? 0 : 1)
                 at.length = 1
-                diagnostics.append(.error("in expression '\(text)': \(failure.message)", at: at, help: failure.help))
+                diagnostics.append(.error("in expression '\(YAMLNode.excerpt(text, limit: 60))': \(failure.message)", at: at, help: failure.help))
                 return nil
             }
         }
@@ -411,12 +411,31 @@ struct SpecReader {
 
     mutating func int(_ node: YAMLNode, _ what: String) -> Int? {
         if let t = node.string, node.isPlainScalar, let i = Int(t) { return i }
-        error("'\(what)' must be an integer, got \(node.kindDescription)", at: node,
-              help: node.string.flatMap(Double.init).map { "use a whole number, e.g. '\(what): \(Int($0.rounded()))'" })
+        if let t = node.string, node.isPlainScalar, Self.isIntegerLiteral(t) {
+            error("'\(what)' is \(t), beyond the 64-bit integers netc reads", at: node)
+            return nil
+        }
+        // Int(exactly:) rather than Int(_:), which traps on 1e19 or 1e308.
+        let number = node.string.flatMap(Double.init)
+        let help = number.map { d in
+            Int(exactly: d.rounded()).map { "use a whole number, e.g. '\(what): \($0)'" }
+                ?? "use a whole number; sizes and counts go up to \(Lowering.maxValue)"
+        }
+        error("'\(what)' must be an integer, got \(node.kindDescription)", at: node, help: help)
         return nil
     }
 
+    /// Digits with an optional sign: an integer however large, unlike `Int(text)`.
+    static func isIntegerLiteral(_ text: String) -> Bool {
+        let digits = text.first == "-" || text.first == "+" ? text.dropFirst() : Substring(text)
+        return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
     mutating func positiveInt(_ node: YAMLNode, _ what: String) -> Int? {
+        if let t = node.string, node.isPlainScalar, Int(t) == nil, Self.isIntegerLiteral(t), t.first != "-" {
+            error("'\(what)' is \(t); netc takes values up to \(Lowering.maxValue)", at: node)
+            return nil
+        }
         guard let i = int(node, what) else { return nil }
         guard i > 0 else { error("'\(what)' must be positive, got \(i)", at: node); return nil }
         guard i <= Lowering.maxValue else { error("'\(what)' is \(i); netc takes values up to \(Lowering.maxValue)", at: node); return nil }

@@ -250,7 +250,10 @@ struct Lowering {
         if let cond = call.arguments["if"] {
             guard let b = evaluate(cond, env, callSite: site.callSite) else { return nil }
             guard case .bool(let include) = b.value else {
-                report(.error("'if' must be true or false, got \(b.value.phrase)", at: b.origin), site)
+                // At the `if` itself; where a parameter's value was set is a note.
+                let notes: [Diagnostic.Note] = b.origin == cond.location ? [] : [.init("the value \(b.value) is set here", at: b.origin)]
+                report(.error("'if' must be true or false, got \(b.value.phrase)", at: cond.location,
+                              help: "write true, false or a comparison such as '$classes > 10'", notes: notes), site)
                 return nil
             }
             if !include { return input }

@@ -107,6 +107,11 @@ struct SpecReader {
                 derived.append((lname, arg))
             }
         }
+        if let body = f["body"], body.sequence?.isEmpty == true {
+            // The residual add would then sum the input with itself: a silent doubling.
+            error("block '\(name)' has an empty body", at: body,
+                  help: "give 'body' the residual branch's layers, e.g. '[conv: {out: $channels, kernel: 3, pad: 1}, batchnorm]'")
+        }
         var shortcut = BlockTemplate.Shortcut()
         if let s = f["shortcut"], let sf = fields(s, Schema.shortcut, in: "shortcut") {
             shortcut.projection = sf["projection"].map { layers($0, "projection") } ?? []
@@ -298,6 +303,11 @@ struct SpecReader {
             return []
         }
         let count = first.items.count
+        guard count > 0 else {
+            error("'\(first.key.string ?? "")' is empty: the network would have no stages", at: first.key,
+                  help: "give one entry per stage, e.g. 'depths: [2, 2, 2, 2]'")
+            return []
+        }
         if let odd = lists.first(where: { $0.items.count != count }) {
             let lengths = lists.map { "\($0.key.string ?? "") has \($0.items.count)" }.joined(separator: ", ")
             diagnostics.append(.error("per-stage lists differ in length: \(lengths)", at: odd.key.location,
@@ -412,7 +422,7 @@ struct SpecReader {
     mutating func int(_ node: YAMLNode, _ what: String) -> Int? {
         if let t = node.string, node.isPlainScalar, let i = Int(t) { return i }
         if let t = node.string, node.isPlainScalar, Self.isIntegerLiteral(t) {
-            error("'\(what)' is \(t), beyond the 64-bit integers netc reads", at: node)
+            error("'\(what)' is \(YAMLNode.excerpt(t)), beyond the 64-bit integers netc reads", at: node)
             return nil
         }
         // Int(exactly:) rather than Int(_:), which traps on 1e19 or 1e308.
@@ -433,7 +443,7 @@ struct SpecReader {
 
     mutating func positiveInt(_ node: YAMLNode, _ what: String) -> Int? {
         if let t = node.string, node.isPlainScalar, Int(t) == nil, Self.isIntegerLiteral(t), t.first != "-" {
-            error("'\(what)' is \(t); netc takes values up to \(Lowering.maxValue)", at: node)
+            error("'\(what)' is \(YAMLNode.excerpt(t)); netc takes values up to \(Lowering.maxValue)", at: node)
             return nil
         }
         guard let i = int(node, what) else { return nil }

@@ -30,10 +30,14 @@ public struct Summary: Codable, Sendable {
         public var forwardBackwardBytes: Int
         public var parameterBytes: Int
         public var estimatedTotalBytes: Int
-        /// Conv and linear MACs, bias excluded: torchvision's GFLOPS column and pycls's `flops`.
+        /// Conv and linear MACs, bias excluded: torchvision's GFLOPS column.
         public var macs: Int
-        /// pycls's activations: conv and linear output elements.
+        /// pycls's `flops`: `macs` plus conv and linear biases, once per output channel.
+        public var pyclsFlops: Int
+        /// Conv and linear output elements.
         public var activations: Int
+        /// pycls's `acts`: `activations` plus pooling outputs.
+        public var pyclsActivations: Int
     }
 
     public var name: String
@@ -79,7 +83,8 @@ public struct Summary: Codable, Sendable {
                         buffers: c.buffers, torchinfoMultAdds: c.torchinfoMACs * batch,
                         inputBytes: inputBytes, forwardBackwardBytes: passBytes, parameterBytes: paramBytes,
                         estimatedTotalBytes: inputBytes + passBytes + paramBytes,
-                        macs: c.macs * batch, activations: c.activations * batch)
+                        macs: c.macs * batch, pyclsFlops: c.pyclsFlops * batch,
+                        activations: c.activations * batch, pyclsActivations: c.pyclsActivations * batch)
     }
 
     /// The table and footer as text. The footer's first block reproduces torchinfo 1.8's lines so
@@ -111,8 +116,10 @@ public struct Summary: Codable, Sendable {
         out += "Params size (MB): \(Self.megabytes(t.parameterBytes))\n"
         out += "Estimated Total Size (MB): \(Self.megabytes(t.estimatedTotalBytes))\n"
         out += rule + "\n"
-        out += "Conv+linear MACs (torchvision GFLOPS, pycls flops): \(String(format: "%.2f", Double(t.macs) / 1e9)) G\n"
-        out += "Activations (pycls acts): \(String(format: "%.2f", Double(t.activations) / 1e6)) M\n"
+        out += "Conv+linear MACs (torchvision GFLOPS): \(String(format: "%.2f", Double(t.macs) / 1e9)) G\n"
+        // pycls's figures differ from the MACs by the biases and pooling outputs: print them whole.
+        out += "pycls flops (MACs + biases): \(Self.grouped(t.pyclsFlops))\n"
+        out += "pycls acts (conv, linear and pooling outputs): \(Self.grouped(t.pyclsActivations))\n"
         out += "BN running statistics (buffers, not params): \(Self.grouped(t.buffers))\n"
         return out
     }

@@ -10,7 +10,7 @@ struct SummaryCommand: ParsableCommand {
         discussion: """
             SPEC is a file or a bundled architecture name; with none, the built-in default
             (d2l's ResNet-18). The footer reproduces torchinfo's totals line for line; the lines
-            after it give conv+linear MACs as torchvision and pycls count them, and pycls's activations.
+            after it give conv+linear MACs as torchvision counts them, and pycls's flops and acts.
             """)
 
     @Argument(help: "A spec file or bundled architecture name (default: resnet18).")

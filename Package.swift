@@ -40,6 +40,7 @@ let package = Package(
         .testTarget(name: "NetcKernelsTests", dependencies: ["NetcKernels"]),
         .testTarget(name: "NetcRuntimeTests", dependencies: ["NetcRuntime", "NetcSpec"]),
         .testTarget(name: "NetcTrainTests", dependencies: ["NetcTrain", "NetcSpec", "NetcRuntime"]),
+        .testTarget(name: "netcTests", dependencies: ["netc"]),
     ],
     swiftLanguageModes: [.v5]
 )

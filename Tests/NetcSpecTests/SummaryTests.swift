@@ -73,4 +73,22 @@ struct SummaryTests {
             BN running statistics (buffers, not params): 53,120
             """)
     }
+
+    /// Columns widen to their widest value: a huge input used to run shapes and counts together.
+    @Test func columnsWidenForHugeValues() throws {
+        let text = Summary(try defaultGraph(input: .map(1, 4000, 4000)), batch: 100_000, depth: 1).renderText()
+        #expect(text.split(separator: "\n").prefix(11).joined(separator: "\n") == """
+            resnet18
+            ============================================================================================================
+            Layer (kind)                                  Output Shape                    Param #              Mult-Adds
+            ============================================================================================================
+            stem (stem)                                   [100000, 64, 1000, 1000]          3,328  1,280,000,012,800,000
+            stages.0 (stage)                              [100000, 64, 1000, 1000]        148,224 14,771,200,051,200,000
+            stages.1 (stage)                              [100000, 128, 500, 500]         525,952 13,123,200,102,400,000
+            stages.2 (stage)                              [100000, 256, 250, 250]       2,100,480 13,115,200,204,800,000
+            stages.3 (stage)                              [100000, 512, 125, 125]       8,395,264 13,111,200,409,600,000
+            head (head)                                   [100000, 10]                      5,130            513,000,000
+            ============================================================================================================
+            """)
+    }
 }

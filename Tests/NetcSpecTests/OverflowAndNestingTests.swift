@@ -154,6 +154,34 @@ help: netc's sizes and counts go up to 1048576; check the values this combines
 """#)
     }
 
+    /// A conv with 2^80 parameters used to trap while printing its count (`Int(1.2e24)`).
+    @Test func layerBeyondInt64Parameters() {
+        let r = rendered(#"""
+netc: 1
+name: t
+input: {channels: 1048576, size: 1048576}
+stem:
+  - conv: {out: 1048576, kernel: 1048576}
+stages:
+  - {block: residual, depth: 1, channels: 8}
+"""#)
+        #expect(r.succeeded == false)
+        #expect(r.text == #"""
+spec.yaml:5:5: error: the layer is too large: 1048576x1x1 outputs, 1.21e+24 parameters, 1.21e+24 multiply-adds per sample (at stem.conv1, whose input is 1048576x1048576x1048576 for a 1048576x1048576x1048576 network input)
+  5 |   - conv: {out: 1048576, kernel: 1048576}
+    |     ^~~~
+help: netc takes layers of up to 10^12 of each; check the channel counts and the input size
+spec.yaml:7:13: error: the layer is too large: 8x1048576x1048576 outputs, 75497472 parameters, 8.3e+19 multiply-adds per sample (at stages.0.0.conv1, whose input is 1048576x1048576x1048576 for a 1048576x1048576x1048576 network input)
+  7 |   - {block: residual, depth: 1, channels: 8}
+    |             ^~~~~~~~
+<prelude>:13:9: note: in block 'residual', from its definition
+  13 |       - conv: {out: $channels, kernel: 3, stride: $stride, pad: 1}
+     |         ^~~~
+help: netc takes layers of up to 10^12 of each; check the channel counts and the input size
+
+"""#)
+    }
+
     /// Thousands of parentheses used to overflow the parser's stack.
     @Test func nestedParentheses() {
         let r = rendered(head(String(repeating: "(", count: 5000) + "$classes" + String(repeating: ")", count: 5000)))

@@ -36,7 +36,7 @@ let package = Package(
 
         .executableTarget(name: "print-shapes", dependencies: ["NetcSpec"], path: "Examples/PrintShapes"),
 
-        .testTarget(name: "NetcSpecTests", dependencies: ["NetcSpec", "NetcZoo"], exclude: ["Golden"]),
+        .testTarget(name: "NetcSpecTests", dependencies: ["NetcSpec", "NetcZoo"], exclude: ["Golden", "FuzzCrashers"]),
         .testTarget(name: "NetcKernelsTests", dependencies: ["NetcKernels"]),
         .testTarget(name: "NetcRuntimeTests", dependencies: ["NetcRuntime", "NetcSpec"]),
         .testTarget(name: "NetcTrainTests", dependencies: ["NetcTrain", "NetcSpec", "NetcRuntime"]),

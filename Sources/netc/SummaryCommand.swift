@@ -18,7 +18,7 @@ struct SummaryCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Input as NxCxHxW (e.g. 1x1x96x96); default: batch 1 at the spec's declared input.",
                                valueName: "NxCxHxW"),
-            transform: InputShape.parse)
+            transform: { try InputShape.parse($0) })
     var input: InputShape?
 
     @Option(help: "Nesting depth of the table: 1 = stem, stages and head (d2l's view); 2 adds blocks; 3 adds layers.")

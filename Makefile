@@ -61,7 +61,7 @@ fuzz-spec: fuzz-build
 fuzz-data: fuzz-build
 	mkdir -p $(FUZZ_DIR)/corpus/data $(FUZZ_DIR)/crashes
 	cp Fuzz/data-seeds/* $(FUZZ_DIR)/corpus/data/
-	$(FUZZ_RUN) $(FUZZ_DIR)/debug/fuzz-data $(FUZZ_DIR)/corpus/data -max_total_time=$(FUZZ_SECONDS) \
+	$(FUZZ_RUN) $(FUZZ_DIR)/debug/fuzz-data $(FUZZ_DIR)/corpus/data -dict=Fuzz/data.dict -max_total_time=$(FUZZ_SECONDS) \
 	  -artifact_prefix=$(FUZZ_DIR)/crashes/data- $(FUZZ_FLAGS)
 
 clean:

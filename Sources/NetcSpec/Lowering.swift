@@ -359,6 +359,7 @@ struct Lowering {
                 if f.message == "undefined parameter '$classes'", spec.classes == nil, spec.classesLocation != nil { return nil }
                 var at = arg.location
                 at.column += f.offset
+                at.length = max(1, at.length - f.offset)
                 var help = f.help
                 if f.message.hasPrefix("undefined parameter"), let missing = e.references.first(where: { env[$0.name] == nil }) {
                     help = env.isEmpty

@@ -206,12 +206,18 @@ struct SpecReader {
             return nil
         }
         if text.contains("$") {
+            // Inside quotes, so that an offset into the expression's text is a column.
+            var inside = node.location
+            if case .scalar(let s) = node.kind, s.style == .singleQuoted || s.style == .doubleQuoted, inside.length >= 2 {
+                inside.column += 1
+                inside.length -= 2
+            }
             switch Expression.parse(text) {
             case .success(let e):
-                return SourceValue(.expression(e, text: text), at: node.location)
+                return SourceValue(.expression(e, text: text), at: inside)
             case .failure(let failure):
-                var at = node.location
-                at.column += failure.offset + (node.isPlainScalar ? 0 : 1)
+                var at = inside
+                at.column += failure.offset
                 at.length = 1
                 diagnostics.append(.error("in expression '\(YAMLNode.excerpt(text, limit: 60))': \(failure.message)", at: at, help: failure.help))
                 return nil

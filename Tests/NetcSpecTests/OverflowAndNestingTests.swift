@@ -114,7 +114,7 @@ input: {channels: 1, size: 32}
 classes: 10
 blocks:
   times:
-    let: {inner: $channels * 1152921504606846977}
+    let: {inner: "$channels * 1152921504606846977"}
     body: [{conv: {out: $inner, kernel: 3, pad: 1}}]
   floordiv:
     let: {inner: ($stride - 9223372036854775807 - 17) // -1}
@@ -134,13 +134,13 @@ head: [global_avgpool, flatten, {linear: {out: $classes}}]
 """#)
         #expect(r.succeeded == false)
         #expect(r.text == #"""
-spec.yaml:7:28: error: in '$channels * 1152921504606846977': 8 * 1152921504606846977 overflows a 64-bit integer
-  7 |     let: {inner: $channels * 1152921504606846977}
-    |                            ^~~~~~~~~~~~~~~~~~~~~~
+spec.yaml:7:29: error: in '$channels * 1152921504606846977': 8 * 1152921504606846977 overflows a 64-bit integer
+  7 |     let: {inner: "$channels * 1152921504606846977"}
+    |                             ^~~~~~~~~~~~~~~~~~~~~
 help: netc's sizes and counts go up to 1048576; check the values this combines
 spec.yaml:10:49: error: in '($stride - 9223372036854775807 - 17) // -1': -9223372036854775806 - 17 overflows a 64-bit integer
   10 |     let: {inner: ($stride - 9223372036854775807 - 17) // -1}
-     |                                                 ^~~~~~~~~~~~
+     |                                                 ^~~~~~~~~~~
 help: netc's sizes and counts go up to 1048576; check the values this combines
 spec.yaml:13:18: error: in '-(-9223372036854775807 - $stride)': -(-9223372036854775808) overflows a 64-bit integer
   13 |     let: {inner: -(-9223372036854775807 - $stride)}
@@ -148,7 +148,7 @@ spec.yaml:13:18: error: in '-(-9223372036854775807 - $stride)': -(-9223372036854
 help: netc's sizes and counts go up to 1048576; check the values this combines
 spec.yaml:16:51: error: in '(-9223372036854775807 - $stride) // -1': -9223372036854775808 // -1 overflows a 64-bit integer
   16 |     let: {inner: (-9223372036854775807 - $stride) // -1}
-     |                                                   ^~~~~~
+     |                                                   ^~~~~
 help: netc's sizes and counts go up to 1048576; check the values this combines
 
 """#)

@@ -28,9 +28,9 @@ head: [global_avgpool, flatten, {linear: {out: $classes}}]
 """#)
         #expect(r.succeeded == false)
         #expect(r.text == #"""
-spec.yaml:7:16: error: 'if' must be true or false, got the number 10
+spec.yaml:7:17: error: 'if' must be true or false, got the number 10
   7 |   - relu: {if: "$classes"}
-    |                ^~~~~~~~~~
+    |                 ^~~~~~~~
 spec.yaml:4:10: note: the value 10 is set here
   4 | classes: 10
     |          ^~

@@ -116,8 +116,8 @@ public indirect enum Expression: Hashable, Sendable {
                 guard y != 0 else { throw Failure(message: "division by zero", offset: offset) }
                 // Python's floor division and modulo, exactly (a Double quotient loses digits past 2^53).
                 if op == "%" { return .int(y == -1 ? 0 : Self.floorModulo(x, y)) }
-                let q = try checked(x.dividedReportingOverflow(by: y))
-                guard case .int(let t) = q else { return q }
+                let (t, overflowed) = x.dividedReportingOverflow(by: y)
+                guard !overflowed else { throw overflow("\(x) // \(y)", offset: offset) }
                 return .int(x % y != 0 && (x < 0) != (y < 0) ? t - 1 : t)
             case "<": return .bool(x < y)
             case "<=": return .bool(x <= y)

@@ -348,6 +348,8 @@ struct Lowering {
         switch arg.content {
         case .literal(let v):
             return Binding(value: v, origin: arg.location)
+        case .refused:
+            return nil
         case .expression(let e, let text):
             switch e.evaluate({ env[$0]?.value }) {
             case .success(let v):

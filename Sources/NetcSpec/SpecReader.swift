@@ -103,8 +103,9 @@ struct SpecReader {
         var derived: [(String, SourceValue)] = []
         if let l = f["let"], let entries = mapping(l, "let") {
             for (key, value) in entries {
-                guard let lname = string(key, "name"), let arg = argument(value, lname) else { continue }
-                derived.append((lname, arg))
+                guard let lname = string(key, "name") else { continue }
+                // Keep a refused value's name, so `$name` further on is not also "undefined".
+                derived.append((lname, argument(value, lname) ?? SourceValue(.refused, at: value.location)))
             }
         }
         if let body = f["body"], body.sequence?.isEmpty == true {

@@ -150,6 +150,37 @@ help: end the head with 'global_avgpool, flatten, {linear: {out: $classes}}' and
 """#)
     }
 
+    /// A `let` that does not parse used to be reported again as an undefined parameter wherever it was used.
+    @Test func refusedExpressionsReportOnce() {
+        let r = rendered(#"""
+netc: 1
+name: t
+input: {channels: 1, size: 32}
+classes: 10
+blocks:
+  b:
+    let: {inner: "$channels *"}
+    body: [{conv: {out: $inner, kernel: 3, pad: 1}}]
+stages:
+  - {block: residual, depth: 1, channels: "$classes +"}
+  - {block: b, depth: 1, channels: 8}
+head: [global_avgpool, flatten, {linear: {out: "$classes *"}}]
+"""#)
+        #expect(r.succeeded == false)
+        #expect(r.text == #"""
+spec.yaml:7:30: error: in expression '$channels *': expected a value
+  7 |     let: {inner: "$channels *"}
+    |                              ^
+spec.yaml:10:54: error: in expression '$classes +': expected a value
+  10 |   - {block: residual, depth: 1, channels: "$classes +"}
+     |                                                      ^
+spec.yaml:12:59: error: in expression '$classes *': expected a value
+  12 | head: [global_avgpool, flatten, {linear: {out: "$classes *"}}]
+     |                                                           ^
+
+"""#)
+    }
+
     /// The training side asks the compiled spec whether it can train it on a dataset's classes.
     @Test func classifierHeadErrorForTheTrainer() {
         let c = Compiler.compile(source: """

@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEB_PACKAGES := pkg-config libopenblas-dev libyaml-dev zlib1g-dev dataset-fashion-mnist
 NETC := .build/release/netc
 
-.PHONY: all deps build test train check-zoo clean
+.PHONY: all deps build test train check-zoo fuzz fuzz-build fuzz-spec fuzz-data clean
 
 all: build
 
@@ -33,6 +33,36 @@ train: build
 
 check-zoo: build
 	$(NETC) check architectures/*.yaml architectures/imagenet/*.yaml Examples/*.yaml
+
+# libFuzzer over the spec front end (fuzz-spec) and NetcTrain's binary readers (fuzz-data), each
+# for FUZZ_SECONDS. Builds into .build-fuzz with NETC_FUZZ set, which adds the two targets to the
+# manifest; corpora grow in .build-fuzz/corpus, crashing inputs land in .build-fuzz/crashes.
+FUZZ_SECONDS ?= 900
+FUZZ_FLAGS ?= -rss_limit_mb=2048 -timeout=10 -detect_leaks=0
+FUZZ_DIR := .build-fuzz
+# swiftc keeps only the last -sanitize= it is given, so the compile flags name both in one;
+# --sanitize=fuzzer links libFuzzer's main. Swift's runtime caches look like leaks to LSan.
+FUZZ_BUILD := NETC_FUZZ=1 $(SWIFT) build --scratch-path $(FUZZ_DIR) --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address
+FUZZ_RUN := ASAN_OPTIONS=detect_leaks=0
+
+fuzz: fuzz-spec fuzz-data
+
+fuzz-build: deps
+	$(FUZZ_BUILD) --product fuzz-spec
+	$(FUZZ_BUILD) --product fuzz-data
+
+fuzz-spec: fuzz-build
+	mkdir -p $(FUZZ_DIR)/corpus/spec $(FUZZ_DIR)/crashes
+	for f in architectures/*.yaml architectures/imagenet/*.yaml Examples/*.yaml Examples/broken/*.yaml; do \
+	  cp $$f $(FUZZ_DIR)/corpus/spec/$$(echo $$f | tr / _); done
+	$(FUZZ_RUN) $(FUZZ_DIR)/debug/fuzz-spec $(FUZZ_DIR)/corpus/spec -dict=Fuzz/spec.dict -max_total_time=$(FUZZ_SECONDS) \
+	  -artifact_prefix=$(FUZZ_DIR)/crashes/spec- $(FUZZ_FLAGS)
+
+fuzz-data: fuzz-build
+	mkdir -p $(FUZZ_DIR)/corpus/data $(FUZZ_DIR)/crashes
+	cp Fuzz/data-seeds/* $(FUZZ_DIR)/corpus/data/
+	$(FUZZ_RUN) $(FUZZ_DIR)/debug/fuzz-data $(FUZZ_DIR)/corpus/data -dict=Fuzz/data.dict -max_total_time=$(FUZZ_SECONDS) \
+	  -artifact_prefix=$(FUZZ_DIR)/crashes/data- $(FUZZ_FLAGS)
 
 clean:
 	rm -rf .build

@@ -38,7 +38,7 @@ let package = Package(
 
         .executableTarget(name: "print-shapes", dependencies: ["NetcSpec"], path: "Examples/PrintShapes"),
 
-        .testTarget(name: "NetcSpecTests", dependencies: ["NetcSpec", "NetcZoo"], exclude: ["Golden"]),
+        .testTarget(name: "NetcSpecTests", dependencies: ["NetcSpec", "NetcZoo"], exclude: ["Golden", "FuzzCrashers"]),
         .testTarget(name: "NetcKernelsTests", dependencies: ["NetcKernels"]),
         .testTarget(name: "NetcRuntimeTests", dependencies: ["NetcRuntime", "NetcSpec"]),
         .testTarget(name: "NetcTrainTests", dependencies: ["NetcTrain", "NetcSpec", "NetcRuntime"]),
@@ -46,3 +46,12 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// libFuzzer targets, only in the manifest when NETC_FUZZ is set (`make fuzz`): they have no
+// `main` of their own and link only with `-sanitize=fuzzer`, so plain builds must not see them.
+if Context.environment["NETC_FUZZ"] != nil {
+    package.targets += [
+        .executableTarget(name: "fuzz-spec", dependencies: ["NetcSpec"], path: "Fuzz/FuzzSpec"),
+        .executableTarget(name: "fuzz-data", dependencies: ["NetcTrain"], path: "Fuzz/FuzzData"),
+    ]
+}

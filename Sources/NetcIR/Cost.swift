@@ -9,10 +9,16 @@ public struct Cost: Hashable, Sendable {
     /// applied at; for batch norm and linear layers, once per sample.
     public var torchinfoMACs = 0
     /// Multiply-accumulates of convolutions and linear layers only, bias excluded:
-    /// the convention of torchvision's GFLOPS column, fvcore and pycls.
+    /// the convention of torchvision's GFLOPS column and fvcore (pycls adds the biases: `pyclsFlops`).
     public var macs = 0
-    /// pycls's activations: the output elements of convolutions and linear layers.
+    /// Output elements of convolutions and linear layers.
     public var activations = 0
+    /// pycls's `flops` (`conv2d_cx`, `linear_cx`): `macs` plus each conv's and linear layer's bias,
+    /// counted once per output channel or feature, not per position.
+    public var pyclsFlops = 0
+    /// pycls's `acts`: `activations` plus the outputs of max and average pooling (`pool2d_cx`);
+    /// global average pooling adds none (`gap2d_cx`).
+    public var pyclsActivations = 0
     /// Output elements torchinfo keeps for its "forward/backward pass size": outputs of layers that
     /// own parameters, counted twice (value and gradient).
     public var torchinfoPassElements = 0
@@ -26,6 +32,8 @@ public struct Cost: Hashable, Sendable {
         c.torchinfoMACs += b.torchinfoMACs
         c.macs += b.macs
         c.activations += b.activations
+        c.pyclsFlops += b.pyclsFlops
+        c.pyclsActivations += b.pyclsActivations
         c.torchinfoPassElements += b.torchinfoPassElements
         return c
     }
@@ -39,21 +47,26 @@ extension Node {
         c.buffers = parameters.filter { $0.role == .buffer }.reduce(0) { $0 + $1.elementCount }
         if c.parameters > 0 { c.torchinfoPassElements = 2 * shape.elementCount }
         switch op {
-        case .conv:
+        case .conv(let conv):
             let positions = shape.height * shape.width
             let weights = parameters[0].elementCount
             c.torchinfoMACs = c.parameters * positions
             c.macs = weights * positions
             c.activations = shape.elementCount
-        case .linear:
+            c.pyclsFlops = c.macs + (conv.bias ? conv.outChannels : 0)
+        case .linear(let linear):
             c.torchinfoMACs = c.parameters
             c.macs = parameters[0].elementCount
             c.activations = shape.elementCount
+            c.pyclsFlops = c.macs + (linear.bias ? linear.outFeatures : 0)
         case .batchNorm:
             c.torchinfoMACs = c.parameters
-        case .input, .relu, .maxPool, .avgPool, .globalAvgPool, .flatten, .add:
+        case .maxPool, .avgPool:
+            c.pyclsActivations = shape.elementCount
+        case .input, .relu, .globalAvgPool, .flatten, .add:
             break
         }
+        c.pyclsActivations += c.activations
         return c
     }
 }

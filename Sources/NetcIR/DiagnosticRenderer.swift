@@ -36,15 +36,28 @@ public struct DiagnosticRenderer: Sendable {
     private func excerpt(_ at: SourceLocation?) -> String {
         guard let at, let text = sources[at.file], let raw = Self.line(at.line, of: text) else { return "" }
         // Control bytes (from a binary file) would garble the terminal; show them as '?'.
-        let line = String(raw.map { $0 == "\t" || !($0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false) ? $0 : "?" })
+        var line = String(raw.map { $0 == "\t" || !($0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } ?? false) ? $0 : "?" })
+        var column = at.column
+        var end = line.count
+        // A very long line (a generated or fuzzed file) is quoted as a window around the caret.
+        if line.count > Self.maxLineWidth {
+            let start = max(0, min(column - 1 - Self.maxLineWidth / 3, line.count - Self.maxLineWidth))
+            let before = start > 0 ? "…" : "", after = start + Self.maxLineWidth < line.count ? "…" : ""
+            line = before + line.dropFirst(start).prefix(Self.maxLineWidth) + after
+            column += before.count - start
+            end = line.count - after.count
+        }
         let number = String(at.line)
         let gutter = String(repeating: " ", count: number.count)
         // Tabs keep their width under the caret; anything else becomes a space.
-        let pad = String(line.prefix(max(0, at.column - 1)).map { $0 == "\t" ? "\t" : " " })
-        let available = max(1, line.count - (at.column - 1))
+        let pad = String(line.prefix(max(0, column - 1)).map { $0 == "\t" ? "\t" : " " })
+        let available = max(1, end - (column - 1))
         let marks = "^" + String(repeating: "~", count: max(0, min(at.length, available) - 1))
         return "  \(number) | \(line)\n  \(gutter) | \(pad)\(marks)\n"
     }
+
+    /// Longest source line quoted whole.
+    static let maxLineWidth = 120
 
     static func line(_ n: Int, of text: String) -> String? {
         var current = 1

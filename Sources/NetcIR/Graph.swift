@@ -98,7 +98,9 @@ public struct GraphBuilder: Sendable {
         }
         let macs = parameters * Double(output.height) * Double(output.width)
         guard max(elements, parameters, macs) <= maxPerNode else {
-            throw ShapeError("the layer is too large: \(output) outputs, \(Int(parameters)) parameters, \(macs) multiply-adds per sample",
+            // %g, not Int(_:): these counts may be far beyond Int's range (2^80 parameters).
+            let count = { (d: Double) in String(format: d < 1e15 ? "%.0f" : "%.3g", d) }
+            throw ShapeError("the layer is too large: \(output) outputs, \(count(parameters)) parameters, \(count(macs)) multiply-adds per sample",
                              help: "netc takes layers of up to 10^12 of each; check the channel counts and the input size")
         }
     }

@@ -30,10 +30,14 @@ public struct Summary: Codable, Sendable {
         public var forwardBackwardBytes: Int
         public var parameterBytes: Int
         public var estimatedTotalBytes: Int
-        /// Conv and linear MACs, bias excluded: torchvision's GFLOPS column and pycls's `flops`.
+        /// Conv and linear MACs, bias excluded: torchvision's GFLOPS column.
         public var macs: Int
-        /// pycls's activations: conv and linear output elements.
+        /// pycls's `flops`: `macs` plus conv and linear biases, once per output channel.
+        public var pyclsFlops: Int
+        /// Conv and linear output elements.
         public var activations: Int
+        /// pycls's `acts`: `activations` plus pooling outputs.
+        public var pyclsActivations: Int
     }
 
     public var name: String
@@ -79,25 +83,30 @@ public struct Summary: Codable, Sendable {
                         buffers: c.buffers, torchinfoMultAdds: c.torchinfoMACs * batch,
                         inputBytes: inputBytes, forwardBackwardBytes: passBytes, parameterBytes: paramBytes,
                         estimatedTotalBytes: inputBytes + passBytes + paramBytes,
-                        macs: c.macs * batch, activations: c.activations * batch)
+                        macs: c.macs * batch, pyclsFlops: c.pyclsFlops * batch,
+                        activations: c.activations * batch, pyclsActivations: c.pyclsActivations * batch)
     }
 
     /// The table and footer as text. The footer's first block reproduces torchinfo 1.8's lines so
     /// the two can be compared line by line; the lines after it use other tools' conventions.
     public func renderText() -> String {
-        let rule = String(repeating: "=", count: 96)
-        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
-        func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
-        var out = "\(name)\n\(rule)\n"
-        out += pad("Layer (kind)", 46) + pad("Output Shape", 20) + lpad("Param #", 14) + lpad("Mult-Adds", 16) + "\n"
-        out += rule + "\n"
-        for r in rows {
+        let cells = rows.map { r in
             let short = r.depth == 1 ? r.name : String(r.name.split(separator: ".").last ?? "")
-            let label = String(repeating: "  ", count: r.depth - 1) + "\(short) (\(r.kind))"
-            out += pad(label, 46) + pad("[" + r.outputShape.map(String.init).joined(separator: ", ") + "]", 20)
-                + lpad(r.parameters == 0 ? "--" : Self.grouped(r.parameters), 14)
-                + lpad(r.multAdds == 0 ? "--" : Self.grouped(r.multAdds), 16) + "\n"
+            return [String(repeating: "  ", count: r.depth - 1) + "\(short) (\(r.kind))",
+                    "[" + r.outputShape.map(String.init).joined(separator: ", ") + "]",
+                    r.parameters == 0 ? "--" : Self.grouped(r.parameters),
+                    r.multAdds == 0 ? "--" : Self.grouped(r.multAdds)]
         }
+        // torchinfo's widths, widened to the widest cell plus a space so columns never run together.
+        let widths = [46, 20, 14, 16].enumerated().map { i, w in max(w, (cells.map { $0[i].count }.max() ?? 0) + 1) }
+        let rule = String(repeating: "=", count: widths.reduce(0, +))
+        func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(0, n - s.count)) }
+        func lpad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
+        func line(_ c: [String]) -> String { pad(c[0], widths[0]) + pad(c[1], widths[1]) + lpad(c[2], widths[2]) + lpad(c[3], widths[3]) + "\n" }
+        var out = "\(name)\n\(rule)\n"
+        out += line(["Layer (kind)", "Output Shape", "Param #", "Mult-Adds"])
+        out += rule + "\n"
+        for c in cells { out += line(c) }
         let t = totals
         let (unit, scaled) = Self.scaled(t.torchinfoMultAdds)
         out += rule + "\n"
@@ -111,8 +120,10 @@ public struct Summary: Codable, Sendable {
         out += "Params size (MB): \(Self.megabytes(t.parameterBytes))\n"
         out += "Estimated Total Size (MB): \(Self.megabytes(t.estimatedTotalBytes))\n"
         out += rule + "\n"
-        out += "Conv+linear MACs (torchvision GFLOPS, pycls flops): \(String(format: "%.2f", Double(t.macs) / 1e9)) G\n"
-        out += "Activations (pycls acts): \(String(format: "%.2f", Double(t.activations) / 1e6)) M\n"
+        out += "Conv+linear MACs (torchvision GFLOPS): \(String(format: "%.2f", Double(t.macs) / 1e9)) G\n"
+        // pycls's figures differ from the MACs by the biases and pooling outputs: print them whole.
+        out += "pycls flops (MACs + biases): \(Self.grouped(t.pyclsFlops))\n"
+        out += "pycls acts (conv, linear and pooling outputs): \(Self.grouped(t.pyclsActivations))\n"
         out += "BN running statistics (buffers, not params): \(Self.grouped(t.buffers))\n"
         return out
     }

@@ -52,6 +52,9 @@ public enum Compiler {
             var lowering = Lowering(spec: spec)
             c.graph = lowering.lower()
             c.diagnostics += lowering.diagnostics
+            if let graph = c.graph, let problem = spec.classifierHeadDiagnostic(output: graph.outputShape) {
+                c.diagnostics.append(problem)
+            }
         }
         if c.diagnostics.hasErrors { c.graph = nil }
         // A template layer used twice with the same bad value reports the same thing twice; say it once.

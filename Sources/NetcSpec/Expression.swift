@@ -9,8 +9,9 @@ public indirect enum Expression: Hashable, Sendable {
     case literal(Value)
     /// `$name`, with the reference's character offset in the source text.
     case reference(String, offset: Int)
-    case unary(String, Expression)
-    case binary(String, Expression, Expression)
+    /// An operator applied to its operands, with the operator's character offset.
+    case unary(String, Expression, offset: Int)
+    case binary(String, Expression, Expression, offset: Int)
     case conditional(Expression, Expression, Expression)
     case call(String, [Expression], offset: Int)
 
@@ -22,6 +23,10 @@ public indirect enum Expression: Hashable, Sendable {
     }
 
     public static let functions = ["round", "floor", "ceil", "min", "max", "int"]
+
+    /// Most operators, calls and parentheses one expression may hold. Parsing and evaluating
+    /// recurse once per level, so this bounds the stack; real expressions use a handful.
+    public static let maxOperations = 64
 
     /// Parses `text`; the whole text must be one expression.
     public static func parse(_ text: String) -> Result<Expression, Failure> {
@@ -40,8 +45,8 @@ public indirect enum Expression: Hashable, Sendable {
         switch self {
         case .literal: []
         case .reference(let n, let o): [(n, o)]
-        case .unary(_, let a): a.references
-        case .binary(_, let a, let b): a.references + b.references
+        case .unary(_, let a, _): a.references
+        case .binary(_, let a, let b, _): a.references + b.references
         case .conditional(let c, let a, let b): c.references + a.references + b.references
         case .call(_, let args, _): args.flatMap(\.references)
         }
@@ -61,16 +66,18 @@ public indirect enum Expression: Hashable, Sendable {
                 throw Failure(message: "undefined parameter '$\(name)'", offset: offset)
             }
             return v
-        case .unary(let op, let a):
+        case .unary(let op, let a, let offset):
             let v = try a.eval(lookup)
             switch (op, v) {
-            case ("-", .int(let i)): return .int(-i)
+            case ("-", .int(let i)):
+                guard i != .min else { throw Self.overflow("-(\(i))", offset: offset) }
+                return .int(-i)
             case ("-", .double(let d)): return .double(-d)
             case ("not", .bool(let b)): return .bool(!b)
-            default: throw Failure(message: "cannot apply '\(op)' to \(v.typeName) \(v)", offset: 0)
+            default: throw Failure(message: "cannot apply '\(op)' to \(v.typeName) \(v)", offset: offset)
             }
-        case .binary(let op, let a, let b):
-            return try Self.apply(op, try a.eval(lookup), try b.eval(lookup))
+        case .binary(let op, let a, let b, let offset):
+            return try Self.apply(op, try a.eval(lookup), try b.eval(lookup), offset: offset)
         case .conditional(let c, let a, let b):
             guard case .bool(let take) = try c.eval(lookup) else {
                 throw Failure(message: "the condition before '?' must be true or false", offset: 0)
@@ -81,24 +88,37 @@ public indirect enum Expression: Hashable, Sendable {
         }
     }
 
-    private static func apply(_ op: String, _ a: Value, _ b: Value) throws(Failure) -> Value {
+    /// Integer arithmetic that leaves Int's range is an error, never a wrapped (wrong) value.
+    private static func overflow(_ what: String, offset: Int) -> Failure {
+        Failure(message: "\(what) overflows a 64-bit integer", offset: offset,
+                help: "netc's sizes and counts go up to \(Lowering.maxValue); check the values this combines")
+    }
+
+    private static func apply(_ op: String, _ a: Value, _ b: Value, offset: Int) throws(Failure) -> Value {
         switch (op, a, b) {
         case ("==", _, _): return .bool(a == b || (a.asDouble != nil && a.asDouble == b.asDouble))
         case ("!=", _, _): return .bool(!(a == b || (a.asDouble != nil && a.asDouble == b.asDouble)))
         case ("and", .bool(let x), .bool(let y)): return .bool(x && y)
         case ("or", .bool(let x), .bool(let y)): return .bool(x || y)
         case (_, .int(let x), .int(let y)):
+            let checked = { (r: (partialValue: Int, overflow: Bool)) throws(Failure) -> Value in
+                guard !r.overflow else { throw overflow("\(x) \(op) \(y)", offset: offset) }
+                return .int(r.partialValue)
+            }
             switch op {
-            case "+": return .int(x &+ y)
-            case "-": return .int(x &- y)
-            case "*": return .int(x &* y)
+            case "+": return try checked(x.addingReportingOverflow(y))
+            case "-": return try checked(x.subtractingReportingOverflow(y))
+            case "*": return try checked(x.multipliedReportingOverflow(by: y))
             case "/":
-                guard y != 0 else { throw Failure(message: "division by zero", offset: 0) }
+                guard y != 0 else { throw Failure(message: "division by zero", offset: offset) }
                 return .double(Double(x) / Double(y))
             case "//", "%":
-                guard y != 0 else { throw Failure(message: "division by zero", offset: 0) }
-                let q = Int((Double(x) / Double(y)).rounded(.down))
-                return op == "//" ? .int(q) : .int(x - q * y)
+                guard y != 0 else { throw Failure(message: "division by zero", offset: offset) }
+                // Python's floor division and modulo, exactly (a Double quotient loses digits past 2^53).
+                if op == "%" { return .int(y == -1 ? 0 : Self.floorModulo(x, y)) }
+                let (t, overflowed) = x.dividedReportingOverflow(by: y)
+                guard !overflowed else { throw overflow("\(x) // \(y)", offset: offset) }
+                return .int(x % y != 0 && (x < 0) != (y < 0) ? t - 1 : t)
             case "<": return .bool(x < y)
             case "<=": return .bool(x <= y)
             case ">": return .bool(x > y)
@@ -112,10 +132,10 @@ public indirect enum Expression: Hashable, Sendable {
                 case "-": return .double(x - y)
                 case "*": return .double(x * y)
                 case "/":
-                    guard y != 0 else { throw Failure(message: "division by zero", offset: 0) }
+                    guard y != 0 else { throw Failure(message: "division by zero", offset: offset) }
                     return .double(x / y)
                 case "//":
-                    guard y != 0 else { throw Failure(message: "division by zero", offset: 0) }
+                    guard y != 0 else { throw Failure(message: "division by zero", offset: offset) }
                     return .double((x / y).rounded(.down))
                 case "<": return .bool(x < y)
                 case "<=": return .bool(x <= y)
@@ -125,7 +145,13 @@ public indirect enum Expression: Hashable, Sendable {
                 }
             }
         }
-        throw Failure(message: "cannot apply '\(op)' to \(a.typeName) \(a) and \(b.typeName) \(b)", offset: 0)
+        throw Failure(message: "cannot apply '\(op)' to \(a.typeName) \(a) and \(b.typeName) \(b)", offset: offset)
+    }
+
+    /// `x % y` with the sign of `y`, as Python's; `y` is neither 0 nor -1.
+    private static func floorModulo(_ x: Int, _ y: Int) -> Int {
+        let r = x % y
+        return r != 0 && (r < 0) != (y < 0) ? r + y : r
     }
 
     private static func call(_ name: String, _ args: [Value], offset: Int) throws(Failure) -> Value {
@@ -165,12 +191,15 @@ public indirect enum Expression: Hashable, Sendable {
 struct ExpressionParser {
     private let chars: [Character]
     private var pos = 0
+    /// Operators, calls and parentheses so far, against `Expression.maxOperations`.
+    private var operations = 0
 
     init(_ text: String) { chars = Array(text) }
 
     mutating func expression() throws(Expression.Failure) -> Expression {
         let condition = try binary(level: 0)
         guard eat("?") else { return condition }
+        try countOperation()
         let a = try expression()
         guard eat(":") else { throw fail("expected ':' in 'condition ? a : b'") }
         return .conditional(condition, a, try expression())
@@ -189,15 +218,23 @@ struct ExpressionParser {
         guard level < Self.levels.count else { return try unary() }
         var lhs = try binary(level: level + 1)
         while let op = Self.levels[level].first(where: { peek($0) }) {
+            let offset = pos
+            try countOperation()
             _ = eat(op)
-            lhs = .binary(op, lhs, try binary(level: level + 1))
+            lhs = .binary(op, lhs, try binary(level: level + 1), offset: offset)
         }
         return lhs
     }
 
     private mutating func unary() throws(Expression.Failure) -> Expression {
-        if eat("-") { return .unary("-", try unary()) }
-        if peekWord("not") { _ = eat("not"); return .unary("not", try unary()) }
+        skipSpace()
+        let offset = pos
+        if peek("-") || peekWord("not") {
+            try countOperation()
+            let op = eat("-") ? "-" : "not"
+            if op == "not" { _ = eat("not") }
+            return .unary(op, try unary(), offset: offset)
+        }
         return try atom()
     }
 
@@ -206,7 +243,9 @@ struct ExpressionParser {
         guard pos < chars.count else { throw fail("expected a value") }
         let start = pos
         let c = chars[pos]
-        if eat("(") {
+        if peek("(") {
+            try countOperation()
+            _ = eat("(")
             let e = try expression()
             guard eat(")") else { throw fail("expected ')'") }
             return e
@@ -237,6 +276,7 @@ struct ExpressionParser {
                                          help: "functions are \(Expression.functions.joined(separator: ", ")); parameters are written '$\(name)'")
             }
             guard eat("(") else { throw fail("expected '(' after \(name)") }
+            try countOperation()
             var args: [Expression] = []
             if !eat(")") {
                 repeat { args.append(try expression()) } while eat(",")
@@ -288,6 +328,14 @@ struct ExpressionParser {
         guard peek(token) else { return false }
         pos += token.count
         return true
+    }
+
+    private mutating func countOperation() throws(Expression.Failure) {
+        operations += 1
+        guard operations <= Expression.maxOperations else {
+            throw Expression.Failure(message: "more than \(Expression.maxOperations) operators, calls and parentheses",
+                                     offset: pos, help: "split the computation into several 'let:' values of the block")
+        }
     }
 
     private func fail(_ message: String) -> Expression.Failure {

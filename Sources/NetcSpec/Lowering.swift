@@ -36,6 +36,9 @@ struct Lowering {
     /// Largest integer a size, count or stride may be: keeps every shape computation far from overflow.
     static let maxValue = 1 << 20
 
+    /// Deepest chain of blocks using blocks: expansion recurses once per level.
+    static let maxBlockNesting = 32
+
     init(spec: Spec) { self.spec = spec }
 
     mutating func lower() -> Graph? {
@@ -247,13 +250,22 @@ struct Lowering {
         if let cond = call.arguments["if"] {
             guard let b = evaluate(cond, env, callSite: site.callSite) else { return nil }
             guard case .bool(let include) = b.value else {
-                report(.error("'if' must be true or false, got \(b.value.phrase)", at: b.origin), site)
+                // At the `if` itself; where a parameter's value was set is a note.
+                let notes: [Diagnostic.Note] = b.origin == cond.location ? [] : [.init("the value \(b.value) is set here", at: b.origin)]
+                report(.error("'if' must be true or false, got \(b.value.phrase)", at: cond.location,
+                              help: "write true, false or a comparison such as '$classes > 10'", notes: notes), site)
                 return nil
             }
             if !include { return input }
         }
 
         if let template = spec.blocks[call.kind] {
+            // Each nested block recurses once; a long chain would overflow the stack.
+            guard ctx.blocks.count < Self.maxBlockNesting else {
+                report(.error("blocks nest more than \(Self.maxBlockNesting) deep: \(chainText(ctx.blocks + [template.name]))",
+                              at: call.location, help: "a block may use other blocks, but only a few levels deep"), site)
+                return nil
+            }
             var args = env
             for (name, arg) in call.arguments where name != "if" {
                 if let b = evaluate(arg, env, callSite: site.callSite) { args[name] = b }
@@ -336,6 +348,8 @@ struct Lowering {
         switch arg.content {
         case .literal(let v):
             return Binding(value: v, origin: arg.location)
+        case .refused:
+            return nil
         case .expression(let e, let text):
             switch e.evaluate({ env[$0]?.value }) {
             case .success(let v):
@@ -343,8 +357,11 @@ struct Lowering {
                 return Binding(value: v, origin: userOrigin ?? arg.location,
                                derivation: e.references.compactMap { env[$0.name]?.derivation }.first)
             case .failure(let f):
+                // `classes:` was written but refused, and that error says it all.
+                if f.message == "undefined parameter '$classes'", spec.classes == nil, spec.classesLocation != nil { return nil }
                 var at = arg.location
                 at.column += f.offset
+                at.length = max(1, at.length - f.offset)
                 var help = f.help
                 if f.message.hasPrefix("undefined parameter"), let missing = e.references.first(where: { env[$0.name] == nil }) {
                     help = env.isEmpty
@@ -353,10 +370,16 @@ struct Lowering {
                 }
                 var ctx = Context(prefix: "")
                 ctx.callSite = callSite
-                report(.error("in '\(text)': \(f.message)", at: at, help: help), ctx)
+                report(.error("in '\(YAMLNode.excerpt(text, limit: 60))': \(f.message)", at: at, help: help), ctx)
                 return nil
             }
         }
+    }
+
+    /// `a -> b -> c`, with the middle of a long chain elided.
+    private func chainText(_ blocks: [String]) -> String {
+        guard blocks.count > 6 else { return blocks.joined(separator: " -> ") }
+        return (blocks.prefix(3) + ["..."] + blocks.suffix(3)).joined(separator: " -> ")
     }
 
     private func bindingsText(of arg: SourceValue, _ env: Environment) -> String {
@@ -391,7 +414,14 @@ struct Lowering {
 
     mutating func positive(_ b: Binding, _ what: String, _ ctx: Context) -> Int? {
         guard case .int(let i)? = ValueType.int.coerce(b.value) else {
-            let help: String? = b.value.asDouble.map { "'\(what)' counts whole \(what == "depth" ? "blocks" : "channels"): use an integer such as \(max(1, Int($0.rounded(.down))))" }
+            let unit = what == "depth" ? "blocks" : "channels"
+            // Int(exactly:) rather than Int(_:), which traps on 1e19 or 1e308.
+            let help: String? = b.value.asDouble.map { d in
+                guard let n = Int(exactly: d.rounded(.down)), n <= Self.maxValue else {
+                    return "'\(what)' counts whole \(unit): use an integer from 1 to \(Self.maxValue)"
+                }
+                return "'\(what)' counts whole \(unit): use an integer such as \(max(1, n))"
+            }
             report(.error("'\(what)' must be an integer, got \(b.value.phrase)", at: b.origin, help: help), ctx)
             return nil
         }

@@ -39,6 +39,8 @@ public struct SourceValue: Sendable {
     public enum Content: Sendable {
         case literal(Value)
         case expression(Expression, text: String)
+        /// A value whose error has been reported; what depends on it stays silent.
+        case refused
     }
     public var content: Content
     public var location: SourceLocation

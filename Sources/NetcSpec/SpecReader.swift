@@ -103,9 +103,15 @@ struct SpecReader {
         var derived: [(String, SourceValue)] = []
         if let l = f["let"], let entries = mapping(l, "let") {
             for (key, value) in entries {
-                guard let lname = string(key, "name"), let arg = argument(value, lname) else { continue }
-                derived.append((lname, arg))
+                guard let lname = string(key, "name") else { continue }
+                // Keep a refused value's name, so `$name` further on is not also "undefined".
+                derived.append((lname, argument(value, lname) ?? SourceValue(.refused, at: value.location)))
             }
+        }
+        if let body = f["body"], body.sequence?.isEmpty == true {
+            // The residual add would then sum the input with itself: a silent doubling.
+            error("block '\(name)' has an empty body", at: body,
+                  help: "give 'body' the residual branch's layers, e.g. '[conv: {out: $channels, kernel: 3, pad: 1}, batchnorm]'")
         }
         var shortcut = BlockTemplate.Shortcut()
         if let s = f["shortcut"], let sf = fields(s, Schema.shortcut, in: "shortcut") {
@@ -203,14 +209,20 @@ struct SpecReader {
             return nil
         }
         if text.contains("$") {
+            // Inside quotes, so that an offset into the expression's text is a column.
+            var inside = node.location
+            if case .scalar(let s) = node.kind, s.style == .singleQuoted || s.style == .doubleQuoted, inside.length >= 2 {
+                inside.column += 1
+                inside.length -= 2
+            }
             switch Expression.parse(text) {
             case .success(let e):
-                return SourceValue(.expression(e, text: text), at: node.location)
+                return SourceValue(.expression(e, text: text), at: inside)
             case .failure(let failure):
-                var at = node.location
-                at.column += failure.offset + (node.isPlainScalar ? 0 : 1)
+                var at = inside
+                at.column += failure.offset
                 at.length = 1
-                diagnostics.append(.error("in expression '\(text)': \(failure.message)", at: at, help: failure.help))
+                diagnostics.append(.error("in expression '\(YAMLNode.excerpt(text, limit: 60))': \(failure.message)", at: at, help: failure.help))
                 return nil
             }
         }
@@ -300,6 +312,11 @@ struct SpecReader {
             return []
         }
         let count = first.items.count
+        guard count > 0 else {
+            error("'\(first.key.string ?? "")' is empty: the network would have no stages", at: first.key,
+                  help: "give one entry per stage, e.g. 'depths: [2, 2, 2, 2]'")
+            return []
+        }
         if let odd = lists.first(where: { $0.items.count != count }) {
             let lengths = lists.map { "\($0.key.string ?? "") has \($0.items.count)" }.joined(separator: ", ")
             diagnostics.append(.error("per-stage lists differ in length: \(lengths)", at: odd.key.location,
@@ -427,12 +444,31 @@ struct SpecReader {
 
     mutating func int(_ node: YAMLNode, _ what: String) -> Int? {
         if let t = node.string, node.isPlainScalar, let i = Int(t) { return i }
-        error("'\(what)' must be an integer, got \(node.kindDescription)", at: node,
-              help: node.string.flatMap(Double.init).map { "use a whole number, e.g. '\(what): \(Int($0.rounded()))'" })
+        if let t = node.string, node.isPlainScalar, Self.isIntegerLiteral(t) {
+            error("'\(what)' is \(YAMLNode.excerpt(t)), beyond the 64-bit integers netc reads", at: node)
+            return nil
+        }
+        // Int(exactly:) rather than Int(_:), which traps on 1e19 or 1e308.
+        let number = node.string.flatMap(Double.init)
+        let help = number.map { d in
+            Int(exactly: d.rounded()).map { "use a whole number, e.g. '\(what): \($0)'" }
+                ?? "use a whole number; sizes and counts go up to \(Lowering.maxValue)"
+        }
+        error("'\(what)' must be an integer, got \(node.kindDescription)", at: node, help: help)
         return nil
     }
 
+    /// Digits with an optional sign: an integer however large, unlike `Int(text)`.
+    static func isIntegerLiteral(_ text: String) -> Bool {
+        let digits = text.first == "-" || text.first == "+" ? text.dropFirst() : Substring(text)
+        return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
     mutating func positiveInt(_ node: YAMLNode, _ what: String) -> Int? {
+        if let t = node.string, node.isPlainScalar, Int(t) == nil, Self.isIntegerLiteral(t), t.first != "-" {
+            error("'\(what)' is \(YAMLNode.excerpt(t)); netc takes values up to \(Lowering.maxValue)", at: node)
+            return nil
+        }
         guard let i = int(node, what) else { return nil }
         guard i > 0 else { error("'\(what)' must be positive, got \(i)", at: node); return nil }
         guard i <= Lowering.maxValue else { error("'\(what)' is \(i); netc takes values up to \(Lowering.maxValue)", at: node); return nil }

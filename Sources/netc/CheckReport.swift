@@ -8,7 +8,7 @@ struct CheckReport: Encodable {
     var ok: Bool
     var name: String?
     var parameters: Int?
-    /// Conv and linear MACs at the declared input (torchvision's and pycls's convention).
+    /// Conv and linear MACs at the declared input, bias excluded (torchvision's GFLOPS convention).
     var macs: Int?
     var inputShape: [Int]?
     var outputShape: [Int]?

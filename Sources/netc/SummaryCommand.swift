@@ -10,13 +10,15 @@ struct SummaryCommand: ParsableCommand {
         discussion: """
             SPEC is a file or a bundled architecture name; with none, the built-in default
             (d2l's ResNet-18). The footer reproduces torchinfo's totals line for line; the lines
-            after it give conv+linear MACs as torchvision and pycls count them, and pycls's activations.
+            after it give conv+linear MACs as torchvision counts them, and pycls's flops and acts.
             """)
 
     @Argument(help: "A spec file or bundled architecture name (default: resnet18).")
     var spec: String?
 
-    @Option(help: "Input as NxCxHxW (e.g. 1x1x96x96); default: batch 1 at the spec's declared input.")
+    @Option(help: ArgumentHelp("Input as NxCxHxW (e.g. 1x1x96x96); default: batch 1 at the spec's declared input.",
+                               valueName: "NxCxHxW"),
+            transform: { try InputShape.parse($0) })
     var input: InputShape?
 
     @Option(help: "Nesting depth of the table: 1 = stem, stages and head (d2l's view); 2 adds blocks; 3 adds layers.")
@@ -42,7 +44,9 @@ struct SummaryCommand: ParsableCommand {
         guard let graph = c.graph, c.succeeded else { throw ExitCode(1) }
         let batch = input?.batch ?? 1
         // Totals are summed in Int: refuse a batch that would overflow them rather than trap.
-        let largest = [graph.cost.torchinfoMACs, graph.cost.torchinfoPassElements * 4, graph.inputShape.elementCount * 4].max() ?? 0
+        let cost = graph.cost
+        let largest = [cost.torchinfoMACs, cost.pyclsFlops, cost.pyclsActivations, cost.torchinfoPassElements * 4,
+                       graph.inputShape.elementCount * 4].max() ?? 0
         guard Double(batch) * Double(largest) < 9e18 else {
             printError("error: a batch of \(batch) is too large to count for \(graph.name)\n")
             throw ExitCode(1)
@@ -53,16 +57,28 @@ struct SummaryCommand: ParsableCommand {
 }
 
 /// `NxCxHxW` from the command line.
-struct InputShape: ExpressibleByArgument {
+struct InputShape {
     var batch: Int
     var sample: Shape
 
-    init?(argument: String) {
-        let parts = argument.lowercased().split(separator: "x").compactMap { Int($0) }
-        guard parts.count == 4, parts.allSatisfy({ $0 > 0 }), parts.count == argument.split(separator: "x").count else { return nil }
-        batch = parts[0]
-        sample = .map(parts[1], parts[2], parts[3])
+    static let names = ["N (batch)", "C (channels)", "H (height)", "W (width)"]
+
+    /// Parses `1x1x96x96`; a refusal names the dimension that is wrong and what is accepted.
+    static func parse(_ argument: String) throws -> InputShape {
+        let parts = argument.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        guard parts.count == 4 else {
+            throw ValidationError("it has \(parts.count) dimension\(parts.count == 1 ? "" : "s"); --input takes four, NxCxHxW, e.g. 1x1x96x96")
+        }
+        var dims: [Int] = []
+        for (name, part) in zip(names, parts) {
+            guard let d = Int(part), d > 0, d <= maxDimension else {
+                throw ValidationError("\(name) is '\(part)'; each dimension must be a whole number from 1 to \(maxDimension), e.g. 1x1x96x96")
+            }
+            dims.append(d)
+        }
+        return InputShape(batch: dims[0], sample: .map(dims[1], dims[2], dims[3]))
     }
 
-    static var defaultValueDescription: String { "NxCxHxW" }
+    /// The spec language's own limit on sizes and counts (`Lowering.maxValue`).
+    static let maxDimension = 1 << 20
 }

@@ -51,4 +51,44 @@ struct SummaryTests {
                            "stages.1.0.bn2", "stages.1.0.shortcut", "stages.1.0.relu2"])
         #expect(Summary(g, depth: 4).rows.contains { $0.name == "stages.1.0.conv3" && $0.depth == 4 })
     }
+
+    /// pycls's `linear_cx` and `conv2d_cx` add each bias once per output feature or channel, and
+    /// `pool2d_cx` counts pooling outputs as activations; torchvision's GFLOPS count neither.
+    @Test func pyclsFiguresAddBiasesAndPooling() throws {
+        let d2l = Summary(try defaultGraph(input: .map(1, 96, 96)), batch: 1).totals
+        // Conv biases: stem 64, stages 4 x 64, 4 x 128 + 128, 4 x 256 + 256, 4 x 512 + 512; head 10.
+        #expect(d2l.pyclsFlops == d2l.macs + 4_800 + 10)
+        #expect(d2l.pyclsFlops == 318_662_346)
+        let text = try #require(Zoo.spec(named: "imagenet/resnet50"))
+        let graph = try #require(Compiler.compile(source: text, file: "resnet50.yaml").graph)
+        let r50 = Summary(graph, batch: 1).totals
+        #expect(r50.pyclsFlops == r50.macs + 1_000)
+        #expect(r50.pyclsActivations == r50.activations + 64 * 56 * 56)
+        let footer = Summary(graph, batch: 1).renderText().split(separator: "\n").suffix(5).joined(separator: "\n")
+        #expect(footer == """
+            ================================================================================================
+            Conv+linear MACs (torchvision GFLOPS): 4.09 G
+            pycls flops (MACs + biases): 4,089,185,256
+            pycls acts (conv, linear and pooling outputs): 11,315,688
+            BN running statistics (buffers, not params): 53,120
+            """)
+    }
+
+    /// Columns widen to their widest value: a huge input used to run shapes and counts together.
+    @Test func columnsWidenForHugeValues() throws {
+        let text = Summary(try defaultGraph(input: .map(1, 4000, 4000)), batch: 100_000, depth: 1).renderText()
+        #expect(text.split(separator: "\n").prefix(11).joined(separator: "\n") == """
+            resnet18
+            ============================================================================================================
+            Layer (kind)                                  Output Shape                    Param #              Mult-Adds
+            ============================================================================================================
+            stem (stem)                                   [100000, 64, 1000, 1000]          3,328  1,280,000,012,800,000
+            stages.0 (stage)                              [100000, 64, 1000, 1000]        148,224 14,771,200,051,200,000
+            stages.1 (stage)                              [100000, 128, 500, 500]         525,952 13,123,200,102,400,000
+            stages.2 (stage)                              [100000, 256, 250, 250]       2,100,480 13,115,200,204,800,000
+            stages.3 (stage)                              [100000, 512, 125, 125]       8,395,264 13,111,200,409,600,000
+            head (head)                                   [100000, 10]                      5,130            513,000,000
+            ============================================================================================================
+            """)
+    }
 }

@@ -145,6 +145,12 @@ struct Lowering {
             body = layer(call, body, env, &ctx)
             if let body { outputs[String(builder.node(body).name.dropFirst(ctx.prefix.count + 1))] = body }
         }
+        if let input, body == input {
+            // Every layer was dropped by its `if`: the add would double the input, which no block means.
+            report(.error("block '\(template.name)' has no layers left in its body: every one has an 'if' that is false here",
+                          at: site, help: "keep at least one layer of the body for these arguments, or use no block here"), ctx)
+            return nil
+        }
 
         // Each path of the shortcut reads the block input unless it names a body layer.
         func source(_ tap: BlockTemplate.Shortcut.Tap?, _ key: String) -> Node.ID?? {

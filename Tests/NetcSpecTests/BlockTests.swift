@@ -144,6 +144,26 @@ struct BlockTests {
             """)
     }
 
+    @Test func aBodyWhoseEveryLayerIsSkippedIsRefused() {
+        let c = Compiler.compile(source: """
+            name: t
+            input: {channels: 4, size: 8}
+            blocks:
+              maybe:
+                params: {on: {type: bool, default: false}}
+                body: [{conv: {out: $channels, kernel: 1, if: $on}}]
+            stages:
+              - {block: maybe, depth: 1, channels: 4}
+            """, file: "skip.yaml")
+        #expect(c.renderDiagnostics() == """
+            skip.yaml:8:5: error: block 'maybe' has no layers left in its body: every one has an 'if' that is false here
+              8 |   - {block: maybe, depth: 1, channels: 4}
+                |     ^
+            help: keep at least one layer of the body for these arguments, or use no block here
+
+            """)
+    }
+
     @Test func stageListsEqualStageMappings() throws {
         let lists = try graph("""
             name: a

@@ -39,6 +39,11 @@ struct Lowering {
     /// Deepest chain of blocks using blocks: expansion recurses once per level.
     static let maxBlockNesting = 32
 
+    /// Globals written in the spec but refused (`classes: 1e19`): their error is reported once.
+    var refusedGlobals: Set<String> {
+        spec.classes == nil && spec.classesLocation != nil ? ["classes"] : []
+    }
+
     init(spec: Spec) { self.spec = spec }
 
     mutating func lower() -> Graph? {
@@ -145,7 +150,7 @@ struct Lowering {
             body = layer(call, body, env, &ctx)
             if let body { outputs[String(builder.node(body).name.dropFirst(ctx.prefix.count + 1))] = body }
         }
-        if let input, body == input {
+        if let input, body == input, !template.body.isEmpty {
             // Every layer was dropped by its `if`: the add would double the input, which no block means.
             report(.error("block '\(template.name)' has no layers left in its body: every one has an 'if' that is false here",
                           at: site, help: "keep at least one layer of the body for these arguments, or use no block here"), ctx)
@@ -363,8 +368,8 @@ struct Lowering {
                 return Binding(value: v, origin: userOrigin ?? arg.location,
                                derivation: e.references.compactMap { env[$0.name]?.derivation }.first)
             case .failure(let f):
-                // `classes:` was written but refused, and that error says it all.
-                if f.message == "undefined parameter '$classes'", spec.classes == nil, spec.classesLocation != nil { return nil }
+                // A global whose value was refused has its error already; what uses it stays silent.
+                if e.references.contains(where: { env[$0.name] == nil && refusedGlobals.contains($0.name) }) { return nil }
                 var at = arg.location
                 at.column += f.offset
                 at.length = max(1, at.length - f.offset)

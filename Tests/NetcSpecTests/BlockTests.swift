@@ -164,6 +164,18 @@ struct BlockTests {
             """)
     }
 
+    @Test func anEmptyBodyUsedByAStageIsReportedOnce() {
+        let c = Compiler.compile(source: """
+            name: t
+            input: {channels: 4, size: 8}
+            blocks:
+              nothing: {body: []}
+            stages:
+              - {block: nothing, depth: 1, channels: 4}
+            """, file: "empty.yaml")
+        #expect(c.diagnostics.map(\.message) == ["block 'nothing' has an empty body"])
+    }
+
     @Test func stageListsEqualStageMappings() throws {
         let lists = try graph("""
             name: a

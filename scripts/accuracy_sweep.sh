@@ -12,6 +12,7 @@ python=${4:-/opt/peervenv/bin/python}
 peers=${PEERS:-../shared/peers}
 netc=${NETC:-.build/release/netc}
 out=$(mktemp -d /tmp/netc-sweep-XXXXXX)
+trap 'echo "run directories and logs: $out"' EXIT
 for seed in $seeds; do
   "$netc" train architectures/resnet18.yaml --resize "$size" --epochs "$epochs" --lr 0.01 --batch 128 \
     --seed "$seed" --out "$out/netc-$seed" > "$out/netc-$seed.log" 2>&1

@@ -274,6 +274,11 @@ def randomise_batch_norms(net, channels, size):
 
 
 def compare(path, a):
+    with tempfile.TemporaryDirectory(prefix="netc-compare-") as tmp:
+        return compare_in(path, a, tmp)
+
+
+def compare_in(path, a, tmp):
     make, naming = MODELS[path]
     torch.manual_seed(0)
     spec = open(path).read()
@@ -281,7 +286,6 @@ def compare(path, a):
     net = make()
     names = naming(net)
     randomise_batch_norms(net, channels, size)
-    tmp = tempfile.mkdtemp(prefix="netc-compare-")
     weights = os.path.join(tmp, "weights.safetensors")
     write_safetensors(weights, state(net, names), {"spec": spec})
 

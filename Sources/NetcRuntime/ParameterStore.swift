@@ -53,8 +53,7 @@ public final class ParameterStore {
                 ofNode[node.id].append(entries.count)
                 entries.append(Entry(name: name, node: node.id, index: k, shape: p.shape, role: p.role,
                                      offset: offset, count: p.elementCount))
-                // 16-float (64-byte) alignment keeps every tensor on its own cache lines.
-                offset += (p.elementCount + 15) & ~15
+                offset += Self.alignedCount(p)
             }
         }
         self.entries = entries
@@ -86,9 +85,17 @@ public final class ParameterStore {
 
     /// What `bytes` will be for a store of `graph`, known without allocating it.
     public static func bytes(of graph: Graph) -> Int {
-        3 * graph.nodes.reduce(0) { sum, node in sum + node.parameters.reduce(0) { $0 + ($1.elementCount + 15) & ~15 } }
-            * MemoryLayout<Float>.stride
+        3 * totalCount(of: graph) * MemoryLayout<Float>.stride
     }
+
+    /// What `totalCount` will be for a store of `graph`: the floats of each of its three storages.
+    public static func totalCount(of graph: Graph) -> Int {
+        graph.nodes.reduce(0) { sum, node in sum + node.parameters.reduce(0) { $0 + alignedCount($1) } }
+    }
+
+    /// Floats a parameter takes in each storage: 16-float (64-byte) alignment keeps every
+    /// tensor on its own cache lines.
+    static func alignedCount(_ p: ParameterSpec) -> Int { (p.elementCount + 15) & ~15 }
 
     public func entry(_ name: String) -> Entry? { byName[name].map { entries[$0] } }
 

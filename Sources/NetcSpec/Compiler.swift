@@ -26,6 +26,10 @@ public enum Compiler {
     /// Specs larger than this are refused rather than parsed: no real architecture comes close.
     public static let maxFileSize = YAMLLimits.default.maxBytes
 
+    /// Largest integer a size, count or stride may be: keeps every shape computation far from
+    /// overflow. Command-line sizes (`netc summary --input`) take the same bound.
+    public static let maxValue = 1 << 20
+
     public static func compile(source: String, file: String, input: Shape? = nil) -> Compilation {
         compile(bytes: Array(source.utf8), file: file, input: input)
     }

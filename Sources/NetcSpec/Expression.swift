@@ -91,7 +91,7 @@ public indirect enum Expression: Hashable, Sendable {
     /// Integer arithmetic that leaves Int's range is an error, never a wrapped (wrong) value.
     private static func overflow(_ what: String, offset: Int) -> Failure {
         Failure(message: "\(what) overflows a 64-bit integer", offset: offset,
-                help: "netc's sizes and counts go up to \(Lowering.maxValue); check the values this combines")
+                help: "netc's sizes and counts go up to \(Compiler.maxValue); check the values this combines")
     }
 
     private static func apply(_ op: String, _ a: Value, _ b: Value, offset: Int) throws(Failure) -> Value {

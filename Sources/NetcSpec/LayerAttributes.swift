@@ -32,8 +32,8 @@ extension Lowering {
             report(.error("'\(name)' of \(layerName(a)) must be an integer, got \(b.value.phrase)", at: b.origin, help: help), a.context)
             return nil
         }
-        guard i <= Lowering.maxValue else {
-            report(.error("'\(name)' of \(layerName(a)) is \(i); netc takes values up to \(Lowering.maxValue)", at: b.origin), a.context)
+        guard i <= Compiler.maxValue else {
+            report(.error("'\(name)' of \(layerName(a)) is \(i); netc takes values up to \(Compiler.maxValue)", at: b.origin), a.context)
             return nil
         }
         guard i >= min else {

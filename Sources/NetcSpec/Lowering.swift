@@ -33,9 +33,6 @@ struct Lowering {
         var unset: Set<String> = []
     }
 
-    /// Largest integer a size, count or stride may be: keeps every shape computation far from overflow.
-    static let maxValue = 1 << 20
-
     /// Deepest chain of blocks using blocks: expansion recurses once per level.
     static let maxBlockNesting = 32
 
@@ -428,8 +425,8 @@ struct Lowering {
             let unit = what == "depth" ? "blocks" : "channels"
             // Int(exactly:) rather than Int(_:), which traps on 1e19 or 1e308.
             let help: String? = b.value.asDouble.map { d in
-                guard let n = Int(exactly: d.rounded(.down)), n <= Self.maxValue else {
-                    return "'\(what)' counts whole \(unit): use an integer from 1 to \(Self.maxValue)"
+                guard let n = Int(exactly: d.rounded(.down)), n <= Compiler.maxValue else {
+                    return "'\(what)' counts whole \(unit): use an integer from 1 to \(Compiler.maxValue)"
                 }
                 return "'\(what)' counts whole \(unit): use an integer such as \(max(1, n))"
             }
@@ -440,8 +437,8 @@ struct Lowering {
             report(.error("'\(what)' must be positive, got \(i)", at: b.origin), ctx)
             return nil
         }
-        guard i <= Self.maxValue else {
-            report(.error("'\(what)' is \(i); netc takes values up to \(Self.maxValue)", at: b.origin), ctx)
+        guard i <= Compiler.maxValue else {
+            report(.error("'\(what)' is \(i); netc takes values up to \(Compiler.maxValue)", at: b.origin), ctx)
             return nil
         }
         return i

@@ -452,7 +452,7 @@ struct SpecReader {
         let number = node.string.flatMap(Double.init)
         let help = number.map { d in
             Int(exactly: d.rounded()).map { "use a whole number, e.g. '\(what): \($0)'" }
-                ?? "use a whole number; sizes and counts go up to \(Lowering.maxValue)"
+                ?? "use a whole number; sizes and counts go up to \(Compiler.maxValue)"
         }
         error("'\(what)' must be an integer, got \(node.kindDescription)", at: node, help: help)
         return nil
@@ -466,12 +466,12 @@ struct SpecReader {
 
     mutating func positiveInt(_ node: YAMLNode, _ what: String) -> Int? {
         if let t = node.string, node.isPlainScalar, Int(t) == nil, Self.isIntegerLiteral(t), t.first != "-" {
-            error("'\(what)' is \(YAMLNode.excerpt(t)); netc takes values up to \(Lowering.maxValue)", at: node)
+            error("'\(what)' is \(YAMLNode.excerpt(t)); netc takes values up to \(Compiler.maxValue)", at: node)
             return nil
         }
         guard let i = int(node, what) else { return nil }
         guard i > 0 else { error("'\(what)' must be positive, got \(i)", at: node); return nil }
-        guard i <= Lowering.maxValue else { error("'\(what)' is \(i); netc takes values up to \(Lowering.maxValue)", at: node); return nil }
+        guard i <= Compiler.maxValue else { error("'\(what)' is \(i); netc takes values up to \(Compiler.maxValue)", at: node); return nil }
         return i
     }
 

@@ -79,6 +79,6 @@ struct InputShape {
         return InputShape(batch: dims[0], sample: .map(dims[1], dims[2], dims[3]))
     }
 
-    /// The spec language's own limit on sizes and counts (`Lowering.maxValue`).
-    static let maxDimension = 1 << 20
+    /// The spec language's own limit on sizes and counts.
+    static let maxDimension = Compiler.maxValue
 }

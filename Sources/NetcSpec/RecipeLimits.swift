@@ -22,6 +22,11 @@ public enum RecipeLimits {
         w.isFinite && w >= 0 ? nil : "must be a finite number at least 0, got \(Value.format(w))"
     }
 
+    /// Epochs, batch size, image size, steps: a count of 0 or fewer does nothing or divides by zero.
+    public static func count(_ n: Int) -> String? {
+        n >= 1 ? nil : "must be at least 1, got \(n)"
+    }
+
     public static func warmupEpochs(_ e: Int) -> String? {
         e >= 0 ? nil : "must be at least 0, got \(e)"
     }

@@ -335,9 +335,9 @@ struct SpecReader {
         guard let f = fields(node, Schema.train, in: "train") else { return nil }
         var t = TrainSpec()
         if let v = f["dataset"], let s = string(v, "dataset") { t.dataset = s }
-        if let v = f["resize"], let i = positiveInt(v, "resize") { t.resize = i }
-        if let v = f["batch"], let i = positiveInt(v, "batch") { t.batch = i }
-        if let v = f["epochs"], let i = positiveInt(v, "epochs") { t.epochs = i }
+        if let v = f["resize"], let i = recipeCount(v, "resize") { t.resize = i }
+        if let v = f["batch"], let i = recipeCount(v, "batch") { t.batch = i }
+        if let v = f["epochs"], let i = recipeCount(v, "epochs") { t.epochs = i }
         if let v = f["seed"], let i = int(v, "seed"), within(RecipeLimits.seed(i), v, "seed") { t.seed = i }
         if let v = f["warmup_epochs"], let i = int(v, "warmup_epochs"), within(RecipeLimits.warmupEpochs(i), v, "warmup_epochs") {
             t.warmupEpochs = i
@@ -371,6 +371,13 @@ struct SpecReader {
             }
         }
         return t
+    }
+
+    /// A recipe count (resize, batch, epochs): below 1 refused in `RecipeLimits.count`'s words, as
+    /// the command line refuses its flags; beyond netc's sizes and counts, as `positiveInt` does.
+    private mutating func recipeCount(_ node: YAMLNode, _ what: String) -> Int? {
+        if let t = node.string, node.isPlainScalar, let i = Int(t), !within(RecipeLimits.count(i), node, what) { return nil }
+        return positiveInt(node, what)
     }
 
     /// Whether a recipe value passed its `RecipeLimits` check; if not, reports the problem at the value.

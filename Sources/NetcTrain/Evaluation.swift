@@ -55,7 +55,7 @@ public struct Evaluation {
 
     /// Mean loss, accuracy and image count on the test split.
     public func testSet(batch: Int) throws -> (loss: Double, accuracy: Double, count: Int) {
-        guard batch >= 1 else { throw TrainingError("a batch of \(batch) images evaluates nothing", help: "use a batch of at least 1") }
+        if let problem = RecipeLimits.count(batch) { throw TrainingError("the batch \(problem)", help: "a batch holds at least one image") }
         try MemoryBudget.check(graph, batch: batch, training: false)
         let test = try IDXDataset.load(directory: try options.resolvedDataDirectory(), split: .test, for: graph)
         let interpreter = Interpreter(graph: graph, store: store, batchSize: batch)

@@ -32,10 +32,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         let problems = [("lr", RecipeLimits.learningRate(recipe.lr)), ("momentum", RecipeLimits.momentum(recipe.momentum)),
                         ("weight_decay", RecipeLimits.weightDecay(recipe.weightDecay)),
                         ("warmup_epochs", RecipeLimits.warmupEpochs(recipe.warmupEpochs)), ("seed", RecipeLimits.seed(recipe.seed)),
-                        ("batch", recipe.batch >= 1 ? nil : "must be at least 1, got \(recipe.batch)"),
-                        ("epochs", recipe.epochs >= 1 ? nil : "must be at least 1, got \(recipe.epochs)"),
-                        ("limit", (limit ?? 1) >= 1 ? nil : "must be at least 1, got \(limit ?? 0)"),
-                        ("resize", (recipe.resize ?? 1) >= 1 ? nil : "must be at least 1, got \(recipe.resize ?? 0)"),
+                        ("batch", RecipeLimits.count(recipe.batch)), ("epochs", RecipeLimits.count(recipe.epochs)),
+                        ("limit", limit.flatMap(RecipeLimits.count)), ("resize", recipe.resize.flatMap(RecipeLimits.count)),
+                        ("checkpoint_every", checkpointEvery.flatMap(RecipeLimits.count)), ("log_every", RecipeLimits.count(logEvery)),
                         ("schedule", Self.scheduleProblem(recipe.schedule))]
             .compactMap { name, problem in problem.map { "'\(name)' \($0)" } }
         guard problems.isEmpty else {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NetcIR
 import NetcRuntime
+import NetcSpec
 import NetcTrain
 
 struct BenchCommand: ParsableCommand {
@@ -22,9 +23,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also print the ten slowest nodes of the last step.") var profile = false
 
     func validate() throws {
-        for (name, value) in [("batch", batch), ("steps", steps), ("size", size ?? 1)] where value < 1 {
-            throw ValidationError("--\(name) must be at least 1, got \(value)")
-        }
+        try RecipeFlags.check("batch", RecipeLimits.count(batch))
+        try RecipeFlags.check("steps", RecipeLimits.count(steps))
+        try RecipeFlags.check("size", size.flatMap(RecipeLimits.count))
     }
 
     func run() throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NetcSpec
 import NetcTrain
 
 struct EvalCommand: ParsableCommand {
@@ -18,8 +19,8 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Images per forward pass.") var batch: Int = 500
 
     func validate() throws {
-        if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
-        if let resize, resize < 1 { throw ValidationError("--resize must be at least 1, got \(resize)") }
+        try RecipeFlags.check("batch", RecipeLimits.count(batch))
+        try RecipeFlags.check("resize", resize.flatMap(RecipeLimits.count))
     }
 
     func run() throws {

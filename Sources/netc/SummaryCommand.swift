@@ -31,7 +31,7 @@ struct SummaryCommand: ParsableCommand {
     var list = false
 
     func validate() throws {
-        guard depth >= 1 else { throw ValidationError("--depth must be at least 1") }
+        try RecipeFlags.check("depth", RecipeLimits.count(depth))
     }
 
     func run() throws {

@@ -41,7 +41,7 @@ struct TrainCommand: ParsableCommand {
     func validate() throws {
         for (name, value) in [("epochs", epochs), ("batch", batch), ("resize", resize), ("limit", limit),
                               ("checkpoint-every", checkpointEvery), ("log-every", logEvery)] {
-            if let value, value < 1 { throw ValidationError("--\(name) must be at least 1, got \(value)") }
+            try RecipeFlags.check(name, value.flatMap(RecipeLimits.count))
         }
         try RecipeFlags.check("lr", lr.flatMap(RecipeLimits.learningRate))
         try RecipeFlags.check("momentum", momentum.flatMap(RecipeLimits.momentum))
@@ -49,7 +49,7 @@ struct TrainCommand: ParsableCommand {
         try RecipeFlags.check("warmup-epochs", warmupEpochs.flatMap(RecipeLimits.warmupEpochs))
         try RecipeFlags.check("seed", seed.flatMap(RecipeLimits.seed))
         if let schedule, TrainSpec.Schedule(name: schedule) == nil {
-            throw ValidationError("--schedule must be constant, step or cosine")
+            throw ValidationError("--schedule must be constant, step or cosine, got '\(schedule)'")
         }
         if resume != nil, spec != nil { throw ValidationError("--resume takes the spec from the run directory; give no SPEC") }
         if resume != nil, out != nil { throw ValidationError("--resume continues the run in its own directory; give no --out") }

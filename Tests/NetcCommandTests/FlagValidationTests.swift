@@ -27,6 +27,9 @@ struct FlagValidationTests {
         (["--seed", "-1"], "--seed must be at least 0, got -1"),
         (["--epochs", "-2"], "--epochs must be at least 1, got -2"),
         (["--limit", "0"], "--limit must be at least 1, got 0"),
+        (["--log-every", "0"], "--log-every must be at least 1, got 0"),
+        (["--checkpoint-every", "-1"], "--checkpoint-every must be at least 1, got -1"),
+        (["--schedule", "linear"], "--schedule must be constant, step or cosine, got 'linear'"),
     ])
     func trainRefuses(_ arguments: [String], _ expected: String) {
         #expect(message(TrainCommand.self, arguments) == expected)
@@ -48,6 +51,10 @@ struct FlagValidationTests {
 
     @Test func evalRefusesAnEmptyBatch() {
         #expect(message(EvalCommand.self, ["resnet18", "--weights", "w", "--batch", "0"]) == "--batch must be at least 1, got 0")
+    }
+
+    @Test func summaryRefusesDepthZero() {
+        #expect(message(SummaryCommand.self, ["--depth", "0"]) == "--depth must be at least 1, got 0")
     }
 
     @Test func benchRefusesAnEmptyBatch() {

@@ -43,6 +43,24 @@ struct RecipeDiagnosticTests {
             """)
     }
 
+    /// Counts are refused in the same words as the command line's `--batch 0`.
+    @Test func countsBelowOneAreLocated() {
+        let r = rendered("{batch: 0, epochs: -2, resize: 0}")
+        #expect(r.succeeded == false)
+        #expect(r.text == """
+            spec.yaml:7:16: error: 'batch' must be at least 1, got 0
+              7 | train: {batch: 0, epochs: -2, resize: 0}
+                |                ^
+            spec.yaml:7:27: error: 'epochs' must be at least 1, got -2
+              7 | train: {batch: 0, epochs: -2, resize: 0}
+                |                           ^~
+            spec.yaml:7:39: error: 'resize' must be at least 1, got 0
+              7 | train: {batch: 0, epochs: -2, resize: 0}
+                |                                       ^
+
+            """)
+    }
+
     @Test func usableRecipeValuesPass() {
         let r = rendered("{seed: 0, warmup_epochs: 0, optimizer: {sgd: {lr: 0.1, momentum: 0.9, weight_decay: 0}}}")
         #expect(r.text == "")

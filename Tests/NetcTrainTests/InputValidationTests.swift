@@ -74,6 +74,12 @@ import Testing
             """)
     }
 
+    @Test func stepCountsBelowOneAreRefusedByTheTrainer() throws {
+        #expect(try train(Self.spec(), data: "/nonexistent") { $0.logEvery = 0; $0.checkpointEvery = -1 } == """
+            the training recipe is out of range: 'checkpoint_every' must be at least 1, got -1; 'log_every' must be at least 1, got 0
+            """)
+    }
+
     @Test func labelsMustBeWholeClassNumbers() throws {
         #expect(message { _ = try ClassLabels.indices([0, .nan, 1e30, 1.5, -1, 10, 9], classes: 10, source: "y.npy") } == """
             y.npy: labels must be class indices, whole numbers from 0 to 9; found nan at index 1, 1e+30 at index 2, 1.5 at index 3, -1.0 at index 4, 10.0 at index 5

@@ -21,7 +21,6 @@ public func fuzzSpec(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
 /// Everything `netc check`, `netc summary` and `netc train` do with a compilation short of running it.
 private func exercise(_ c: Compilation) {
     _ = c.renderDiagnostics()
-    _ = c.classifierHeadError(classes: 10)
     guard let graph = c.graph, c.succeeded else { return }
     _ = graph.cost
     let summary = Summary(graph, batch: 1, depth: 3)

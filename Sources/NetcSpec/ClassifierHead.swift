@@ -2,20 +2,26 @@ import NetcIR
 
 /// Training (softmax cross-entropy over labels 0..<classes) needs a network whose output is a
 /// vector of one logit per class. A spec that ends in a feature map, or in the wrong number of
-/// features, would otherwise train on nonsense or index past its logits.
-extension Compilation {
-    /// Why the compiled network cannot be trained as a classifier of `classes` classes (the spec's
-    /// `classes:` when nil), or nil when its output has shape `[classes]`, or when the spec did
-    /// not compile (its errors say why). The diagnostic points at the layer the network ends with.
+/// features, would otherwise train on nonsense or index past its logits. `netc check` reports
+/// this at the spec's last layer; the trainer asks again of the graph it is given (NetcTrain's
+/// `ClassLabels.requireClassifier`), in the same words.
+public enum ClassifierHead {
+    /// What is wrong with a network whose output is `output` as a classifier of `classes`
+    /// classes (any number when nil), with how to fix it; nil when nothing is.
     ///
-    ///     var c = Compiler.compile(path: "resnet18.yaml")
-    ///     if let problem = c.classifierHeadError(classes: 10) {
-    ///         c.diagnostics.append(problem)
-    ///         print(c.renderDiagnostics())
-    ///     }
-    public func classifierHeadError(classes: Int? = nil) -> Diagnostic? {
-        guard let spec, let graph else { return nil }
-        return spec.classifierHeadProblem(output: graph.outputShape, classes: classes ?? spec.classes, severity: .error)
+    ///     ClassifierHead.problem(output: .map(8, 4, 4), classes: 10)?.message
+    ///     // "the network's output is a feature map (8x4x4), but training needs a vector of class logits, [10]"
+    public static func problem(output: Shape, classes: Int?) -> (message: String, help: String)? {
+        let wanted = classes.map { "[\($0)]" } ?? "[classes]"
+        if output.dims.count != 1 {
+            return ("the network's output is a feature map (\(output)), but training needs a vector of class logits, \(wanted)",
+                    "end the head with 'global_avgpool, flatten, {linear: {out: $classes}}'")
+        }
+        if let classes, output.dims[0] != classes {
+            return ("the network's output has \(output.dims[0]) features, but training needs one logit per class: \(wanted)",
+                    "make the last linear layer 'linear: {out: $classes}'")
+        }
+        return nil
     }
 }
 
@@ -33,20 +39,10 @@ extension Spec {
     }
 
     func classifierHeadProblem(output: Shape, classes: Int?, severity: Diagnostic.Severity) -> Diagnostic? {
-        let wanted = classes.map { "[\($0)]" } ?? "[classes]"
-        let headHelp = "end the head with 'global_avgpool, flatten, {linear: {out: $classes}}'"
-            + (classes == nil ? " and declare 'classes:'" : "")
-        let message: String
-        if output.dims.count != 1 {
-            message = "the network's output is a feature map (\(output)), but training needs a vector of class logits, \(wanted)"
-        } else if let classes, output.dims[0] != classes {
-            message = "the network's output has \(output.dims[0]) features, but training needs one logit per class: \(wanted)"
-        } else {
-            return nil
-        }
+        guard let problem = ClassifierHead.problem(output: output, classes: classes) else { return nil }
+        // A spec that never declared its classes is told where the count goes.
+        let help = problem.help + (output.dims.count != 1 && classes == nil ? " and declare 'classes:'" : "")
         let notes: [Diagnostic.Note] = classes != nil && classesLocation != nil ? [.init("'classes' is set here", at: classesLocation)] : []
-        return Diagnostic(severity, message, at: lastLayerLocation,
-                          help: output.dims.count == 1 ? "make the last linear layer 'linear: {out: $classes}'" : headHelp,
-                          notes: notes)
+        return Diagnostic(severity, problem.message, at: lastLayerLocation, help: help, notes: notes)
     }
 }

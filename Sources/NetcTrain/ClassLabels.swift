@@ -1,4 +1,5 @@
 import NetcIR
+import NetcSpec
 
 /// Checks that labels and a network's class scores agree before the loss reads them. The loss
 /// indexes each sample's logits with its label, and NetcKernels checks nothing in a release
@@ -9,18 +10,19 @@ public enum ClassLabels {
     /// checked against the network's own count.
     public static let anyByte = Int(UInt8.max) + 1
 
-    /// How many classes `graph` scores: its output must be a vector with one score per class.
-    public static func count(of graph: Graph) throws -> Int {
-        guard graph.outputShape.dims.count == 1 else {
-            throw TrainingError("\(graph.name)'s output is \(graph.outputShape) per image, not a vector of class scores",
-                                help: "end the head with a classifier, e.g. 'head: [global_avgpool, flatten, {linear: {out: $classes}}]'")
+    /// How many classes `graph` scores; throws unless its output is a vector with one score per
+    /// class (in `netc check`'s words, `ClassifierHead.problem`).
+    @discardableResult
+    public static func requireClassifier(_ graph: Graph) throws -> Int {
+        if let problem = ClassifierHead.problem(output: graph.outputShape, classes: nil) {
+            throw TrainingError(problem.message, help: problem.help)
         }
         return graph.outputShape.dims[0]
     }
 
     /// Throws unless every label of `dataset` is one of `graph`'s classes; `source` names the data.
     public static func check(_ dataset: IDXDataset, fits graph: Graph, source: String) throws {
-        let classes = try count(of: graph)
+        let classes = try requireClassifier(graph)
         guard let largest = dataset.labels.max().map(Int.init), largest >= classes else { return }
         throw TrainingError("\(graph.name) scores \(classes) classes, but \(source) has labels up to \(largest)",
                             help: "set 'classes: \(largest + 1)' in the spec, so that the head's last layer outputs \(largest + 1) scores")
@@ -29,7 +31,7 @@ public enum ClassLabels {
     /// A warning when `graph` scores more classes than `dataset`'s labels name: legitimate (a
     /// head shared with a larger label set) but usually a spec written for another dataset.
     public static func unusedClasses(_ dataset: IDXDataset, graph: Graph, source: String) -> String? {
-        guard let classes = try? count(of: graph), let largest = dataset.labels.max().map(Int.init), largest + 1 < classes else { return nil }
+        guard let classes = try? requireClassifier(graph), let largest = dataset.labels.max().map(Int.init), largest + 1 < classes else { return nil }
         return "\(graph.name) scores \(classes) classes, but the labels of \(source) go up to \(largest): "
             + "classes \(largest + 1)...\(classes - 1) are never the answer (is 'classes' meant for another dataset?)"
     }

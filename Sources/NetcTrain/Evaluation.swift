@@ -81,7 +81,7 @@ public struct Evaluation {
             throw TrainingError("\(labelsSource) has shape \(labels.shape), but \(input.source) holds \(input.count) image(s)",
                                 help: "save one label per image, a 1-d array of \(input.count)")
         }
-        let classes = try ClassLabels.indices(labels.data, classes: try ClassLabels.count(of: graph), source: labelsSource)
+        let classes = try ClassLabels.indices(labels.data, classes: try ClassLabels.requireClassifier(graph), source: labelsSource)
         try MemoryBudget.check(graph, batch: input.count, training: true, batchFlag: "a batch file of")
         let interpreter = Interpreter(graph: graph, store: store, batchSize: input.count)
         interpreter.forward(input.values, training: true)

@@ -48,7 +48,7 @@ public final class Trainer {
     public init(graph: Graph, specText: String, options: TrainingOptions, runDirectory: String,
                 resume: Checkpoint.Contents? = nil) throws {
         try options.checkRanges()
-        _ = try ClassLabels.count(of: graph)
+        try ClassLabels.requireClassifier(graph)
         try MemoryBudget.check(graph, batch: options.batch, training: true)
         guard graph.inputShape.channels == 1 else {
             throw TrainingError("\(graph.name) takes \(graph.inputShape.channels) input channels, but IDX datasets are grayscale",

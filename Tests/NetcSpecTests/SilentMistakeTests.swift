@@ -180,21 +180,4 @@ spec.yaml:12:59: error: in expression '$classes *': expected a value
 
 """#)
     }
-
-    /// The training side asks the compiled spec whether it can train it on a dataset's classes.
-    @Test func classifierHeadErrorForTheTrainer() {
-        let c = Compiler.compile(source: """
-            name: t
-            input: {channels: 1, size: 32}
-            stages: [{block: residual, depth: 1, channels: 8}]
-            head: [global_avgpool, flatten, {linear: {out: 10}}]
-            """, file: "spec.yaml")
-        #expect(c.succeeded)
-        #expect(c.classifierHeadError(classes: 10) == nil)
-        #expect(c.classifierHeadError() == nil)
-        #expect(c.classifierHeadError(classes: 100) == .error(
-            "the network's output has 10 features, but training needs one logit per class: [100]",
-            at: SourceLocation(file: "spec.yaml", line: 4, column: 34, length: 6),
-            help: "make the last linear layer 'linear: {out: $classes}'"))
-    }
 }

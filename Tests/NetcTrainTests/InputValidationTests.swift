@@ -50,8 +50,8 @@ import Testing
 
     @Test func aNetworkWithoutClassifierIsRefused() throws {
         #expect(try train(Self.spec(head: "[]"), data: "/nonexistent") == """
-            tiny's output is 8x4x4 per image, not a vector of class scores
-            help: end the head with a classifier, e.g. 'head: [global_avgpool, flatten, {linear: {out: $classes}}]'
+            the network's output is a feature map (8x4x4), but training needs a vector of class logits, [classes]
+            help: end the head with 'global_avgpool, flatten, {linear: {out: $classes}}'
             """)
     }
 

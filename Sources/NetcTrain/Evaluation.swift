@@ -56,7 +56,7 @@ public struct Evaluation {
     /// Mean loss, accuracy and image count on the test split.
     public func testSet(batch: Int) throws -> (loss: Double, accuracy: Double, count: Int) {
         if let problem = RecipeLimits.count(batch) { throw TrainingError("the batch \(problem)", help: "a batch holds at least one image") }
-        try MemoryBudget.check(graph, batch: batch, training: false)
+        try MemoryBudget.check(graph, batch: batch, training: false, advice: .flags(batch: "--batch", resize: "--resize"))
         let test = try IDXDataset.load(directory: try options.resolvedDataDirectory(), split: .test, for: graph)
         let interpreter = Interpreter(graph: graph, store: store, batchSize: batch)
         let batcher = ImageBatcher(dataset: test, resizeTo: options.resize)
@@ -66,7 +66,7 @@ public struct Evaluation {
 
     /// Logits `[N, K]` for an NCHW batch, in evaluation mode.
     public func logits(_ input: InputBatch) throws -> [Float] {
-        try MemoryBudget.check(graph, batch: input.count, training: false, batchFlag: "a batch file of")
+        try MemoryBudget.check(graph, batch: input.count, training: false, advice: Self.advice(splitting: input))
         let interpreter = Interpreter(graph: graph, store: store, batchSize: input.count)
         interpreter.forward(input.values, training: false)
         return interpreter.logits()
@@ -82,7 +82,7 @@ public struct Evaluation {
                                 help: "save one label per image, a 1-d array of \(input.count)")
         }
         let classes = try ClassLabels.indices(labels.data, classes: try ClassLabels.requireClassifier(graph), source: labelsSource)
-        try MemoryBudget.check(graph, batch: input.count, training: true, batchFlag: "a batch file of")
+        try MemoryBudget.check(graph, batch: input.count, training: true, advice: Self.advice(splitting: input))
         let interpreter = Interpreter(graph: graph, store: store, batchSize: input.count)
         interpreter.forward(input.values, training: true)
         let loss = interpreter.loss(labels: classes).loss
@@ -90,6 +90,12 @@ public struct Evaluation {
         interpreter.sgdStep(learningRate: Float(lr), momentum: Float(momentum), weightDecay: Float(weightDecay))
         try Checkpoint.save(to: path, store: store, spec: specText, options: options, state: TrainingState(step: 1))
         return loss
+    }
+
+    /// `netc run` and `netc step` take their batch and image size from the input file.
+    static func advice(splitting input: InputBatch) -> MemoryAdvice {
+        MemoryAdvice(batch: { "split \(input.source) into batches of at most \($0)" },
+                     smallerImages: "resize \(input.source)'s images")
     }
 
     static func graph(_ c: Compilation) throws -> Graph {

@@ -49,7 +49,10 @@ public final class Trainer {
                 resume: Checkpoint.Contents? = nil) throws {
         try options.checkRanges()
         try ClassLabels.requireClassifier(graph)
-        try MemoryBudget.check(graph, batch: options.batch, training: true)
+        // A resumed run keeps its batch and image size: only a new run can change them.
+        try MemoryBudget.check(graph, batch: options.batch, training: true, advice: resume == nil
+            ? .flags(batch: "--batch", resize: "--resize")
+            : MemoryAdvice(batch: { "start a new run with --batch \($0)" }, smallerImages: "start a new run with smaller images (--resize)"))
         guard graph.inputShape.channels == 1 else {
             throw TrainingError("\(graph.name) takes \(graph.inputShape.channels) input channels, but IDX datasets are grayscale",
                                 help: "set 'input: {channels: 1, ...}' to train on Fashion-MNIST or MNIST")

@@ -41,7 +41,7 @@ struct BenchCommand: ParsableCommand {
                 if !resized.diagnostics.isEmpty { printError(resized.renderDiagnostics()) }   // its warnings
                 graph = g
             }
-            try MemoryBudget.check(graph, batch: batch, training: true)
+            try MemoryBudget.check(graph, batch: batch, training: true, advice: .flags(batch: "--batch", resize: "--size"))
         }
         let b = benchmarkTrainingStep(graph: graph, batch: batch, steps: steps)
         if profile {

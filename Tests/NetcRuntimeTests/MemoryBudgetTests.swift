@@ -24,7 +24,7 @@ struct MemoryBudgetTests {
         let limit = MemoryBudget.total(graph, batch: 100, training: true)!
         #expect(MemoryBudget.largestBatch(graph, training: true, within: limit) == 100)
         do {
-            try MemoryBudget.check(graph, batch: 1_000_000, training: true, limit: limit)
+            try MemoryBudget.check(graph, batch: 1_000_000, training: true, limit: limit, advice: .flags(batch: "--batch", resize: "--resize"))
             Issue.record("expected a refusal")
         } catch {
             #expect("\(error)" == """
@@ -32,6 +32,23 @@ struct MemoryBudgetTests {
                 help: the largest batch that fits is 100 (--batch 100)
                 """)
         }
-        #expect(throws: Never.self) { try MemoryBudget.check(graph, batch: 100, training: true, limit: limit) }
+        #expect(throws: Never.self) {
+            try MemoryBudget.check(graph, batch: 100, training: true, limit: limit, advice: .flags(batch: "--batch", resize: "--resize"))
+        }
+    }
+
+    /// The advice is the caller's: `netc run` has no --batch or --resize, only its input file.
+    @Test func theAdviceIsInTheCallersWords() {
+        let graph = compile(tinySpec)
+        let advice = MemoryAdvice(batch: { "split x.npy into batches of at most \($0)" }, smallerImages: "resize x.npy's images")
+        let limit = MemoryBudget.total(graph, batch: 100, training: false)!
+        let tooMany = #expect(throws: MemoryBudgetError.self) {
+            try MemoryBudget.check(graph, batch: 1000, training: false, limit: limit, advice: advice)
+        }
+        #expect(tooMany?.help == "the largest batch that fits is 100 (split x.npy into batches of at most 100)")
+        let noneFits = #expect(throws: MemoryBudgetError.self) {
+            try MemoryBudget.check(graph, batch: 1, training: false, limit: 1024, advice: advice)
+        }
+        #expect(noneFits?.help == "not even one 1x8x8 image fits: resize x.npy's images or use a smaller network")
     }
 }

@@ -16,7 +16,7 @@ public struct Evaluation {
 
     /// Loads `weights` into the spec's graph, at the input size the checkpoint's recipe trained at
     /// (or `resize`, or the size of the `input` batch). `compile` compiles the spec at a given
-    /// input size (nil: its declared one).
+    /// input size (nil: its declared one); see `compileResized`.
     ///
     /// Refused: a checkpoint whose own spec describes another network, tensors missing, misshapen
     /// or unused, and an input batch whose images have another channel count than the spec's.
@@ -27,23 +27,11 @@ public struct Evaluation {
         if let resize { options.resize = resize }
         if let data { options.dataDirectory = data }
         let declared = compile(nil)
-        let declaredGraph = try Self.graph(declared)
-        let channels = declaredGraph.inputShape.channels
-        var size: (shape: Shape, reason: String)?
-        if let input {
-            try input.check(channels: channels, network: declaredGraph.name)
-            size = (.map(channels, input.sampleShape[1], input.sampleShape[2]), "of the images in \(input.source)")
-        } else if let r = options.resize {
-            size = (.map(channels, r, r), resize != nil ? "--resize \(r)" : "the checkpoint's recipe (resize: \(r))")
+        if let input, let g = declared.graph, declared.succeeded { try input.check(channels: g.inputShape.channels, network: g.name) }
+        let size = input.map(InputSizeRequest.images(of:)) ?? options.resize.map {
+            .square($0, from: resize != nil ? "--resize \($0)" : "the checkpoint's recipe (resize: \($0))", flag: "--resize")
         }
-        var compilation = declared, graph = declaredGraph
-        if let size, size.shape != declaredGraph.inputShape {
-            compilation = compile(size.shape)
-            guard let g = compilation.graph, compilation.succeeded else {
-                throw SpecCompilationError(compilation, network: declaredGraph.name, size: size.shape, reason: size.reason)
-            }
-            graph = g
-        }
+        let (compilation, graph) = try compileResized(declared, to: size, recompile: compile)
         let warning = try CheckpointSpecAgreement.check(graph, given: compilation, checkpoint: contents, weights: weights)
         self.graph = graph
         self.options = options
@@ -98,8 +86,4 @@ public struct Evaluation {
                      smallerImages: "resize \(input.source)'s images")
     }
 
-    static func graph(_ c: Compilation) throws -> Graph {
-        guard let g = c.graph, c.succeeded else { throw SpecCompilationError(c) }
-        return g
-    }
 }

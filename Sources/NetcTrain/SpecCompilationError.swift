@@ -12,13 +12,13 @@ public struct SpecCompilationError: Error, CustomStringConvertible {
         description = compilation.renderDiagnostics()
     }
 
-    /// A spec that compiles at its declared input size but not at `size`, which `reason` asked
-    /// for (a flag, a recipe, an input file): the size is at fault, so the spec's own complaints
-    /// are shown as notes under one error that names the size and where it came from.
-    public init(_ compilation: Compilation, network: String, size: Shape, reason: String) {
+    /// A spec that compiles at its `declared` input size but not at the size `request` asked for:
+    /// the size is at fault, so the spec's own complaints are shown as notes under one error
+    /// that names the size, who asked for it, and a size that works.
+    public init(_ compilation: Compilation, network: String, request: InputSizeRequest, declared: Shape) {
         var c = compilation
-        let cause = Diagnostic.error("\(network) cannot run on \(size.height)x\(size.width) images, the size \(reason) asks for", at: nil,
-                                     help: "use a size the network's layers can take, such as its declared input")
+        let cause = Diagnostic.error("\(network) cannot run on \(request.height)x\(request.width) images, the size from \(request.source)",
+                                     at: nil, help: request.help(declared))
         c.diagnostics = [cause] + c.diagnostics.map { d in
             var d = d
             if d.severity == .error { d.severity = .note }

@@ -29,20 +29,16 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let first = try compile(SpecArgument.compile(spec))
-        var graph = first
         try reportingErrors {
-            if let size, size != first.inputShape.height || size != first.inputShape.width {
-                let shape = Shape.map(first.inputShape.channels, size, size)
-                let resized = SpecArgument.compile(spec, input: shape)
-                guard let g = resized.graph, resized.succeeded else {
-                    throw SpecCompilationError(resized, network: first.name, size: shape, reason: "--size \(size)")
-                }
-                if !resized.diagnostics.isEmpty { printError(resized.renderDiagnostics()) }   // its warnings
-                graph = g
-            }
+            let size = size.map { InputSizeRequest.square($0, from: "--size \($0)", flag: "--size") }
+            let (compilation, graph) = try compileResized(SpecArgument.compile(spec), to: size) { SpecArgument.compile(spec, input: $0) }
+            printWarnings(compilation)
             try MemoryBudget.check(graph, batch: batch, training: true, advice: .flags(batch: "--batch", resize: "--size"))
+            measure(graph)
         }
+    }
+
+    func measure(_ graph: Graph) {
         let b = benchmarkTrainingStep(graph: graph, batch: batch, steps: steps)
         if profile {
             for n in b.nodeTimes.prefix(10) {

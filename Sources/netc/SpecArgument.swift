@@ -23,11 +23,25 @@ enum SpecArgument {
 
 extension SpecArgument {
     /// Compiles spec text saved in a checkpoint, at the size its recipe resizes images to.
-    static func compile(text: String, file: String, input options: TrainingOptions) -> Compilation {
-        let first = Compiler.compile(source: text, file: file)
-        guard let resize = options.resize, let spec = first.spec, spec.input.height != resize else { return first }
-        return Compiler.compile(source: text, file: file, input: .map(spec.input.channels, resize, resize))
+    static func compile(text: String, file: String, input options: TrainingOptions) throws -> Compilation {
+        let size = options.resize.map { InputSizeRequest.square($0, from: "the checkpoint's recipe (resize: \($0))", flag: nil) }
+        return try compileResized(Compiler.compile(source: text, file: file), to: size) {
+            Compiler.compile(source: text, file: file, input: $0)
+        }.compilation
     }
+}
+
+/// The graph of a compilation, its warnings printed; a failure is thrown as its diagnostics
+/// (`SpecCompilationError`, which `reportingErrors` prints).
+func compile(_ c: Compilation) throws -> Graph {
+    guard let g = c.graph, c.succeeded else { throw SpecCompilationError(c) }
+    printWarnings(c)
+    return g
+}
+
+/// Prints a compilation's warnings (a successful one has no errors) to standard error.
+func printWarnings(_ c: Compilation) {
+    if !c.diagnostics.isEmpty { printError(c.renderDiagnostics()) }
 }
 
 /// Writes to standard error, where diagnostics belong.

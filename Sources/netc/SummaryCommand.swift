@@ -39,20 +39,22 @@ struct SummaryCommand: ParsableCommand {
             print(Zoo.names.joined(separator: "\n"))
             return
         }
-        let c = SpecArgument.compile(spec, input: input?.sample)
-        if !c.diagnostics.isEmpty { printError(c.renderDiagnostics()) }
-        guard let graph = c.graph, c.succeeded else { throw ExitCode(1) }
-        let batch = input?.batch ?? 1
-        // Totals are summed in Int: refuse a batch that would overflow them rather than trap.
-        let cost = graph.cost
-        let largest = [cost.torchinfoMACs, cost.pyclsFlops, cost.pyclsActivations, cost.torchinfoPassElements * 4,
-                       graph.inputShape.elementCount * 4].max() ?? 0
-        guard Double(batch) * Double(largest) < 9e18 else {
-            printError("error: a batch of \(batch) is too large to count for \(graph.name)\n")
-            throw ExitCode(1)
+        try reportingErrors {
+            let graph = try compile(SpecArgument.compile(spec, input: input?.sample))
+            let batch = input?.batch ?? 1
+            // Totals are summed in Int: refuse a batch that would overflow them rather than trap.
+            let cost = graph.cost
+            let largest = [cost.torchinfoMACs, cost.pyclsFlops, cost.pyclsActivations, cost.torchinfoPassElements * 4,
+                           graph.inputShape.elementCount * 4].max() ?? 0
+            guard Double(batch) * Double(largest) < 9e18 else {
+                let most = Int((9e18 / Double(largest)).rounded(.up)) - 1
+                let help = most >= 1 ? "use a batch of at most \(most) (N in --input NxCxHxW)" : "use smaller images (H and W in --input NxCxHxW)"
+                printError("error: a batch of \(batch) is too large to count for \(graph.name)\nhelp: \(help)\n")
+                throw ExitCode(1)
+            }
+            let summary = Summary(graph, batch: batch, depth: depth)
+            print(format == .json ? summary.renderJSON() : summary.renderText(), terminator: "")
         }
-        let summary = Summary(graph, batch: batch, depth: depth)
-        print(format == .json ? summary.renderJSON() : summary.renderText(), terminator: "")
     }
 }
 

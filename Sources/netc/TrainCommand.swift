@@ -62,17 +62,13 @@ struct TrainCommand: ParsableCommand {
     }
 
     func startRun() throws {
-        let first = SpecArgument.compile(spec)
-        let parsed = try compile(first)
-        let options = overrides.applied(to: TrainingOptions(spec: first.spec?.train))
-        let compilation = options.resize == nil || options.resize == parsed.inputShape.height
-            ? first : SpecArgument.compile(spec, input: .map(parsed.inputShape.channels, options.resize!, options.resize!))
-        if let size = options.resize, !compilation.succeeded {
-            // It compiled at its declared size: the resize is at fault, not the spec's lines.
-            throw SpecCompilationError(compilation, network: parsed.name, size: .map(parsed.inputShape.channels, size, size),
-                                       reason: resize != nil ? "--resize \(size)" : "the spec's recipe (resize: \(size))")
+        let declared = SpecArgument.compile(spec)
+        let options = overrides.applied(to: TrainingOptions(spec: declared.spec?.train))
+        let size = options.resize.map {
+            InputSizeRequest.square($0, from: resize != nil ? "--resize \($0)" : "the spec's recipe (resize: \($0))", flag: "--resize")
         }
-        let graph = try compile(compilation)
+        let (compilation, graph) = try compileResized(declared, to: size) { SpecArgument.compile(spec, input: $0) }
+        printWarnings(compilation)
         let run = try RunDirectory.createForNewRun(out ?? RunDirectory.defaultPath(forSpecNamed: graph.name))
         defer { run.unlock() }
         let cost = graph.cost
@@ -126,11 +122,4 @@ struct TrainCommand: ParsableCommand {
         o.logEvery = logEvery
         return o
     }
-}
-
-/// The graph of a compilation, or its diagnostics printed and a failure.
-func compile(_ c: Compilation) throws -> Graph {
-    if !c.diagnostics.isEmpty { printError(c.renderDiagnostics()) }
-    guard let g = c.graph, c.succeeded else { throw ExitCode(1) }
-    return g
 }

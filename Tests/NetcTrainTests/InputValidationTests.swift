@@ -103,11 +103,12 @@ import Testing
     @Test func aSizeTheSpecCannotTakeIsBlamedOnTheFlag() {
         let c = Compiler.compile(source: TrainerTests.spec, file: "tiny.yaml", input: .map(1, 100_000, 100_000))
         #expect(c.succeeded == false)
-        let text = SpecCompilationError(c, network: "tiny", size: .map(1, 100_000, 100_000), reason: "--resize 100000").description
+        let request = InputSizeRequest.square(100_000, from: "--resize 100000", flag: "--resize")
+        let text = SpecCompilationError(c, network: "tiny", request: request, declared: .map(1, 8, 8)).description
         // The first lines are this check's; the notes below are the front end's own wording.
         #expect(text.hasPrefix("""
-            error: tiny cannot run on 100000x100000 images, the size --resize 100000 asks for
-            help: use a size the network's layers can take, such as its declared input
+            error: tiny cannot run on 100000x100000 images, the size from --resize 100000
+            help: use a size the network's layers can take, such as its declared 8x8 (--resize 8)
             tiny.yaml:7:13: note: the layer is too large
             """), "\(text)")
         #expect(text.components(separatedBy: "error:").count == 2, "one error, the rest notes: \(text)")

@@ -18,16 +18,14 @@ struct InputShapeTests {
         ("1x1x96", "it has 3 dimensions; --input takes four, NxCxHxW, e.g. 1x1x96x96"),
     ])
     func refusalSaysWhy(_ argument: String, _ message: String) {
-        #expect(throws: ValidationError.self) { try InputShape.parse(argument) }
-        do { _ = try InputShape.parse(argument) } catch { #expect("\(error)" == message) }
+        let error = #expect(throws: ValidationError.self) { try InputShape.parse(argument) }
+        #expect(error.map { "\($0)" } == message)
     }
 
     /// The whole message as the user sees it, through the command's own parser.
     @Test func commandLineMessage() {
-        #expect(throws: (any Error).self) { try SummaryCommand.parse(["--input", "1x0x96x96"]) }
-        do { _ = try SummaryCommand.parse(["--input", "1x0x96x96"]) } catch {
-            #expect(SummaryCommand.message(for: error) == "The value '1x0x96x96' is invalid for '--input <NxCxHxW>': "
-                + "C (channels) is '0'; each dimension must be a whole number from 1 to 1048576, e.g. 1x1x96x96")
-        }
+        let error = #expect(throws: (any Error).self) { try SummaryCommand.parse(["--input", "1x0x96x96"]) }
+        #expect(error.map { SummaryCommand.message(for: $0) } == "The value '1x0x96x96' is invalid for '--input <NxCxHxW>': "
+            + "C (channels) is '0'; each dimension must be a whole number from 1 to 1048576, e.g. 1x1x96x96")
     }
 }

@@ -62,14 +62,23 @@ public enum Checkpoint {
         public var spec: String
         /// The recipe; nil in a file with weights only (which cannot be resumed).
         public var options: TrainingOptions?
-        public var state: TrainingState
+        /// Where the run stands; nil in a file with weights only.
+        public var position: TrainingState?
+        /// The `__metadata__` keys a resume needs that the file lacks: none in a checkpoint netc
+        /// trained, all of them in weights only.
+        public var missingForResume: [String]
         public var momentumSteps: Int
         public var file: SafetensorsFile
     }
 
     /// Reads a checkpoint and checks that its spec text still matches its recorded hash.
     public static func read(_ path: String) throws -> Contents {
-        let file = try SafetensorsFile.read(path)
+        try read(bytes: BinaryFile.read(path), source: path)
+    }
+
+    /// `read(_:)` for a checkpoint's bytes (the fuzzer's way in); `source` names it in errors.
+    public static func read(bytes: [UInt8], source path: String) throws -> Contents {
+        let file = try SafetensorsFile.parse(bytes, source: path)
         let m = file.metadata
         // Weights written by other tools (scripts/compare_pytorch.py) carry no format; a format
         // netc does not know may lay tensors out differently, so it is refused, not guessed at.
@@ -84,7 +93,9 @@ public enum Checkpoint {
             throw TrainingError("\(path): the spec in the metadata does not match its recorded CRC-32 (\(crc))",
                                 help: "the file was edited or damaged")
         }
-        return Contents(spec: spec, options: try options(in: m, of: path), state: try state(in: m, of: path),
+        let options = try options(in: m, of: path), position = try position(in: m, of: path)
+        let missing = (options == nil ? ["options"] : []) + (position == nil ? positionKeys.filter { m[$0] == nil } : [])
+        return Contents(spec: spec, options: options, position: position, missingForResume: missing,
                         momentumSteps: try momentumSteps(in: m, of: path), file: file)
     }
 

@@ -30,7 +30,7 @@ public final class Trainer {
     var lastCheckpoint: TrainingState?
     /// Each override a resume applied (`--lr 0.01 -> 0.05`), recorded in metrics.jsonl when the
     /// run continues.
-    public var changes: [String] = []
+    let changes: [String]
     /// Whether to print progress on standard output (metrics.jsonl is written either way).
     public var progressEnabled = true
     /// Stop after this global step as Ctrl-C would (checkpoint, then return): for tests of resuming.
@@ -44,9 +44,9 @@ public final class Trainer {
     public var checkpointPath: String { (runDirectory as NSString).appendingPathComponent("checkpoint.safetensors") }
     public var metricsPath: String { (runDirectory as NSString).appendingPathComponent("metrics.jsonl") }
 
-    /// A new run, initialised from the seed, or one that continues from `resume`.
+    /// A new run, initialised from the seed, or one that continues `resume` (with its `options`).
     public init(graph: Graph, specText: String, options: TrainingOptions, runDirectory: String,
-                resume: Checkpoint.Contents? = nil) throws {
+                resume: Resumption? = nil) throws {
         try options.checkRanges()
         _ = try ClassLabels.count(of: graph)
         try MemoryBudget.check(graph, batch: options.batch, training: true)
@@ -58,10 +58,11 @@ public final class Trainer {
         self.specText = specText
         self.options = options
         self.runDirectory = runDirectory
+        changes = resume?.changes ?? []
         store = ParameterStore(graph: graph)
         interpreter = Interpreter(graph: graph, store: store, batchSize: options.batch)
         if let resume {
-            try Checkpoint.load(resume, into: store, source: "the checkpoint")
+            try Checkpoint.load(resume.checkpoint, into: store, source: "the checkpoint")
             state = resume.state
             lastCheckpoint = resume.state
         } else {

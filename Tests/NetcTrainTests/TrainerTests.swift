@@ -54,12 +54,16 @@ import Testing
         return o
     }
 
-    func trainer(_ dir: String, _ options: TrainingOptions, resume: Checkpoint.Contents? = nil,
-                 changes: [String] = []) throws -> Trainer {
+    func trainer(_ dir: String, _ options: TrainingOptions, resume: Resumption? = nil) throws -> Trainer {
         let t = try Trainer(graph: try Self.graph(), specText: Self.spec, options: options, runDirectory: dir, resume: resume)
-        t.changes = changes
         t.progressEnabled = false
         return t
+    }
+
+    /// A resumed trainer for `dir` from `checkpoint` (read from dir's checkpoint), without overrides.
+    func trainer(_ dir: String, resuming checkpoint: Checkpoint.Contents) throws -> Trainer {
+        let resumption = try Resumption(checkpoint: checkpoint, from: "\(dir)/checkpoint.safetensors", overrides: TrainingOverrides())
+        return try trainer(dir, resumption.options, resume: resumption)
     }
 
     /// How the first part of a resumed run ends: Ctrl-C (a checkpoint at that step) or SIGKILL
@@ -88,8 +92,9 @@ import Testing
         if stop == .kill { try appendBytes(Array(#"{"kind":"st"#.utf8), "\(b)/metrics.jsonl") }
         let saved = try Checkpoint.read(first.checkpointPath)
         let at: [Int] = stop == .interrupt ? [10, 1, 4] : [8, 1, 2]
-        #expect([saved.state.step, saved.state.epoch, saved.state.stepInEpoch] == at)
-        let resumed = try trainer(b, saved.options!, resume: saved)
+        let position = try #require(saved.position)
+        #expect([position.step, position.epoch, position.stepInEpoch] == at)
+        let resumed = try trainer(b, resuming: saved)
         let resumedResult = try resumed.run()
 
         #expect(resumed.store.snapshot() == straight.store.snapshot(), "weights and BN statistics identical")
@@ -143,11 +148,11 @@ import Testing
             is kept and metrics.jsonl is cut back to it; free some space or fix the cause, then continue with --resume \(b)
             """)
         let saved = try Checkpoint.read(t.checkpointPath)
-        #expect(saved.state.step == kept)
+        #expect(saved.position?.step == kept)
         let straightLines = try Self.metricLines(a)
         #expect(try Self.metricLines(b) == Array(straightLines.prefix(keptLines)), "nothing after the checkpoint")
 
-        let resumed = try trainer(b, saved.options!, resume: saved)
+        let resumed = try trainer(b, resuming: saved)
         _ = try resumed.run()
         #expect(try Self.metricLines(b) == straightLines)
         #expect(resumed.store.snapshot() == straight.store.snapshot())
@@ -163,16 +168,16 @@ import Testing
         first.stopAfterStep = 4
         _ = try first.run()
         var saved = try Checkpoint.read(first.checkpointPath)
-        let counted = try #require(saved.state.metricsLength)
+        let counted = try #require(saved.position?.metricsLength)
         try writeBytes(Array(try BinaryFile.read(first.metricsPath).prefix(10)), first.metricsPath)
-        let error = #expect(throws: TrainingError.self) { try trainer(dir, saved.options!, resume: saved).run() }
+        let error = #expect(throws: TrainingError.self) { try trainer(dir, resuming: saved).run() }
         #expect(error?.description == """
             \(dir)/metrics.jsonl holds 10 bytes, fewer than the \(counted) the checkpoint at step 4 counted: it was cut or edited
             help: restore it, or move it aside to continue with a new metrics log
             """)
 
-        saved.state.metricsLength = nil
-        let resumed = try trainer(dir, saved.options!, resume: saved)
+        saved.position?.metricsLength = nil
+        let resumed = try trainer(dir, resuming: saved)
         resumed.stopAfterStep = 5
         _ = try resumed.run()
         #expect(try BinaryFile.read(first.metricsPath).prefix(10).elementsEqual(#"{"kind":"s"#.utf8), "the 10 bytes stay")
@@ -189,7 +194,7 @@ import Testing
         let resumption = try Resumption(checkpoint: Checkpoint.read(first.checkpointPath), from: first.checkpointPath, overrides: overrides)
         #expect(resumption.startMessage(name: "tiny")
                 == "resuming tiny at epoch 2 of 2, step 6 with --epochs 1 -> 2, --lr 0.05 -> 0.02, --checkpoint-every (epoch ends only) -> 3")
-        let resumed = try trainer(dir, resumption.options, resume: resumption.checkpoint, changes: resumption.changes)
+        let resumed = try trainer(dir, resumption.options, resume: resumption)
         resumed.stopAfterStep = 8
         _ = try resumed.run()
         let lines = try Self.metricLines(dir)
@@ -197,7 +202,7 @@ import Testing
         #expect(lines[5].hasPrefix(#"{"kind":"step","epoch":2,"step":8,"#))
         let saved = try Checkpoint.read(resumed.checkpointPath)
         #expect(saved.options?.lr == 0.02 && saved.options?.epochs == 2 && saved.options?.checkpointEvery == 3)
-        #expect(saved.state.step == 8)
+        #expect(saved.position?.step == 8)
     }
 
     @Test func checkpointRoundTripsExactly() throws {
@@ -216,7 +221,7 @@ import Testing
         try Checkpoint.save(to: path, store: store, spec: Self.spec, options: TrainingOptions(), state: state)
 
         let contents = try Checkpoint.read(path)
-        #expect(contents.spec == Self.spec && contents.state == state && contents.options == TrainingOptions())
+        #expect(contents.spec == Self.spec && contents.position == state && contents.options == TrainingOptions())
         #expect(contents.file.tensors["stem.bn1.num_batches_tracked"]?.dtype == .I64)
         let copy = ParameterStore(graph: g)
         try Checkpoint.load(contents, into: copy, source: path)
@@ -243,7 +248,7 @@ import Testing
             #expect(e.message.hasPrefix("the loss became NaN at step 2 (epoch 1); the first non-finite value appears at"), "\(e.message)")
             #expect(e.help?.contains("(step 1), is kept") == true, "\(e.help ?? "")")
         }
-        #expect(try Checkpoint.read(t.checkpointPath).state.step == 1, "the last good checkpoint stays")
+        #expect(try Checkpoint.read(t.checkpointPath).position?.step == 1, "the last good checkpoint stays")
     }
 
     @Test func missingDatasetSaysHowToInstall() throws {

@@ -29,12 +29,20 @@ extension Checkpoint {
 
     static func options(in m: [String: String], of path: String) throws -> TrainingOptions? {
         guard let text = m["options"] else { return nil }
+        let options: TrainingOptions
         do {
-            return try JSONDecoder().decode(TrainingOptions.self, from: Data(text.utf8))
+            options = try JSONDecoder().decode(TrainingOptions.self, from: Data(text.utf8))
         } catch let error as DecodingError {
             throw TrainingError("\(path): cannot read the training recipe in __metadata__ 'options': \(describe(error))",
                                 help: "the file was edited or damaged; netc will not guess the recipe of a run")
         }
+        // Refused here, where the file is known, rather than as a trap in the loop ('logEvery' 0).
+        let problems = options.rangeProblems()
+        guard problems.isEmpty else {
+            throw TrainingError("\(path): __metadata__ 'options' is out of range: " + problems.joined(separator: "; "),
+                                help: "the file was edited or damaged")
+        }
+        return options
     }
 
     /// The run's position; nil when any of `positionKeys` is absent (weights only).

@@ -79,6 +79,23 @@ import Testing
         #expect(e.store.snapshot() == store.snapshot())
     }
 
+    /// An edited recipe that would trap in the training loop (`step % logEvery`) is refused when read.
+    @Test func anOutOfRangeRecipeIsRefusedWhenRead() throws {
+        let (dir, path, store) = try checkpoint()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var noLog = TrainingOptions(), noCheckpoints = TrainingOptions()
+        (noLog.logEvery, noCheckpoints.checkpointEvery) = (0, 0)
+        for (options, problem) in [(noLog, "'log_every' must be at least 1, got 0"),
+                                   (noCheckpoints, "'checkpoint_every' must be at least 1, got 0")] {
+            try Checkpoint.save(to: path, store: store, spec: TrainerTests.spec, options: options, state: TrainingState())
+            let error = #expect(throws: TrainingError.self) { try Checkpoint.read(path) }
+            #expect(error?.description == """
+                \(path): __metadata__ 'options' is out of range: \(problem)
+                help: the file was edited or damaged
+                """)
+        }
+    }
+
     @Test func anUnreadableRecipeOrStepIsRefusedNotDefaulted() throws {
         let (dir, path, _) = try checkpoint()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -205,6 +205,27 @@ import Testing
         #expect(saved.position?.step == 8)
     }
 
+    /// A damaged record in the log a resume reads back is an error with its line, not a gap or a
+    /// NaN in the curves; a last line cut short by a crash is not an error.
+    @Test func aDamagedEpochRecordIsAnErrorWithItsLine() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/metrics.jsonl"
+        let epoch1 = #"{"kind":"epoch","epoch":1,"step":6,"train_loss":2.1,"train_acc":0.2,"test_acc":0.25}"#
+        let step = #"{"kind":"step","epoch":2,"step":8,"loss":1.9}"#
+        try writeBytes(Array("\(epoch1)\n\(step)\n{\"kind\":\"ep".utf8), path)
+        #expect(try Trainer.epochMetrics(inLog: path) == [EpochMetrics(epoch: 1, trainLoss: 2.1, trainAcc: 0.2, testAcc: 0.25)])
+
+        let help = "help: the file was edited or damaged; restore it, or move it aside to continue with a new metrics log"
+        try writeBytes(Array("\(epoch1)\n{\"kind\":\"ep\n\(step)\n".utf8), path)
+        let torn = #expect(throws: TrainingError.self) { try Trainer.epochMetrics(inLog: path) }
+        #expect(torn?.description == "\(path):2: not a metrics record: invalid JSON at byte 11: unterminated string\n\(help)")
+        try writeBytes(Array("\(step)\n\(epoch1.replacingOccurrences(of: #""train_acc":0.2,"#, with: ""))\n".utf8), path)
+        let incomplete = #expect(throws: TrainingError.self) { try Trainer.epochMetrics(inLog: path) }
+        #expect(incomplete?.description
+                == "\(path):2: an epoch record needs the numbers 'epoch', 'train_loss', 'train_acc' and 'test_acc'\n\(help)")
+    }
+
     @Test func checkpointRoundTripsExactly() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

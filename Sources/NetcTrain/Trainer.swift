@@ -35,8 +35,10 @@ public final class Trainer {
     public var progressEnabled = true
     /// Stop after this global step as Ctrl-C would (checkpoint, then return): for tests of resuming.
     public var stopAfterStep: Int?
-    /// Return after this global step's writes without a checkpoint, as SIGKILL would: for tests.
+    /// Stop after this global step's writes without a checkpoint, as SIGKILL would, by throwing
+    /// `SimulatedKill`: for tests.
     var killAfterStep: Int?
+    struct SimulatedKill: Error {}
     /// Called before each write to the run directory with the file's name; what it throws stands
     /// for that write failing (a full disk): for tests.
     var beforeWrite: ((String) throws -> Void)?
@@ -154,7 +156,7 @@ public final class Trainer {
                                          "lr": .double(Double(lr)), "images_per_s": .double(rate)])
                 }
                 if let every = options.checkpointEvery, state.step % every == 0 { try saveCheckpoint(log) }
-                if state.step == killAfterStep { return TrainingResult(epochs: history, stoppedByInterrupt: true, state: state) }
+                if state.step == killAfterStep { throw SimulatedKill() }
                 if Interrupt.wasRequested || state.step == stopAfterStep {
                     try saveCheckpoint(log)
                     if progressEnabled { progress.epochDone("interrupted at step \(state.step): checkpoint saved to \(checkpointPath)") }

@@ -85,10 +85,13 @@ import Testing
         // Stop mid-epoch (step 10 of 24, in the second epoch), then resume from the checkpoint.
         let first = try trainer(b, options)
         switch stop {
-        case .interrupt: first.stopAfterStep = 10
-        case .kill: first.killAfterStep = 10
+        case .interrupt:
+            first.stopAfterStep = 10
+            #expect(try first.run().stoppedByInterrupt)
+        case .kill:
+            first.killAfterStep = 10
+            #expect(throws: Trainer.SimulatedKill.self) { try first.run() }
         }
-        #expect(try first.run().stoppedByInterrupt)
         if stop == .kill { try appendBytes(Array(#"{"kind":"st"#.utf8), "\(b)/metrics.jsonl") }
         let saved = try Checkpoint.read(first.checkpointPath)
         let at: [Int] = stop == .interrupt ? [10, 1, 4] : [8, 1, 2]

@@ -27,10 +27,8 @@ private func readSafetensors(_ bytes: [UInt8]) {
         _ = try? tensor.values(as: Int32.self)
         _ = try? tensor.values(as: UInt8.self)
     }
-    // Checkpoint.read decodes the recipe from the metadata the same way.
-    if let options = file.metadata["options"] {
-        _ = try? JSONDecoder().decode(TrainingOptions.self, from: Data(options.utf8))
-    }
+    // The metadata (recipe, position, momentum steps) as `netc eval` and `--resume` read it.
+    _ = try? Checkpoint.read(bytes: bytes, source: "fuzz")
     _ = try? file.serialized()
 }
 

@@ -40,13 +40,13 @@ public enum Checkpoint {
                             state: TrainingState) throws {
         var file = SafetensorsFile()
         for (i, e) in store.entries.enumerated() {
-            file.tensors[e.name] = try SafeTensor(Array(store.value(at: i)), shape: e.shape)
-            if e.name.hasSuffix(".running_var") {
-                let bn = String(e.name.dropLast(".running_var".count))
-                file.tensors["\(bn).num_batches_tracked"] = try SafeTensor([Int64(state.step)], shape: [])
+            let names = TensorNames(e)
+            file.tensors[names.value] = try SafeTensor(Array(store.value(at: i)), shape: e.shape)
+            if let tracked = names.batchesTracked {
+                file.tensors[tracked] = try SafeTensor([Int64(state.step)], shape: [])
             }
-            if e.role == .trainable, store.momentumSteps > 0 {
-                file.tensors[momentumPrefix + e.name] = try SafeTensor(Array(store.momentumBuffer(at: i)), shape: e.shape)
+            if let momentum = names.momentum, store.momentumSteps > 0 {
+                file.tensors[momentum] = try SafeTensor(Array(store.momentumBuffer(at: i)), shape: e.shape)
             }
         }
         file.metadata = try metadata(options: options, state: state)
@@ -62,14 +62,23 @@ public enum Checkpoint {
         public var spec: String
         /// The recipe; nil in a file with weights only (which cannot be resumed).
         public var options: TrainingOptions?
-        public var state: TrainingState
+        /// Where the run stands; nil in a file with weights only.
+        public var position: TrainingState?
+        /// The `__metadata__` keys a resume needs that the file lacks: none in a checkpoint netc
+        /// trained, all of them in weights only.
+        public var missingForResume: [String]
         public var momentumSteps: Int
         public var file: SafetensorsFile
     }
 
     /// Reads a checkpoint and checks that its spec text still matches its recorded hash.
     public static func read(_ path: String) throws -> Contents {
-        let file = try SafetensorsFile.read(path)
+        try read(bytes: BinaryFile.read(path), source: path)
+    }
+
+    /// `read(_:)` for a checkpoint's bytes (the fuzzer's way in); `source` names it in errors.
+    public static func read(bytes: [UInt8], source path: String) throws -> Contents {
+        let file = try SafetensorsFile.parse(bytes, source: path)
         let m = file.metadata
         // Weights written by other tools (scripts/compare_pytorch.py) carry no format; a format
         // netc does not know may lay tensors out differently, so it is refused, not guessed at.
@@ -84,7 +93,9 @@ public enum Checkpoint {
             throw TrainingError("\(path): the spec in the metadata does not match its recorded CRC-32 (\(crc))",
                                 help: "the file was edited or damaged")
         }
-        return Contents(spec: spec, options: try options(in: m, of: path), state: try state(in: m, of: path),
+        let options = try options(in: m, of: path), position = try position(in: m, of: path)
+        let missing = (options == nil ? ["options"] : []) + (position == nil ? positionKeys.filter { m[$0] == nil } : [])
+        return Contents(spec: spec, options: options, position: position, missingForResume: missing,
                         momentumSteps: try momentumSteps(in: m, of: path), file: file)
     }
 
@@ -92,15 +103,11 @@ public enum Checkpoint {
     /// and every tensor there must be one the spec uses: a tensor left over means the weights were
     /// saved from another network, whose results these would not be. Problems are listed all at once.
     public static func load(_ contents: Contents, into store: ParameterStore, source: String) throws {
-        var used = Set<String>()
-        for e in store.entries {
-            used.insert(e.name)
-            if e.role == .trainable { used.insert(momentumPrefix + e.name) }
-            if e.name.hasSuffix(".running_var") { used.insert(String(e.name.dropLast(".running_var".count)) + ".num_batches_tracked") }
-        }
+        let used = Set(store.entries.flatMap { TensorNames($0).all })
         let missing = store.entries.filter { contents.file.tensors[$0.name] == nil }.map(\.name)
         let misshapen = store.entries.flatMap { e in
-            [e.name, momentumPrefix + e.name].compactMap { name in
+            let names = TensorNames(e)
+            return [names.value, names.momentum].compactMap { $0 }.compactMap { name in
                 contents.file.tensors[name].flatMap { $0.shape == e.shape ? nil : "'\(name)' is \($0.shape), the spec needs \(e.shape)" }
             }
         }
@@ -116,11 +123,32 @@ public enum Checkpoint {
         for (i, e) in store.entries.enumerated() {
             let values = try contents.file.tensors[e.name]!.floats()
             _ = store.value(at: i).update(fromContentsOf: values)
-            if let m = contents.file.tensors[momentumPrefix + e.name] {
+            if let m = TensorNames(e).momentum.flatMap({ contents.file.tensors[$0] }) {
                 _ = store.momentumBuffer(at: i).update(fromContentsOf: try m.floats())
             }
         }
         store.restoreOptimizer(momentumSteps: contents.momentumSteps)
+    }
+
+    /// The tensors a checkpoint holds for one parameter-store entry, named as PyTorch's
+    /// `state_dict` and netc's optimizer name them: written by `save`, expected by `load`.
+    struct TensorNames {
+        /// The entry's values: `stem.bn1.running_var`.
+        let value: String
+        /// A trainable entry's SGD momentum buffer: `optimizer.momentum_buffer.stem.conv1.weight`.
+        let momentum: String?
+        /// Beside a batch norm's running variance, its step count: `stem.bn1.num_batches_tracked`
+        /// (PyTorch's `load_state_dict(strict=True)` requires it).
+        let batchesTracked: String?
+
+        init(_ entry: ParameterStore.Entry) {
+            value = entry.name
+            momentum = entry.role == .trainable ? momentumPrefix + entry.name : nil
+            let runningVar = ".running_var"
+            batchesTracked = entry.name.hasSuffix(runningVar) ? entry.name.dropLast(runningVar.count) + ".num_batches_tracked" : nil
+        }
+
+        var all: [String] { [value, momentum, batchesTracked].compactMap { $0 } }
     }
 
     static func crc32Hex(_ text: String) -> String {

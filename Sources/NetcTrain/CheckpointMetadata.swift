@@ -3,9 +3,9 @@ import Foundation
 /// The recipe and the run's position in a checkpoint's `__metadata__` (all values are strings,
 /// as safetensors requires). A field that is there but does not parse is an error naming the
 /// file and the field, never a silent default, since a resume would otherwise continue with
-/// another recipe and rewrite the checkpoint with it. A missing field is fine for weights only
-/// (`netc eval`/`run`/`step` on a file PyTorch wrote with just the spec); a resume requires
-/// every one (`Resumption`).
+/// another recipe and rewrite the checkpoint with it. A missing recipe or position is fine for
+/// weights only (`netc eval`/`run`/`step` on a file PyTorch wrote with just the spec): it reads
+/// as nil, and a resume requires both (`Resumption`).
 extension Checkpoint {
     static func metadata(options: TrainingOptions, state: TrainingState) throws -> [String: String] {
         let encoder = JSONEncoder()
@@ -29,15 +29,24 @@ extension Checkpoint {
 
     static func options(in m: [String: String], of path: String) throws -> TrainingOptions? {
         guard let text = m["options"] else { return nil }
+        let options: TrainingOptions
         do {
-            return try JSONDecoder().decode(TrainingOptions.self, from: Data(text.utf8))
+            options = try JSONDecoder().decode(TrainingOptions.self, from: Data(text.utf8))
         } catch let error as DecodingError {
             throw TrainingError("\(path): cannot read the training recipe in __metadata__ 'options': \(describe(error))",
                                 help: "the file was edited or damaged; netc will not guess the recipe of a run")
         }
+        // Refused here, where the file is known, rather than as a trap in the loop ('logEvery' 0).
+        let problems = options.rangeProblems()
+        guard problems.isEmpty else {
+            throw TrainingError("\(path): __metadata__ 'options' is out of range: " + problems.joined(separator: "; "),
+                                help: "the file was edited or damaged")
+        }
+        return options
     }
 
-    static func state(in m: [String: String], of path: String) throws -> TrainingState {
+    /// The run's position; nil when any of `positionKeys` is absent (weights only).
+    static func position(in m: [String: String], of path: String) throws -> TrainingState? {
         func whole(_ key: String) throws -> Int? {
             guard let text = m[key] else { return nil }
             guard let value = Int(text), value >= 0 else {
@@ -45,11 +54,10 @@ extension Checkpoint {
             }
             return value
         }
-        // A weights-only file has no position (and cannot be resumed).
-        var state = TrainingState(step: try whole("step") ?? 0, epoch: try whole("epoch") ?? 0,
-                                  stepInEpoch: try whole("step_in_epoch") ?? 0)
+        let step = try whole("step"), epoch = try whole("epoch"), stepInEpoch = try whole("step_in_epoch")
         // Checkpoints from before these fields existed lack them: their epoch sums restart at zero
         // and their metrics log is not cut back, as netc did then.
+        var state = TrainingState()
         state.epochCorrect = try whole("epoch_correct") ?? 0
         state.epochSeen = try whole("epoch_seen") ?? 0
         state.metricsLength = try whole("metrics_bytes")
@@ -59,6 +67,8 @@ extension Checkpoint {
             }
             state.epochLossSum = sum
         }
+        guard let step, let epoch, let stepInEpoch else { return nil }
+        (state.step, state.epoch, state.stepInEpoch) = (step, epoch, stepInEpoch)
         return state
     }
 

@@ -19,11 +19,14 @@ public final class RunDirectory {
 
     public static let lockName = "netc.lock"
     public static let checkpointName = "checkpoint.safetensors"
+    public static let specName = "spec.yaml"
+    public static let metricsName = "metrics.jsonl"
+    public static let curvesName = "curves.svg"
     /// The files a run writes; a failed start removes these and nothing else.
-    static let runFileNames = ["spec.yaml", "metrics.jsonl", "curves.svg", checkpointName, lockName]
+    static let runFileNames = [specName, metricsName, curvesName, checkpointName, lockName]
 
     public var checkpointPath: String { file(Self.checkpointName) }
-    public var specPath: String { file("spec.yaml") }
+    public var specPath: String { file(Self.specName) }
 
     private init(path: String, createdHere: Bool, lockDescriptor: Int32) {
         self.path = path
@@ -62,11 +65,9 @@ public final class RunDirectory {
     /// already holds anything, so an earlier run is never overwritten or mixed into.
     public static func createForNewRun(_ path: String) throws -> RunDirectory {
         let created = try makeDirectory(path)
-        if !created {
-            // A run in progress says so before what it holds.
-            if BinaryFile.exists((path as NSString).appendingPathComponent(lockName)) { close(try lock(path)) }
-            try requireEmpty(path)
-        }
+        // A directory that is not a run is refused before locking, so it gets no netc.lock; one
+        // with a lock is checked after locking, so a run in progress says it is in use.
+        if !created, !BinaryFile.exists((path as NSString).appendingPathComponent(lockName)) { try requireEmpty(path) }
         let run = try RunDirectory(path: path, createdHere: created, lockDescriptor: lock(path))
         // Another netc may have filled it between the check and the lock.
         if !created { try requireEmpty(path) }
@@ -79,11 +80,18 @@ public final class RunDirectory {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw TrainingError("no run directory \(path)", help: "give the run directory that 'netc train' printed")
         }
+        // Checked before locking, so a directory that is not a run gets no netc.lock, and again
+        // after, since the run that held the lock may have removed its checkpoint meanwhile.
+        try requireCheckpoint(path)
         let run = RunDirectory(path: path, createdHere: false, lockDescriptor: try lock(path))
-        guard BinaryFile.exists(run.checkpointPath) else {
+        try requireCheckpoint(path)
+        return run
+    }
+
+    static func requireCheckpoint(_ path: String) throws {
+        guard BinaryFile.exists((path as NSString).appendingPathComponent(checkpointName)) else {
             throw TrainingError("\(path) has no \(checkpointName)", help: "give the run directory that 'netc train' printed")
         }
-        return run
     }
 
     /// Writes the spec the run trains (atomically, like every file the run replaces).
@@ -136,8 +144,8 @@ public final class RunDirectory {
             throw TrainingError("\(path) already holds a run (\(checkpointName)); training into it would overwrite its checkpoint and spec",
                                 help: "continue it with --resume \(path), or give another --out")
         }
-        if names.contains("spec.yaml") {
-            throw TrainingError("\(path) holds a run that stopped before its first checkpoint (spec.yaml but no \(checkpointName)), so there is nothing to resume",
+        if names.contains(specName) {
+            throw TrainingError("\(path) holds a run that stopped before its first checkpoint (\(specName) but no \(checkpointName)), so there is nothing to resume",
                                 help: "remove \(path), or give another --out")
         }
         if names.contains(where: { $0 != lockName }) {

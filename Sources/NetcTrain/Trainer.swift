@@ -30,23 +30,26 @@ public final class Trainer {
     var lastCheckpoint: TrainingState?
     /// Each override a resume applied (`--lr 0.01 -> 0.05`), recorded in metrics.jsonl when the
     /// run continues.
-    public var changes: [String] = []
+    let changes: [String]
     /// Whether to print progress on standard output (metrics.jsonl is written either way).
     public var progressEnabled = true
     /// Stop after this global step as Ctrl-C would (checkpoint, then return): for tests of resuming.
     public var stopAfterStep: Int?
-    /// Return after this global step's writes without a checkpoint, as SIGKILL would: for tests.
+    /// Stop after this global step's writes without a checkpoint, as SIGKILL would, by throwing
+    /// `SimulatedKill`: for tests.
     var killAfterStep: Int?
+    struct SimulatedKill: Error {}
     /// Called before each write to the run directory with the file's name; what it throws stands
     /// for that write failing (a full disk): for tests.
     var beforeWrite: ((String) throws -> Void)?
 
-    public var checkpointPath: String { (runDirectory as NSString).appendingPathComponent("checkpoint.safetensors") }
-    public var metricsPath: String { (runDirectory as NSString).appendingPathComponent("metrics.jsonl") }
+    public var checkpointPath: String { file(RunDirectory.checkpointName) }
+    public var metricsPath: String { file(RunDirectory.metricsName) }
+    func file(_ name: String) -> String { (runDirectory as NSString).appendingPathComponent(name) }
 
-    /// A new run, initialised from the seed, or one that continues from `resume`.
+    /// A new run, initialised from the seed, or one that continues `resume` (with its `options`).
     public init(graph: Graph, specText: String, options: TrainingOptions, runDirectory: String,
-                resume: Checkpoint.Contents? = nil) throws {
+                resume: Resumption? = nil) throws {
         try options.checkRanges()
         try ClassLabels.requireClassifier(graph)
         // A resumed run keeps its batch and image size: only a new run can change them.
@@ -61,10 +64,11 @@ public final class Trainer {
         self.specText = specText
         self.options = options
         self.runDirectory = runDirectory
+        changes = resume?.changes ?? []
         store = ParameterStore(graph: graph)
         interpreter = Interpreter(graph: graph, store: store, batchSize: options.batch)
         if let resume {
-            try Checkpoint.load(resume, into: store, source: "the checkpoint")
+            try Checkpoint.load(resume.checkpoint, into: store, source: "the checkpoint")
             state = resume.state
             lastCheckpoint = resume.state
         } else {
@@ -155,7 +159,7 @@ public final class Trainer {
                                          "lr": .double(Double(lr)), "images_per_s": .double(rate)])
                 }
                 if let every = options.checkpointEvery, state.step % every == 0 { try saveCheckpoint(log) }
-                if state.step == killAfterStep { return TrainingResult(epochs: history, stoppedByInterrupt: true, state: state) }
+                if state.step == killAfterStep { throw SimulatedKill() }
                 if Interrupt.wasRequested || state.step == stopAfterStep {
                     try saveCheckpoint(log)
                     if progressEnabled { progress.epochDone("interrupted at step \(state.step): checkpoint saved to \(checkpointPath)") }
@@ -184,7 +188,7 @@ public final class Trainer {
             state.epochCorrect = 0
             state.epochSeen = 0
             try saveCheckpoint(log)
-            try writing("curves.svg", log) { try writeCurves() }
+            try writing(RunDirectory.curvesName, log) { try writeCurves() }
         }
         return TrainingResult(epochs: history, stoppedByInterrupt: false, state: state)
     }
@@ -219,7 +223,7 @@ public final class Trainer {
     /// Saves the state with the metrics written so far (synced first, so the checkpoint never
     /// counts records that a power loss could take away).
     func saveCheckpoint(_ log: MetricsLog) throws {
-        try writing("checkpoint.safetensors", log) {
+        try writing(RunDirectory.checkpointName, log) {
             try log.sync()
             state.metricsLength = log.length
             try Checkpoint.save(to: checkpointPath, store: store, spec: specText, options: options, state: state)
@@ -228,7 +232,7 @@ public final class Trainer {
     }
 
     func append(to log: MetricsLog, _ fields: KeyValuePairs<String, MetricValue>) throws {
-        try writing("metrics.jsonl", log) { try log.append(fields) }
+        try writing(RunDirectory.metricsName, log) { try log.append(fields) }
     }
 
     /// Runs one write to the run directory. The first that fails stops the run: the log is cut
@@ -239,12 +243,9 @@ public final class Trainer {
             try beforeWrite?(name)
             try write()
         } catch {
-            var kept = "no checkpoint was written yet"
-            if let last = lastCheckpoint {
-                kept = "the last good checkpoint, \(checkpointPath) (step \(last.step)), is kept"
-                if let length = last.metricsLength, (try? log.truncate(to: length)) != nil {
-                    kept += " and metrics.jsonl is cut back to it"
-                }
+            var kept = keptCheckpoint
+            if let length = lastCheckpoint?.metricsLength, (try? log.truncate(to: length)) != nil {
+                kept += " and \(RunDirectory.metricsName) is cut back to it"
             }
             // The end-of-epoch checkpoint is written after the epoch count moves on.
             let epoch = state.stepInEpoch == 0 && state.epoch > 0 ? "end of epoch \(state.epoch)" : "epoch \(state.epoch + 1)"
@@ -252,6 +253,11 @@ public final class Trainer {
                                 help: "training stopped at the first failed write; \(kept); free some space or fix the cause, then "
                                     + (lastCheckpoint == nil ? "start again" : "continue with --resume \(runDirectory)"))
         }
+    }
+
+    /// What an error that stops the run says the run directory still holds.
+    var keptCheckpoint: String {
+        lastCheckpoint.map { "the last good checkpoint, \(checkpointPath) (step \($0.step)), is kept" } ?? "no checkpoint was written yet"
     }
 
     /// Continues a resumed run's log: cuts off what was written after the checkpoint (a kill
@@ -274,19 +280,38 @@ public final class Trainer {
                             help: "restore it, or move it aside to continue with a new metrics log")
     }
 
-    /// The epoch records of a metrics log.
+    /// The epoch records of a metrics log, for the curves. A record that cannot be read is an
+    /// error naming its line, never a gap or a NaN in the curves; only the last line may be cut
+    /// short (by a crash mid-write, and MetricsLog starts the next record on a new line).
     static func epochMetrics(inLog path: String) throws -> [EpochMetrics] {
-        try String(decoding: BinaryFile.read(path), as: UTF8.self).split(separator: "\n").compactMap { line in
-            guard let record = try? JSON.parse(Array(line.utf8)), record["kind"]?.stringValue == "epoch",
-                  let epoch = record["epoch"]?.intValue else { return nil }
-            return EpochMetrics(epoch: epoch, trainLoss: record["train_loss"]?.doubleValue ?? .nan,
-                                trainAcc: record["train_acc"]?.doubleValue ?? .nan, testAcc: record["test_acc"]?.doubleValue ?? .nan)
+        let lines = String(decoding: try BinaryFile.read(path), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let last = lines.lastIndex { !$0.isEmpty }
+        var epochs: [EpochMetrics] = []
+        for (i, line) in lines.enumerated() where !line.isEmpty {
+            func damaged(_ what: String) -> TrainingError {
+                TrainingError("\(path):\(i + 1): \(what)",
+                              help: "the file was edited or damaged; restore it, or move it aside to continue with a new metrics log")
+            }
+            let record: JSONValue
+            do {
+                record = try JSON.parse(Array(line.utf8))
+            } catch {
+                if i == last { break }
+                throw damaged("not a metrics record: \(error)")
+            }
+            guard record["kind"]?.stringValue == "epoch" else { continue }
+            guard let epoch = record["epoch"]?.intValue, let trainLoss = record["train_loss"]?.doubleValue,
+                  let trainAcc = record["train_acc"]?.doubleValue, let testAcc = record["test_acc"]?.doubleValue else {
+                throw damaged("an epoch record needs the numbers 'epoch', 'train_loss', 'train_acc' and 'test_acc'")
+            }
+            epochs.append(EpochMetrics(epoch: epoch, trainLoss: trainLoss, trainAcc: trainAcc, testAcc: testAcc))
         }
+        return epochs
     }
 
     func writeCurves() throws {
         let svg = TrainingCurves.svg(epochs: history, title: graph.name)
-        try BinaryFile.writeAtomically((runDirectory as NSString).appendingPathComponent("curves.svg"), bytes: Array(svg.utf8))
+        try BinaryFile.writeAtomically(file(RunDirectory.curvesName), bytes: Array(svg.utf8))
     }
 
     /// The error for a non-finite loss: which step, and the first layer whose output went non-finite.
@@ -296,10 +321,8 @@ public final class Trainer {
                                         batchSize: n, training: true)
         }
         let where_ = culprit.map { "; the first non-finite value appears at \($0)" } ?? ""
-        let kept = lastCheckpoint.map { "the last good checkpoint, \(checkpointPath) (step \($0.step)), is kept" }
-            ?? "no checkpoint was written yet"
         return TrainingError("the loss became \(loss.isNaN ? "NaN" : loss > 0 ? "+infinity" : "-infinity") at step \(state.step + 1) (epoch \(state.epoch + 1))\(where_)",
-                             help: "\(kept); lower the learning rate (--lr) and resume or restart")
+                             help: "\(keptCheckpoint); lower the learning rate (--lr) and resume or restart")
     }
 
     /// A permutation of `0..<count` from `seed` (Fisher-Yates with SplitMix64).

@@ -29,6 +29,14 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Throws if a recipe value is out of range (a library caller's or a hand-edited checkpoint's:
     /// the spec reader and the command line refuse them earlier, at their source).
     public func checkRanges() throws {
+        let problems = rangeProblems()
+        guard problems.isEmpty else {
+            throw TrainingError("the training recipe is out of range: " + problems.joined(separator: "; "))
+        }
+    }
+
+    /// Each value out of range, as "'batch' must be at least 1, got 0"; empty when all are in range.
+    func rangeProblems() -> [String] {
         let problems = [("lr", RecipeLimits.learningRate(recipe.lr)), ("momentum", RecipeLimits.momentum(recipe.momentum)),
                         ("weight_decay", RecipeLimits.weightDecay(recipe.weightDecay)),
                         ("warmup_epochs", RecipeLimits.warmupEpochs(recipe.warmupEpochs)), ("seed", RecipeLimits.seed(recipe.seed)),
@@ -37,9 +45,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
                         ("checkpoint_every", checkpointEvery.flatMap(RecipeLimits.count)), ("log_every", RecipeLimits.count(logEvery)),
                         ("schedule", Self.scheduleProblem(recipe.schedule))]
             .compactMap { name, problem in problem.map { "'\(name)' \($0)" } }
-        guard problems.isEmpty else {
-            throw TrainingError("the training recipe is out of range: " + problems.joined(separator: "; "))
-        }
+        return problems
     }
 
     /// A step schedule decays every `every` epochs (a divisor) by a positive finite `gamma`.

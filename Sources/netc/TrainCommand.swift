@@ -95,8 +95,7 @@ struct TrainCommand: ParsableCommand {
         let graph = try compile(SpecArgument.compile(text: checkpoint.spec, file: run.specPath, input: resumption.options))
         print(resumption.startMessage(name: graph.name))
         let trainer = try Trainer(graph: graph, specText: checkpoint.spec, options: resumption.options, runDirectory: directory,
-                                  resume: checkpoint)
-        trainer.changes = resumption.changes
+                                  resume: resumption)
         try finish(trainer.run(), in: directory)
     }
 

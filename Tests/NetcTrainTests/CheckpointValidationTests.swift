@@ -9,15 +9,6 @@ import Testing
 /// checkpoint format, tensors the spec does not use (they used to be ignored in silence), and a
 /// checkpoint whose own spec describes another network.
 @Suite struct CheckpointValidationTests {
-    func message(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return ""
-        } catch {
-            return "\(error)"
-        }
-    }
-
     /// A checkpoint of TrainerTests' tiny network in a fresh directory.
     func checkpoint() throws -> (dir: String, path: String, store: ParameterStore) {
         let dir = try makeTempDir()
@@ -35,7 +26,8 @@ import Testing
         var file = try SafetensorsFile.read(path)
         file.metadata["format"] = "netc-checkpoint-9"
         try file.write(to: path)
-        #expect(message { _ = try Checkpoint.read(path) } == """
+        let error = #expect(throws: TrainingError.self) { try Checkpoint.read(path) }
+        #expect(error?.description == """
             \(path) is a 'netc-checkpoint-9' checkpoint; this netc reads 'netc-checkpoint-1'
             help: load it with the netc that wrote it, or train again
             """)
@@ -51,7 +43,9 @@ import Testing
         file.tensors["head.fc1.bias"] = try SafeTensor([Float(1)], shape: [1])
         try file.write(to: path)
         let contents = try Checkpoint.read(path)
-        #expect(message { try Checkpoint.load(contents, into: ParameterStore(graph: try TrainerTests.graph()), source: path) } == """
+        let store = ParameterStore(graph: try TrainerTests.graph())
+        let error = #expect(throws: TrainingError.self) { try Checkpoint.load(contents, into: store, source: path) }
+        #expect(error?.description == """
             \(path) does not hold this spec's weights: 1 tensor(s) the spec needs are missing: stem.conv1.weight; \
             1 tensor(s) have another shape: 'head.fc1.bias' is [1], the spec needs [10]; \
             2 tensor(s) are not used by the spec: extra.weight, head.fc2.bias
@@ -64,7 +58,10 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // Same parameters, another network: the stem's ReLU is gone.
         let other = TrainerTests.spec.replacingOccurrences(of: "batchnorm, relu]", with: "batchnorm]")
-        #expect(message { _ = try Evaluation(compile: { Compiler.compile(source: other, file: "other.yaml", input: $0) }, weights: path) } == """
+        let error = #expect(throws: TrainingError.self) {
+            try Evaluation(compile: { Compiler.compile(source: other, file: "other.yaml", input: $0) }, weights: path)
+        }
+        #expect(error?.description == """
             other.yaml and the spec saved in \(path) describe different networks: layer 3 is 'stages.0.0.conv1' in other.yaml, 'stem.relu1' in the checkpoint's
             help: give the spec the weights were trained with (the checkpoint's own is in its metadata, 'spec')
             """)
@@ -79,18 +76,37 @@ import Testing
         #expect(e.store.snapshot() == store.snapshot())
     }
 
+    /// An edited recipe that would trap in the training loop (`step % logEvery`) is refused when read.
+    @Test func anOutOfRangeRecipeIsRefusedWhenRead() throws {
+        let (dir, path, store) = try checkpoint()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var noLog = TrainingOptions(), noCheckpoints = TrainingOptions()
+        (noLog.logEvery, noCheckpoints.checkpointEvery) = (0, 0)
+        for (options, problem) in [(noLog, "'log_every' must be at least 1, got 0"),
+                                   (noCheckpoints, "'checkpoint_every' must be at least 1, got 0")] {
+            try Checkpoint.save(to: path, store: store, spec: TrainerTests.spec, options: options, state: TrainingState())
+            let error = #expect(throws: TrainingError.self) { try Checkpoint.read(path) }
+            #expect(error?.description == """
+                \(path): __metadata__ 'options' is out of range: \(problem)
+                help: the file was edited or damaged
+                """)
+        }
+    }
+
     @Test func anUnreadableRecipeOrStepIsRefusedNotDefaulted() throws {
         let (dir, path, _) = try checkpoint()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var file = try SafetensorsFile.read(path)
         file.metadata["step"] = "-3"
         try file.write(to: path)
-        #expect(message { _ = try Checkpoint.read(path) } == """
+        let step = #expect(throws: TrainingError.self) { try Checkpoint.read(path) }
+        #expect(step?.description == """
             \(path): __metadata__ 'step' is '-3', not a whole number
             help: the file was edited or damaged
             """)
         file.metadata["options"] = "{\"recipe\": 1}"
         try file.write(to: path)
-        #expect(message { _ = try Checkpoint.read(path) }.hasPrefix("\(path): cannot read the training recipe in __metadata__ 'options': 'recipe': "))
+        let recipe = #expect(throws: TrainingError.self) { try Checkpoint.read(path) }
+        #expect(recipe?.description.hasPrefix("\(path): cannot read the training recipe in __metadata__ 'options': 'recipe': ") == true)
     }
 }

@@ -17,39 +17,30 @@ import Testing
             .replacingOccurrences(of: "head: [global_avgpool, flatten, {linear: {out: $classes}}]", with: "head: \(head)")
     }
 
-    func message(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return ""
-        } catch {
-            return "\(error)"
-        }
-    }
-
-    func train(_ spec: String, data: String, options: (inout TrainingOptions) -> Void = { _ in }) throws -> String {
+    func train(_ spec: String, data: String, options: (inout TrainingOptions) -> Void = { _ in }) throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var o = TrainerTests.options(data, epochs: 1)
         options(&o)
-        return message {
-            let t = try Trainer(graph: try Self.graph(spec), specText: spec, options: o, runDirectory: dir)
-            t.progressEnabled = false
-            _ = try t.run()
-        }
+        let t = try Trainer(graph: try Self.graph(spec), specText: spec, options: o, runDirectory: dir)
+        t.progressEnabled = false
+        _ = try t.run()
     }
 
     @Test func fewerClassesThanLabelsIsRefusedBeforeTraining() throws {
         let data = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: data) }
         try TrainerTests.writeDataset(data)
-        #expect(try train(Self.spec(classes: 5), data: data) == """
+        let error = #expect(throws: TrainingError.self) { try train(Self.spec(classes: 5), data: data) }
+        #expect(error?.description == """
             tiny scores 5 classes, but the training set in \(data) has labels up to 9
             help: set 'classes: 10' in the spec, so that the head's last layer outputs 10 scores
             """)
     }
 
     @Test func aNetworkWithoutClassifierIsRefused() throws {
-        #expect(try train(Self.spec(head: "[]"), data: "/nonexistent") == """
+        let error = #expect(throws: TrainingError.self) { try train(Self.spec(head: "[]"), data: "/nonexistent") }
+        #expect(error?.description == """
             the network's output is a feature map (8x4x4), but training needs a vector of class logits, [classes]
             help: end the head with 'global_avgpool, flatten, {linear: {out: $classes}}'
             """)
@@ -62,26 +53,32 @@ import Testing
             try writeBytes(IDX.encode(dims: [0, 8, 8], bytes: []), "\(data)/\(split)-images-idx3-ubyte")
             try writeBytes(IDX.encode(dims: [0], bytes: []), "\(data)/\(split)-labels-idx1-ubyte")
         }
-        #expect(try train(Self.spec(), data: data) == """
+        let error = #expect(throws: TrainingError.self) { try train(Self.spec(), data: data) }
+        #expect(error?.description == """
             the training set in \(data) has no images (train-images-idx3-ubyte holds 0)
             help: give a directory with (Fashion-)MNIST's IDX files (--data DIR)
             """)
     }
 
     @Test func outOfRangeOptionsAreRefusedByTheTrainer() throws {
-        #expect(try train(Self.spec(), data: "/nonexistent") { $0.seed = -1; $0.momentum = 1; $0.limit = 0; $0.schedule = .step(every: 0, gamma: -1) } == """
+        let error = #expect(throws: TrainingError.self) {
+            try train(Self.spec(), data: "/nonexistent") { $0.seed = -1; $0.momentum = 1; $0.limit = 0; $0.schedule = .step(every: 0, gamma: -1) }
+        }
+        #expect(error?.description == """
             the training recipe is out of range: 'momentum' must be at least 0 and below 1, got 1.0; 'seed' must be at least 0, got -1; 'limit' must be at least 1, got 0; 'schedule' step needs 'every' of at least 1 and a positive 'gamma', got every 0, gamma -1.0
             """)
     }
 
     @Test func stepCountsBelowOneAreRefusedByTheTrainer() throws {
-        #expect(try train(Self.spec(), data: "/nonexistent") { $0.logEvery = 0; $0.checkpointEvery = -1 } == """
+        let error = #expect(throws: TrainingError.self) { try train(Self.spec(), data: "/nonexistent") { $0.logEvery = 0; $0.checkpointEvery = -1 } }
+        #expect(error?.description == """
             the training recipe is out of range: 'checkpoint_every' must be at least 1, got -1; 'log_every' must be at least 1, got 0
             """)
     }
 
     @Test func labelsMustBeWholeClassNumbers() throws {
-        #expect(message { _ = try ClassLabels.indices([0, .nan, 1e30, 1.5, -1, 10, 9], classes: 10, source: "y.npy") } == """
+        let error = #expect(throws: TrainingError.self) { try ClassLabels.indices([0, .nan, 1e30, 1.5, -1, 10, 9], classes: 10, source: "y.npy") }
+        #expect(error?.description == """
             y.npy: labels must be class indices, whole numbers from 0 to 9; found nan at index 1, 1e+30 at index 2, 1.5 at index 3, -1.0 at index 4, 10.0 at index 5
             help: store each label as its class number (np.save(path, labels.astype(np.float32)))
             """)
@@ -89,11 +86,13 @@ import Testing
     }
 
     @Test func anEmptyInputBatchIsRefused() {
-        #expect(message { _ = try InputBatch(NPYArray(shape: [0, 1, 28, 28], data: []), source: "x.npy") } == """
+        let empty = #expect(throws: TrainingError.self) { try InputBatch(NPYArray(shape: [0, 1, 28, 28], data: []), source: "x.npy") }
+        #expect(empty?.description == """
             x.npy holds no images: its shape [0, 1, 28, 28] has a zero
             help: save at least one image of at least 1x1 pixel
             """)
-        #expect(message { _ = try InputBatch(NPYArray(shape: [2, 4], data: Array(repeating: 0, count: 8)), source: "x.npy") } == """
+        let flat = #expect(throws: TrainingError.self) { try InputBatch(NPYArray(shape: [2, 4], data: Array(repeating: 0, count: 8)), source: "x.npy") }
+        #expect(flat?.description == """
             x.npy has shape [2, 4]; a batch of images is [N, C, H, W]
             help: save the images as a 4-d float32 array, e.g. x.reshape(-1, 1, 28, 28)
             """)
@@ -118,7 +117,8 @@ import Testing
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try writeBytes(Array("netc: 1".utf8), "\(dir)/tiny.yaml")
-        #expect(message { _ = try IDXDataset.load(directory: "\(dir)/tiny.yaml", split: .train) } == """
+        let error = #expect(throws: TrainingError.self) { try IDXDataset.load(directory: "\(dir)/tiny.yaml", split: .train) }
+        #expect(error?.description == """
             \(dir)/tiny.yaml is a file, not a directory of IDX files
             help: give the directory that holds train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (or the same without .gz)
             """)
@@ -129,7 +129,7 @@ import Testing
         let data = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: data) }
         try TrainerTests.writeDataset(data)
-        #expect(try train(Self.spec(), data: data) { $0.seed = .max; $0.epochs = 2; $0.limit = 16 } == "")
+        #expect(throws: Never.self) { try train(Self.spec(), data: data) { $0.seed = .max; $0.epochs = 2; $0.limit = 16 } }
     }
 
     @Test func moreClassesThanLabelsIsAWarning() throws {

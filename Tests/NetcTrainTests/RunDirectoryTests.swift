@@ -81,6 +81,19 @@ import Testing
         #expect(missing?.description == "no run directory \(dir)/none\nhelp: give the run directory that 'netc train' printed")
     }
 
+    /// `--resume` of a directory that is not a run (`~/Downloads`) is refused without leaving
+    /// netc.lock in it; so is a new run in a non-empty directory.
+    @Test func aRefusedDirectoryGetsNoLockFile() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try writeBytes([1], "\(dir)/notes.txt")
+        let resume = #expect(throws: TrainingError.self) { try RunDirectory.openForResume(dir) }
+        #expect(resume?.description == "\(dir) has no checkpoint.safetensors\nhelp: give the run directory that 'netc train' printed")
+        let start = #expect(throws: TrainingError.self) { try RunDirectory.createForNewRun(dir) }
+        #expect(start?.description == "\(dir) is not empty; a new run needs a new or empty directory\nhelp: give another --out")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["notes.txt"])
+    }
+
     @Test func aFailedStartLeavesNothingBehind() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -54,12 +54,16 @@ import Testing
         return o
     }
 
-    func trainer(_ dir: String, _ options: TrainingOptions, resume: Checkpoint.Contents? = nil,
-                 changes: [String] = []) throws -> Trainer {
+    func trainer(_ dir: String, _ options: TrainingOptions, resume: Resumption? = nil) throws -> Trainer {
         let t = try Trainer(graph: try Self.graph(), specText: Self.spec, options: options, runDirectory: dir, resume: resume)
-        t.changes = changes
         t.progressEnabled = false
         return t
+    }
+
+    /// A resumed trainer for `dir` from `checkpoint` (read from dir's checkpoint), without overrides.
+    func trainer(_ dir: String, resuming checkpoint: Checkpoint.Contents) throws -> Trainer {
+        let resumption = try Resumption(checkpoint: checkpoint, from: "\(dir)/checkpoint.safetensors", overrides: TrainingOverrides())
+        return try trainer(dir, resumption.options, resume: resumption)
     }
 
     /// How the first part of a resumed run ends: Ctrl-C (a checkpoint at that step) or SIGKILL
@@ -81,15 +85,19 @@ import Testing
         // Stop mid-epoch (step 10 of 24, in the second epoch), then resume from the checkpoint.
         let first = try trainer(b, options)
         switch stop {
-        case .interrupt: first.stopAfterStep = 10
-        case .kill: first.killAfterStep = 10
+        case .interrupt:
+            first.stopAfterStep = 10
+            #expect(try first.run().stoppedByInterrupt)
+        case .kill:
+            first.killAfterStep = 10
+            #expect(throws: Trainer.SimulatedKill.self) { try first.run() }
         }
-        #expect(try first.run().stoppedByInterrupt)
         if stop == .kill { try appendBytes(Array(#"{"kind":"st"#.utf8), "\(b)/metrics.jsonl") }
         let saved = try Checkpoint.read(first.checkpointPath)
         let at: [Int] = stop == .interrupt ? [10, 1, 4] : [8, 1, 2]
-        #expect([saved.state.step, saved.state.epoch, saved.state.stepInEpoch] == at)
-        let resumed = try trainer(b, saved.options!, resume: saved)
+        let position = try #require(saved.position)
+        #expect([position.step, position.epoch, position.stepInEpoch] == at)
+        let resumed = try trainer(b, resuming: saved)
         let resumedResult = try resumed.run()
 
         #expect(resumed.store.snapshot() == straight.store.snapshot(), "weights and BN statistics identical")
@@ -143,11 +151,11 @@ import Testing
             is kept and metrics.jsonl is cut back to it; free some space or fix the cause, then continue with --resume \(b)
             """)
         let saved = try Checkpoint.read(t.checkpointPath)
-        #expect(saved.state.step == kept)
+        #expect(saved.position?.step == kept)
         let straightLines = try Self.metricLines(a)
         #expect(try Self.metricLines(b) == Array(straightLines.prefix(keptLines)), "nothing after the checkpoint")
 
-        let resumed = try trainer(b, saved.options!, resume: saved)
+        let resumed = try trainer(b, resuming: saved)
         _ = try resumed.run()
         #expect(try Self.metricLines(b) == straightLines)
         #expect(resumed.store.snapshot() == straight.store.snapshot())
@@ -163,16 +171,16 @@ import Testing
         first.stopAfterStep = 4
         _ = try first.run()
         var saved = try Checkpoint.read(first.checkpointPath)
-        let counted = try #require(saved.state.metricsLength)
+        let counted = try #require(saved.position?.metricsLength)
         try writeBytes(Array(try BinaryFile.read(first.metricsPath).prefix(10)), first.metricsPath)
-        let error = #expect(throws: TrainingError.self) { try trainer(dir, saved.options!, resume: saved).run() }
+        let error = #expect(throws: TrainingError.self) { try trainer(dir, resuming: saved).run() }
         #expect(error?.description == """
             \(dir)/metrics.jsonl holds 10 bytes, fewer than the \(counted) the checkpoint at step 4 counted: it was cut or edited
             help: restore it, or move it aside to continue with a new metrics log
             """)
 
-        saved.state.metricsLength = nil
-        let resumed = try trainer(dir, saved.options!, resume: saved)
+        saved.position?.metricsLength = nil
+        let resumed = try trainer(dir, resuming: saved)
         resumed.stopAfterStep = 5
         _ = try resumed.run()
         #expect(try BinaryFile.read(first.metricsPath).prefix(10).elementsEqual(#"{"kind":"s"#.utf8), "the 10 bytes stay")
@@ -189,7 +197,7 @@ import Testing
         let resumption = try Resumption(checkpoint: Checkpoint.read(first.checkpointPath), from: first.checkpointPath, overrides: overrides)
         #expect(resumption.startMessage(name: "tiny")
                 == "resuming tiny at epoch 2 of 2, step 6 with --epochs 1 -> 2, --lr 0.05 -> 0.02, --checkpoint-every (epoch ends only) -> 3")
-        let resumed = try trainer(dir, resumption.options, resume: resumption.checkpoint, changes: resumption.changes)
+        let resumed = try trainer(dir, resumption.options, resume: resumption)
         resumed.stopAfterStep = 8
         _ = try resumed.run()
         let lines = try Self.metricLines(dir)
@@ -197,7 +205,28 @@ import Testing
         #expect(lines[5].hasPrefix(#"{"kind":"step","epoch":2,"step":8,"#))
         let saved = try Checkpoint.read(resumed.checkpointPath)
         #expect(saved.options?.lr == 0.02 && saved.options?.epochs == 2 && saved.options?.checkpointEvery == 3)
-        #expect(saved.state.step == 8)
+        #expect(saved.position?.step == 8)
+    }
+
+    /// A damaged record in the log a resume reads back is an error with its line, not a gap or a
+    /// NaN in the curves; a last line cut short by a crash is not an error.
+    @Test func aDamagedEpochRecordIsAnErrorWithItsLine() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/metrics.jsonl"
+        let epoch1 = #"{"kind":"epoch","epoch":1,"step":6,"train_loss":2.1,"train_acc":0.2,"test_acc":0.25}"#
+        let step = #"{"kind":"step","epoch":2,"step":8,"loss":1.9}"#
+        try writeBytes(Array("\(epoch1)\n\(step)\n{\"kind\":\"ep".utf8), path)
+        #expect(try Trainer.epochMetrics(inLog: path) == [EpochMetrics(epoch: 1, trainLoss: 2.1, trainAcc: 0.2, testAcc: 0.25)])
+
+        let help = "help: the file was edited or damaged; restore it, or move it aside to continue with a new metrics log"
+        try writeBytes(Array("\(epoch1)\n{\"kind\":\"ep\n\(step)\n".utf8), path)
+        let torn = #expect(throws: TrainingError.self) { try Trainer.epochMetrics(inLog: path) }
+        #expect(torn?.description == "\(path):2: not a metrics record: invalid JSON at byte 11: unterminated string\n\(help)")
+        try writeBytes(Array("\(step)\n\(epoch1.replacingOccurrences(of: #""train_acc":0.2,"#, with: ""))\n".utf8), path)
+        let incomplete = #expect(throws: TrainingError.self) { try Trainer.epochMetrics(inLog: path) }
+        #expect(incomplete?.description
+                == "\(path):2: an epoch record needs the numbers 'epoch', 'train_loss', 'train_acc' and 'test_acc'\n\(help)")
     }
 
     @Test func checkpointRoundTripsExactly() throws {
@@ -216,7 +245,7 @@ import Testing
         try Checkpoint.save(to: path, store: store, spec: Self.spec, options: TrainingOptions(), state: state)
 
         let contents = try Checkpoint.read(path)
-        #expect(contents.spec == Self.spec && contents.state == state && contents.options == TrainingOptions())
+        #expect(contents.spec == Self.spec && contents.position == state && contents.options == TrainingOptions())
         #expect(contents.file.tensors["stem.bn1.num_batches_tracked"]?.dtype == .I64)
         let copy = ParameterStore(graph: g)
         try Checkpoint.load(contents, into: copy, source: path)
@@ -243,7 +272,7 @@ import Testing
             #expect(e.message.hasPrefix("the loss became NaN at step 2 (epoch 1); the first non-finite value appears at"), "\(e.message)")
             #expect(e.help?.contains("(step 1), is kept") == true, "\(e.help ?? "")")
         }
-        #expect(try Checkpoint.read(t.checkpointPath).state.step == 1, "the last good checkpoint stays")
+        #expect(try Checkpoint.read(t.checkpointPath).position?.step == 1, "the last good checkpoint stays")
     }
 
     @Test func missingDatasetSaysHowToInstall() throws {

@@ -319,7 +319,8 @@ struct Lowering {
             guard let out, let kernel, let stride, let pad, let bias, let groups else { return nil }
             return .conv(.init(outChannels: out, kernel: .init(size: kernel, stride: stride, pad: pad), groups: groups, bias: bias))
         case "batchnorm":
-            let eps = number(a, "eps", default: spec.defaults.bnEps), momentum = number(a, "momentum", default: spec.defaults.bnMomentum)
+            let eps = number(a, "eps", default: spec.defaults.bnEps, .positive)
+            let momentum = number(a, "momentum", default: spec.defaults.bnMomentum, .unit)
             guard let eps, let momentum else { return nil }
             return .batchNorm(.init(eps: eps, momentum: momentum))
         case "relu": return .relu

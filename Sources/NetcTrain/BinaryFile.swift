@@ -16,7 +16,9 @@ public enum BinaryFile {
 
     /// Reads the complete contents of `path`.
     public static func read(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever, before the
+        // check below could refuse it; on a regular file it changes nothing.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw DataFileError(source: path, message: "cannot open: \(errnoText())") }
         defer { close(fd) }
         var st = stat()

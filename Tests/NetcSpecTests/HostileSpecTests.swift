@@ -1,3 +1,4 @@
+import Foundation
 import NetcIR
 import Testing
 @testable import NetcSpec
@@ -48,5 +49,15 @@ spec.yaml:9:91: error: 'eps' of 'batchnorm' must be positive, got -0.001
 help: it keeps the division by the standard deviation finite: use a small positive number such as 1e-5
 
 """#)
+    }
+
+    /// A spec path naming a FIFO or a device was "cannot read the file; check its permissions".
+    @Test func aSpecPathThatIsADeviceOrAFIFOSaysWhatItIs() throws {
+        let c = Compiler.compile(path: "/dev/zero")
+        #expect(c.renderDiagnostics() == "error: /dev/zero is a character device, not a spec file\nhelp: give the path of a YAML file\n")
+        let fifo = FileManager.default.temporaryDirectory.appendingPathComponent("netc-spec-fifo-\(UUID().uuidString)").path
+        #expect(mkfifo(fifo, 0o644) == 0)
+        defer { unlink(fifo) }
+        #expect(Compiler.compile(path: fifo).renderDiagnostics() == "error: \(fifo) is a FIFO, not a spec file\nhelp: give the path of a YAML file\n")
     }
 }

@@ -34,4 +34,15 @@ import Glibc
         let e = #expect(throws: DataFileError.self) { try BinaryFile.writeAtomically("", bytes: [1]) }
         #expect(e?.description == "'': no file name given; name the file to write, e.g. out.npy")
     }
+
+    /// Reading a FIFO (`--input`, `--weights`, `--labels`) once blocked in open(2) forever,
+    /// waiting for a writer, before the regular-file check could refuse it.
+    @Test func readingAFIFOIsRefusedAtOnce() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fifo = dir + "/pipe"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let e = #expect(throws: DataFileError.self) { try BinaryFile.read(fifo) }
+        #expect(e?.description == "\(fifo): not a regular file")
+    }
 }

@@ -20,6 +20,7 @@ struct EvalCommand: ParsableCommand {
     func validate() throws {
         if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
         if let resize, resize < 1 { throw ValidationError("--resize must be at least 1, got \(resize)") }
+        try RecipeFlags.checkPaths([("weights", weights), ("data", data)])
     }
 
     func run() throws {

@@ -51,6 +51,8 @@ struct TrainCommand: ParsableCommand {
         if let schedule, TrainSpec.Schedule(name: schedule) == nil {
             throw ValidationError("--schedule must be constant, step or cosine")
         }
+        // An empty --out once meant the current directory, and the run went into it whatever it held.
+        try RecipeFlags.checkPaths([("out", out), ("resume", resume), ("data", data)])
         if resume != nil, spec != nil { throw ValidationError("--resume takes the spec from the run directory; give no SPEC") }
         if resume != nil, out != nil { throw ValidationError("--resume continues the run in its own directory; give no --out") }
     }

@@ -23,10 +23,12 @@ public struct Evaluation {
     public init(compile: (Shape?) -> Compilation, weights: String, resize: Int? = nil, data: String? = nil,
                 input: InputBatch? = nil) throws {
         let contents = try Checkpoint.read(weights)
-        var options = contents.options ?? TrainingOptions()
+        let declared = compile(nil)
+        // A checkpoint with weights only (written by another tool) trained at the spec's recipe
+        // as far as anyone knows; d2l's defaults alone would evaluate a `resize: 28` spec at 96.
+        var options = contents.options ?? TrainingOptions(spec: declared.spec?.train)
         if let resize { options.resize = resize }
         if let data { options.dataDirectory = data }
-        let declared = compile(nil)
         let declaredGraph = try Self.graph(declared)
         let channels = declaredGraph.inputShape.channels
         var size: (shape: Shape, reason: String)?

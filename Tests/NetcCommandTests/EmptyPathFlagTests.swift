@@ -28,3 +28,13 @@ struct EmptyPathFlagTests {
         #expect(message(EvalCommand.self, ["resnet18", "--weights", "w", "--data", ""]) == "--data is empty; give a path")
     }
 }
+
+/// `netc summary --depth -1` was "Missing value for '--depth <depth>'": the -1 read as a flag.
+struct SummaryDepthFlagTests {
+    @Test(arguments: ["-1", "0"])
+    func summaryRefusesADepthBelowOne(_ depth: String) {
+        let m: String
+        do { _ = try SummaryCommand.parse(["resnet18", "--depth", depth]); m = "" } catch { m = SummaryCommand.message(for: error) }
+        #expect(m == "--depth must be at least 1, got \(depth)")
+    }
+}

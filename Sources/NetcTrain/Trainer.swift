@@ -8,6 +8,8 @@ public struct TrainingResult: Sendable {
     public var epochs: [EpochMetrics]
     public var stoppedByInterrupt: Bool
     public var state: TrainingState
+    /// The exit status for a run stopped by a signal: 130 after Ctrl-C, 143 after SIGTERM.
+    public var interruptExitStatus: Int32 { stoppedByInterrupt ? Interrupt.exitStatus : 0 }
 }
 
 /// Trains a graph on an IDX dataset with minibatch SGD, logging, evaluating and checkpointing

@@ -14,7 +14,7 @@ struct TrainCommand: ParsableCommand {
             here. A run directory (runs/<name>-<timestamp>/ unless --out) receives metrics.jsonl,
             curves.svg, a copy of the spec and checkpoint.safetensors (written atomically at each
             epoch's end and every --checkpoint-every steps); an existing run is never overwritten.
-            Ctrl-C saves a checkpoint and stops; --resume RUN_DIR continues exactly where the
+            Ctrl-C (or SIGTERM) saves a checkpoint and stops; --resume RUN_DIR continues exactly where the
             checkpoint left off, taking --epochs --lr --momentum --weight-decay --schedule
             --warmup-epochs --data --checkpoint-every --log-every (not --batch --resize --seed --limit).
             """)
@@ -107,7 +107,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func finish(_ result: TrainingResult, in directory: String) throws {
-        if result.stoppedByInterrupt { throw ExitCode(130) }
+        if result.stoppedByInterrupt { throw ExitCode(result.interruptExitStatus) }
         print("run directory: \(directory)")
     }
 

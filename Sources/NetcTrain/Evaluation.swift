@@ -36,7 +36,8 @@ public struct Evaluation {
             try input.check(channels: channels, network: declaredGraph.name)
             size = (.map(channels, input.sampleShape[1], input.sampleShape[2]), "of the images in \(input.source)")
         } else if let r = options.resize {
-            size = (.map(channels, r, r), resize != nil ? "--resize \(r)" : "the checkpoint's recipe (resize: \(r))")
+            let recipe = contents.options != nil ? "the checkpoint's recipe" : "the spec's recipe"
+            size = (.map(channels, r, r), resize != nil ? "--resize \(r)" : "\(recipe) (resize: \(r))")
         }
         var compilation = declared, graph = declaredGraph
         if let size, size.shape != declaredGraph.inputShape {
@@ -52,7 +53,17 @@ public struct Evaluation {
         specText = contents.spec
         warnings = warning.map { [$0] } ?? []
         store = ParameterStore(graph: graph)
-        try Checkpoint.load(contents, into: store, source: weights)
+        do {
+            try Checkpoint.load(contents, into: store, source: weights)
+        } catch let error as TrainingError {
+            // A linear layer after flatten has as many inputs as the map has pixels: weights that
+            // fit the declared size but not this one are the images' fault, not the weights'.
+            guard let size, graph.inputShape != declaredGraph.inputShape,
+                  (try? Checkpoint.load(contents, into: ParameterStore(graph: declaredGraph), source: weights)) != nil else { throw error }
+            let (h, w) = (declaredGraph.inputShape.height, declaredGraph.inputShape.width)
+            throw TrainingError("\(weights) holds \(declaredGraph.name)'s weights for \(h)x\(w) images; its parameters' shapes depend on the image size (a linear layer reads a flattened map), so they do not fit \(size.shape.height)x\(size.shape.width) images, the size \(size.reason) asks for",
+                                help: input == nil && h == w ? "evaluate at that size: --resize \(h)" : "resize the images to \(h)x\(w)")
+        }
     }
 
     /// Mean loss, accuracy and image count on the test split.

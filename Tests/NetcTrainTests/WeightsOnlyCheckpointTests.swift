@@ -25,4 +25,37 @@ import Testing
         #expect(e.options.resize == 12)
         #expect(e.graph.inputShape == .map(1, 12, 12))
     }
+
+    /// Images of another size than the weights were made for, on a network whose linear layer
+    /// reads a flattened map: the weights were blamed ("'head.fc1.weight' is [3, 36], the spec
+    /// needs [3, 64]"), not the images.
+    @Test func imagesOfAnotherSizeAreBlamedWhenAFlattenedMapFixesTheWeights() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spec = """
+            netc: 1
+            name: flat
+            input: {channels: 1, size: 6}
+            classes: 3
+            stem: [{conv: {out: 1, kernel: 3, pad: 1}}]
+            stages: [{block: residual, depth: 1, channels: 1}]
+            head: [flatten, {linear: {out: $classes}}]
+            """
+        let g = try #require(Compiler.compile(source: spec, file: "flat.yaml").graph)
+        let store = ParameterStore(graph: g)
+        store.initialize(.xavier, seed: 1, graph: g)
+        let path = "\(dir)/w.safetensors"
+        try Checkpoint.save(to: path, store: store, spec: spec, options: TrainingOptions(), state: TrainingState())
+        var file = try SafetensorsFile.read(path)
+        file.metadata = ["spec": spec]
+        try file.write(to: path)
+        let batch = try InputBatch(NPYArray(shape: [2, 1, 8, 8], data: [Float](repeating: 0, count: 128)), source: "x.npy")
+        let e = #expect(throws: TrainingError.self) {
+            _ = try Evaluation(compile: { Compiler.compile(source: spec, file: "flat.yaml", input: $0) }, weights: path, input: batch)
+        }
+        #expect(e?.description == """
+            \(path) holds flat's weights for 6x6 images; its parameters' shapes depend on the image size (a linear layer reads a flattened map), so they do not fit 8x8 images, the size of the images in x.npy asks for
+            help: resize the images to 6x6
+            """)
+    }
 }

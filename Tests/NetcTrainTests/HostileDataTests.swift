@@ -17,4 +17,17 @@ import Testing
         let e = #expect(throws: DataFileError.self) { try IDXDataset.load(directory: dir, split: .train) }
         #expect(e?.description == "\(dir)/train-images-idx3-ubyte: image size 0×0 is empty")
     }
+
+    /// A batch holding NaN gave NaN logits (`netc run`) and NaN weights (`netc step`), exit 0.
+    @Test func aNonFinitePixelIsRefusedWithWhereItIs() {
+        var data = [Float](repeating: 0.5, count: 2 * 3 * 4 * 5)
+        data[1 * 60 + 2 * 20 + 3 * 5 + 4] = .infinity
+        let e = #expect(throws: TrainingError.self) { try InputBatch(NPYArray(shape: [2, 3, 4, 5], data: data), source: "x.npy") }
+        #expect(e?.description == """
+            x.npy holds inf in image 1 at channel 2, row 3, column 4
+            help: give finite pixel values (np.nan_to_num replaces NaN and infinities)
+            """)
+        data[7] = .nan
+        #expect(throws: TrainingError.self) { try InputBatch(NPYArray(shape: [2, 3, 4, 5], data: data), source: "x.npy") }
+    }
 }

@@ -115,6 +115,11 @@ public enum Checkpoint {
         }
         for (i, e) in store.entries.enumerated() {
             let values = try contents.file.tensors[e.name]!.floats()
+            // NaN weights make every logit NaN: `netc eval` reported the accuracy of argmax over NaN.
+            if let j = values.firstIndex(where: { !$0.isFinite }) {
+                throw TrainingError("\(source): tensor '\(e.name)' holds \(values[j]) at index \(j)",
+                                    help: "the weights diverged or the file was damaged; use an earlier checkpoint")
+            }
             _ = store.value(at: i).update(fromContentsOf: values)
             if let m = contents.file.tensors[momentumPrefix + e.name] {
                 _ = store.momentumBuffer(at: i).update(fromContentsOf: try m.floats())

@@ -58,4 +58,28 @@ import Testing
             help: resize the images to 6x6
             """)
     }
+
+    /// A checkpoint whose weights hold NaN loaded in silence: `netc eval` reported the accuracy
+    /// of argmax over NaN logits.
+    @Test func nonFiniteWeightsAreRefused() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let g = try TrainerTests.graph()
+        let store = ParameterStore(graph: g)
+        store.initialize(.xavier, seed: 1, graph: g)
+        let path = "\(dir)/w.safetensors"
+        try Checkpoint.save(to: path, store: store, spec: TrainerTests.spec, options: TrainingOptions(), state: TrainingState())
+        var file = try SafetensorsFile.read(path)
+        var bias = try #require(file.tensors["head.fc1.bias"]).floats()
+        bias[3] = .nan
+        file.tensors["head.fc1.bias"] = try SafeTensor(bias, shape: [bias.count])
+        try file.write(to: path)
+        let e = #expect(throws: TrainingError.self) {
+            _ = try Evaluation(compile: { Compiler.compile(source: TrainerTests.spec, file: "tiny.yaml", input: $0) }, weights: path)
+        }
+        #expect(e?.description == """
+            \(path): tensor 'head.fc1.bias' holds nan at index 3
+            help: the weights diverged or the file was damaged; use an earlier checkpoint
+            """)
+    }
 }

@@ -84,8 +84,13 @@ public enum Checkpoint {
             throw TrainingError("\(path): the spec in the metadata does not match its recorded CRC-32 (\(crc))",
                                 help: "the file was edited or damaged")
         }
+        var steps = try momentumSteps(in: m, of: path)
+        // Momentum buffers without the count (a PyTorch optimizer's state, written by another tool)
+        // are the optimizer's state all the same: they used to be dropped in silence, the next
+        // step starting them afresh from its gradient as a first step does.
+        if m["momentum_steps"] == nil, file.tensors.keys.contains(where: { $0.hasPrefix(momentumPrefix) }) { steps = 1 }
         return Contents(spec: spec, options: try options(in: m, of: path), state: try state(in: m, of: path),
-                        momentumSteps: try momentumSteps(in: m, of: path), file: file)
+                        momentumSteps: steps, file: file)
     }
 
     /// Copies the checkpoint's tensors into `store`. Every parameter must be there with its shape,
@@ -98,7 +103,10 @@ public enum Checkpoint {
             if e.role == .trainable { used.insert(momentumPrefix + e.name) }
             if e.name.hasSuffix(".running_var") { used.insert(String(e.name.dropLast(".running_var".count)) + ".num_batches_tracked") }
         }
+        // After momentum steps, every trainable tensor has its buffer: one missing would restart at 0.
         let missing = store.entries.filter { contents.file.tensors[$0.name] == nil }.map(\.name)
+            + (contents.momentumSteps > 0 ? store.entries.filter { $0.role == .trainable && contents.file.tensors[momentumPrefix + $0.name] == nil }
+                .map { momentumPrefix + $0.name } : [])
         let misshapen = store.entries.flatMap { e in
             [e.name, momentumPrefix + e.name].compactMap { name in
                 contents.file.tensors[name].flatMap { $0.shape == e.shape ? nil : "'\(name)' is \($0.shape), the spec needs \(e.shape)" }

@@ -82,4 +82,35 @@ import Testing
             help: the weights diverged or the file was damaged; use an earlier checkpoint
             """)
     }
+
+    /// Momentum buffers in a file without netc's 'momentum_steps' (a PyTorch optimizer's state)
+    /// were ignored: `netc step --momentum 0.9` started them afresh, 72% away from PyTorch's step.
+    /// With the count, a trainable tensor without its buffer is refused rather than taken as 0.
+    @Test func momentumBuffersWithoutTheirCountAreUsedAndMissingOnesAreRefused() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let g = try TrainerTests.graph()
+        let store = ParameterStore(graph: g)
+        store.initialize(.xavier, seed: 1, graph: g)
+        let path = "\(dir)/w.safetensors"
+        try Checkpoint.save(to: path, store: store, spec: TrainerTests.spec, options: TrainingOptions(), state: TrainingState())
+        var file = try SafetensorsFile.read(path)
+        file.metadata = ["spec": TrainerTests.spec]
+        for e in store.entries where e.role == .trainable {
+            file.tensors[Checkpoint.momentumPrefix + e.name] = try SafeTensor([Float](repeating: 0.25, count: e.shape.reduce(1, *)), shape: e.shape)
+        }
+        try file.write(to: path)
+        #expect(try Checkpoint.read(path).momentumSteps == 1)
+
+        file.metadata["momentum_steps"] = "3"
+        file.tensors["optimizer.momentum_buffer.head.fc1.bias"] = nil
+        try file.write(to: path)
+        let e = #expect(throws: TrainingError.self) {
+            _ = try Evaluation(compile: { Compiler.compile(source: TrainerTests.spec, file: "tiny.yaml", input: $0) }, weights: path)
+        }
+        #expect(e?.description == """
+            \(path) does not hold this spec's weights: 1 tensor(s) the spec needs are missing: optimizer.momentum_buffer.head.fc1.bias
+            help: load the weights with the spec they were trained with
+            """)
+    }
 }

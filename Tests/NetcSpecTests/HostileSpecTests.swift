@@ -60,4 +60,39 @@ help: it keeps the division by the standard deviation finite: use a small positi
         defer { unlink(fifo) }
         #expect(Compiler.compile(path: fifo).renderDiagnostics() == "error: \(fifo) is a FIFO, not a spec file\nhelp: give the path of a YAML file\n")
     }
+
+    /// A stage's stride given to a block that never reads $stride (directly or through a block it
+    /// uses as a layer) was dropped in silence: a "downsampling" stage that kept the map's size.
+    @Test func aStrideNoLayerReadsIsAWarning() {
+        let r = rendered(#"""
+netc: 1
+name: t
+input: {channels: 1, size: 8}
+classes: 3
+blocks:
+  plain:
+    body: [{conv: {out: $channels, kernel: 3, pad: 1}}, batchnorm]
+    shortcut: {projection: [{conv: {out: $channels, kernel: 1}}]}
+  outer:
+    body: [{plain: {channels: $channels}}]
+stages:
+  - {block: plain, depth: 1, channels: 4, stride: 2}
+  - {block: outer, depth: 1, channels: 4, stride: 2}
+  - {block: residual, depth: 1, channels: 4, stride: 2}
+head: [global_avgpool, flatten, {linear: {out: $classes}}]
+
+"""#)
+        #expect(r.succeeded)
+        #expect(r.text == #"""
+spec.yaml:12:51: warning: stage 0 has stride 2, but block 'plain' uses no $stride: its blocks do not downsample
+  12 |   - {block: plain, depth: 1, channels: 4, stride: 2}
+     |                                                   ^
+help: pass $stride to a layer of the block (e.g. 'conv: {..., stride: $stride}'), or drop the stride
+spec.yaml:13:51: warning: stage 1 has stride 2, but block 'outer' uses no $stride: its blocks do not downsample
+  13 |   - {block: outer, depth: 1, channels: 4, stride: 2}
+     |                                                   ^
+help: pass $stride to a layer of the block (e.g. 'conv: {..., stride: $stride}'), or drop the stride
+
+"""#)
+    }
 }

@@ -33,9 +33,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
                         ("weight_decay", RecipeLimits.weightDecay(recipe.weightDecay)),
                         ("warmup_epochs", RecipeLimits.warmupEpochs(recipe.warmupEpochs)), ("seed", RecipeLimits.seed(recipe.seed)),
                         ("batch", recipe.batch >= 1 ? nil : "must be at least 1, got \(recipe.batch)"),
-                        ("epochs", recipe.epochs >= 1 ? nil : "must be at least 1, got \(recipe.epochs)"),
+                        ("epochs", RecipeLimits.count(recipe.epochs)),
                         ("limit", (limit ?? 1) >= 1 ? nil : "must be at least 1, got \(limit ?? 0)"),
-                        ("resize", (recipe.resize ?? 1) >= 1 ? nil : "must be at least 1, got \(recipe.resize ?? 0)"),
+                        ("resize", recipe.resize.flatMap(RecipeLimits.count)),
                         ("schedule", Self.scheduleProblem(recipe.schedule))]
             .compactMap { name, problem in problem.map { "'\(name)' \($0)" } }
         guard problems.isEmpty else {

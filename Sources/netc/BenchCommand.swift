@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NetcIR
 import NetcRuntime
+import NetcSpec
 import NetcTrain
 
 struct BenchCommand: ParsableCommand {
@@ -25,6 +26,7 @@ struct BenchCommand: ParsableCommand {
         for (name, value) in [("batch", batch), ("steps", steps), ("size", size ?? 1)] where value < 1 {
             throw ValidationError("--\(name) must be at least 1, got \(value)")
         }
+        try RecipeFlags.check("size", size.flatMap(RecipeLimits.count))
     }
 
     func run() throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NetcSpec
 import NetcTrain
 
 struct EvalCommand: ParsableCommand {
@@ -19,7 +20,7 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         if batch < 1 { throw ValidationError("--batch must be at least 1, got \(batch)") }
-        if let resize, resize < 1 { throw ValidationError("--resize must be at least 1, got \(resize)") }
+        try RecipeFlags.check("resize", resize.flatMap(RecipeLimits.count))
         try RecipeFlags.checkPaths([("weights", weights), ("data", data)])
     }
 

@@ -43,6 +43,9 @@ struct TrainCommand: ParsableCommand {
                               ("checkpoint-every", checkpointEvery), ("log-every", logEvery)] {
             if let value, value < 1 { throw ValidationError("--\(name) must be at least 1, got \(value)") }
         }
+        // Huge epochs or sizes overflowed the schedule's and the shapes' arithmetic (a trap).
+        try RecipeFlags.check("epochs", epochs.flatMap(RecipeLimits.count))
+        try RecipeFlags.check("resize", resize.flatMap(RecipeLimits.count))
         try RecipeFlags.check("lr", lr.flatMap(RecipeLimits.learningRate))
         try RecipeFlags.check("momentum", momentum.flatMap(RecipeLimits.momentum))
         try RecipeFlags.check("weight-decay", weightDecay.flatMap(RecipeLimits.weightDecay))

@@ -294,7 +294,7 @@ public final class Trainer {
             interpreter.locateNonFinite(input: UnsafeBufferPointer(rebasing: $0[0..<n * graph.inputShape.elementCount]),
                                         batchSize: n, training: true)
         }
-        let where_ = culprit.map { "; the first non-finite value appears at \($0)" } ?? ""
+        let where_ = culprit.map { "; first, \($0)" } ?? ""
         let kept = lastCheckpoint.map { "the last good checkpoint, \(checkpointPath) (step \($0.step)), is kept" }
             ?? "no checkpoint was written yet"
         return TrainingError("the loss became \(loss.isNaN ? "NaN" : loss > 0 ? "+infinity" : "-infinity") at step \(state.step + 1) (epoch \(state.epoch + 1))\(where_)",

@@ -321,6 +321,18 @@ def _():
     return Twin((2, 4, 4), mods, f)
 
 
+@twin("conv_big_pad")   # conv padding beyond half the kernel
+def _():
+    mods = {"stem.conv1": C(2, 3, 1, padding=2), "stem.conv2": C(3, 4, 3, stride=2, padding=4), "stem.bn1": B(4),
+            "stages.0.0.conv1": C(4, 4, 2, padding=3, stride=3), "head.fc1": L(4 * 3 * 3, 3)}
+    def f(t, x):
+        x = t["stem.bn1"](t["stem.conv2"](t["stem.conv1"](x)))
+        x = F.max_pool2d(x, 3, stride=2, padding=1)
+        x = t["stages.0.0.conv1"](x) + F.avg_pool2d(x, 2, stride=2, padding=1)
+        return t["head.fc1"](x.flatten(1))
+    return Twin((2, 3, 3), mods, f)
+
+
 def randomise(net, shape):
     with torch.no_grad():
         for m in net.modules():

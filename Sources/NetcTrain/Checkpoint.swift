@@ -128,6 +128,11 @@ public enum Checkpoint {
                 throw TrainingError("\(source): tensor '\(e.name)' holds \(values[j]) at index \(j)",
                                     help: "the weights diverged or the file was damaged; use an earlier checkpoint")
             }
+            // A variance below 0 has no square root: every output of the batch norm is NaN.
+            if e.name.hasSuffix(".running_var"), let j = values.firstIndex(where: { $0 < 0 }) {
+                throw TrainingError("\(source): tensor '\(e.name)' holds the negative variance \(values[j]) at index \(j)",
+                                    help: "a running variance is 0 or more; the file was made wrongly or damaged")
+            }
             _ = store.value(at: i).update(fromContentsOf: values)
             if let m = contents.file.tensors[momentumPrefix + e.name] {
                 _ = store.momentumBuffer(at: i).update(fromContentsOf: try m.floats())

@@ -61,7 +61,7 @@ import Testing
 
     /// A checkpoint whose weights hold NaN loaded in silence: `netc eval` reported the accuracy
     /// of argmax over NaN logits.
-    @Test func nonFiniteWeightsAreRefused() throws {
+    @Test func nonFiniteWeightsAndNegativeVariancesAreRefused() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let g = try TrainerTests.graph()
@@ -80,6 +80,21 @@ import Testing
         #expect(e?.description == """
             \(path): tensor 'head.fc1.bias' holds nan at index 3
             help: the weights diverged or the file was damaged; use an earlier checkpoint
+            """)
+
+        // A negative running variance gave NaN logits in eval mode, exit 0.
+        bias[3] = 0
+        file.tensors["head.fc1.bias"] = try SafeTensor(bias, shape: [bias.count])
+        var variance = try #require(file.tensors["stem.bn1.running_var"]).floats()
+        variance[1] = -0.5
+        file.tensors["stem.bn1.running_var"] = try SafeTensor(variance, shape: [variance.count])
+        try file.write(to: path)
+        let v = #expect(throws: TrainingError.self) {
+            _ = try Evaluation(compile: { Compiler.compile(source: TrainerTests.spec, file: "tiny.yaml", input: $0) }, weights: path)
+        }
+        #expect(v?.description == """
+            \(path): tensor 'stem.bn1.running_var' holds the negative variance -0.5 at index 1
+            help: a running variance is 0 or more; the file was made wrongly or damaged
             """)
     }
 

@@ -100,7 +100,17 @@ public struct Evaluation {
         interpreter.forward(input.values, training: true)
         let loss = interpreter.loss(labels: classes).loss
         interpreter.backward()
+        guard loss.isFinite else {
+            throw TrainingError("the loss on this batch is \(loss); no step was taken", help: "check the weights and the images")
+        }
         interpreter.sgdStep(learningRate: Float(lr), momentum: Float(momentum), weightDecay: Float(weightDecay))
+        // Weights a huge --lr sent past Float's range are not written: no netc would load them.
+        for (i, e) in store.entries.enumerated() {
+            if let j = store.value(at: i).firstIndex(where: { !$0.isFinite }) {
+                throw TrainingError("the step made '\(e.name)' non-finite (\(store.value(at: i)[j]) at index \(j)); nothing was written",
+                                    help: "lower --lr (\(lr)) or --weight-decay")
+            }
+        }
         try Checkpoint.save(to: path, store: store, spec: specText, options: options, state: TrainingState(step: 1))
         return loss
     }

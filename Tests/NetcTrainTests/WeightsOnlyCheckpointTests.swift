@@ -128,4 +128,25 @@ import Testing
             help: load the weights with the spec they were trained with
             """)
     }
+
+    /// `netc step --lr 3e38` wrote infinite weights and exited 0; now nothing is written.
+    @Test func aStepThatOverflowsTheWeightsWritesNothing() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let g = try TrainerTests.graph()
+        let store = ParameterStore(graph: g)
+        store.initialize(.xavier, seed: 1, graph: g)
+        let path = "\(dir)/w.safetensors"
+        try Checkpoint.save(to: path, store: store, spec: TrainerTests.spec, options: TrainingOptions(), state: TrainingState())
+        let batch = try InputBatch(NPYArray(shape: [2, 1, 8, 8], data: (0..<128).map { Float($0 % 7) / 7 }), source: "x.npy")
+        let e = try Evaluation(compile: { Compiler.compile(source: TrainerTests.spec, file: "tiny.yaml", input: $0) }, weights: path, input: batch)
+        let out = "\(dir)/stepped.safetensors"
+        let error = #expect(throws: TrainingError.self) {
+            _ = try e.sgdStep(batch, labels: NPYArray(shape: [2], data: [1, 3]), labelsSource: "y.npy", lr: 3e38, momentum: 0,
+                              weightDecay: 1e30, saveTo: out)
+        }
+        #expect(error?.message.hasPrefix("the step made 'stem.conv1.weight' non-finite (") == true, "\(error?.message ?? "")")
+        #expect(error?.help == "lower --lr (3e+38) or --weight-decay")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
 }

@@ -218,6 +218,16 @@ public final class Trainer {
     /// Saves the state with the metrics written so far (synced first, so the checkpoint never
     /// counts records that a power loss could take away).
     func saveCheckpoint(_ log: MetricsLog) throws {
+        // The loss is computed before each step, so the step that overflows a weight (a huge
+        // learning rate) shows only at the next one: a checkpoint written in between held
+        // infinities and replaced the last good one.
+        for (i, e) in store.entries.enumerated() {
+            guard let j = store.value(at: i).firstIndex(where: { !$0.isFinite }) else { continue }
+            let kept = lastCheckpoint.map { "the last good checkpoint, \(checkpointPath) (step \($0.step)), is kept" }
+                ?? "no checkpoint was written yet"
+            throw TrainingError("step \(state.step) (epoch \(state.epoch + 1)) made '\(e.name)' non-finite (\(store.value(at: i)[j]) at index \(j)); it is not saved",
+                                help: "\(kept); lower the learning rate (--lr) and resume or restart")
+        }
         try writing("checkpoint.safetensors", log) {
             try log.sync()
             state.metricsLength = log.length

@@ -45,4 +45,14 @@ import Glibc
         let e = #expect(throws: DataFileError.self) { try BinaryFile.read(fifo) }
         #expect(e?.description == "\(fifo): not a regular file")
     }
+
+    /// A FIFO in place of a run's metrics.jsonl blocked `train --resume` in open(2) forever.
+    @Test func aMetricsLogThatIsAFIFOIsRefusedAtOnce() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let fifo = dir + "/metrics.jsonl"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let e = #expect(throws: DataFileError.self) { _ = try MetricsLog(path: fifo) }
+        #expect(e?.source == fifo)
+    }
 }

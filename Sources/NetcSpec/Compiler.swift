@@ -82,8 +82,15 @@ public enum Compiler {
             return fail("\(path): no such file", "check the path; 'netc summary --list' lists the bundled architectures")
         }
         if isDirectory.boolValue { return fail("\(path) is a directory, not a spec file", nil) }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)
+        // A FIFO or a device reads as nothing or forever; say what it is rather than blame permissions.
+        if let type = attributes?[.type] as? FileAttributeType, type != .typeRegular {
+            let kind = [FileAttributeType.typeCharacterSpecial: "a character device", .typeBlockSpecial: "a block device",
+                        .typeSocket: "a socket"][type] ?? "a FIFO"
+            return fail("\(path) is \(kind), not a spec file", "give the path of a YAML file")
+        }
         // Check the size before reading, so a huge file is refused without loading it.
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+        let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
         guard size <= maxFileSize else {
             return fail("\(path) is \(size) bytes; netc refuses specs over \(maxFileSize) bytes", "is this really an architecture spec?")
         }

@@ -44,15 +44,31 @@ extension Lowering {
         return i
     }
 
-    mutating func number(_ a: LayerAttributes, _ name: String, default fallback: Double) -> Double? {
+    /// A number in `range`, with the same bounds `defaults:` puts on the spec-wide value: a
+    /// batch norm's `eps: 0` divides by zero on a constant channel, and a `momentum` above 1
+    /// turns the running variance negative.
+    mutating func number(_ a: LayerAttributes, _ name: String, default fallback: Double, _ range: NumberRange) -> Double? {
         guard let found = value(a, name) else { return nil }
         guard let b = found else { return fallback }
-        guard let d = b.value.asDouble, d >= 0 else {
-            report(.error("'\(name)' of \(layerName(a)) must be a non-negative number, got \(b.value.phrase)", at: b.origin), a.context)
+        guard let d = b.value.asDouble, d.isFinite else {
+            report(.error("'\(name)' of \(layerName(a)) must be a number, got \(b.value.phrase)", at: b.origin), a.context)
             return nil
         }
-        return d
+        switch range {
+        case .positive where d <= 0:
+            report(.error("'\(name)' of \(layerName(a)) must be positive, got \(Value.format(d))", at: b.origin,
+                          help: "it keeps the division by the standard deviation finite: use a small positive number such as 1e-5"), a.context)
+            return nil
+        case .unit where !(0...1).contains(d):
+            report(.error("'\(name)' of \(layerName(a)) must be between 0 and 1, got \(Value.format(d))", at: b.origin,
+                          help: "the running statistics move this fraction of the way to each batch's: use e.g. 0.1, as PyTorch"), a.context)
+            return nil
+        case .positive, .unit:
+            return d
+        }
     }
+
+    enum NumberRange { case positive, unit }
 
     mutating func bool(_ a: LayerAttributes, _ name: String, default fallback: Bool) -> Bool? {
         guard let found = value(a, name) else { return nil }

@@ -90,6 +90,11 @@ struct Lowering {
         guard let depth else { return nil }
         args["depth"] = nil
         let stride = args["stride"]
+        if let s = stride, case .int(let k) = s.value, k != 1, !uses(template, "stride") {
+            diagnostics.append(.warning(
+                "stage \(index) has stride \(k), but block '\(template.name)' uses no $stride: its blocks do not downsample",
+                at: s.origin, help: "pass $stride to a layer of the block (e.g. 'conv: {..., stride: $stride}'), or drop the stride"))
+        }
         var x = input
         for j in 0..<depth {
             // The stage's stride applies to its first block only.
@@ -102,6 +107,21 @@ struct Lowering {
             if x == nil && input != nil { return nil }
         }
         return x
+    }
+
+    /// Whether a template (or a block it uses as a layer, which sees its parameters) reads `$name`.
+    private func uses(_ template: BlockTemplate, _ name: String, seen: Set<String> = []) -> Bool {
+        func reads(_ v: SourceValue?) -> Bool {
+            if case .expression(let e, _)? = v?.content { return e.references.contains { $0.name == name } }
+            return false
+        }
+        let calls = template.body + template.shortcut.projection + template.after
+        if template.derived.contains(where: { reads($0.value) }) || template.parameters.contains(where: { reads($0.defaultValue) }) { return true }
+        for call in calls {
+            if call.arguments.values.contains(where: { reads($0) }) { return true }
+            if let inner = spec.blocks[call.kind], !seen.contains(inner.name), uses(inner, name, seen: seen.union([template.name])) { return true }
+        }
+        return false
     }
 
     /// After a stage fails, goes on from the shape it most likely meant to produce, so the stages
@@ -321,7 +341,8 @@ struct Lowering {
             guard let out, let kernel, let stride, let pad, let bias, let groups else { return nil }
             return .conv(.init(outChannels: out, kernel: .init(size: kernel, stride: stride, pad: pad), groups: groups, bias: bias))
         case "batchnorm":
-            let eps = number(a, "eps", default: spec.defaults.bnEps), momentum = number(a, "momentum", default: spec.defaults.bnMomentum)
+            let eps = number(a, "eps", default: spec.defaults.bnEps, .positive)
+            let momentum = number(a, "momentum", default: spec.defaults.bnMomentum, .unit)
             guard let eps, let momentum else { return nil }
             return .batchNorm(.init(eps: eps, momentum: momentum))
         case "relu": return .relu

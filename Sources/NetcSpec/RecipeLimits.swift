@@ -28,7 +28,20 @@ public enum RecipeLimits {
     }
 
     public static func warmupEpochs(_ e: Int) -> String? {
-        e >= 0 ? nil : "must be at least 0, got \(e)"
+        e >= 0 ? largest(e) : "must be at least 0, got \(e)"
+    }
+
+    /// The largest epoch count and image size, as for every size and count in a spec: epochs times
+    /// steps per epoch (the schedule's arithmetic) and a size squared stay far from overflowing.
+    public static let maxCount = Compiler.maxValue
+
+    /// A count or size from 1 to `maxCount`: `--epochs`, `--resize`, `bench --size`.
+    public static func boundedCount(_ n: Int) -> String? {
+        n >= 1 ? largest(n) : "must be at least 1, got \(n)"
+    }
+
+    private static func largest(_ n: Int) -> String? {
+        n <= maxCount ? nil : "is \(n); netc takes values up to \(maxCount)"
     }
 
     /// Seeds feed an unsigned random generator; a negative one has no meaning there.

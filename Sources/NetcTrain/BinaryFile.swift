@@ -16,7 +16,9 @@ public enum BinaryFile {
 
     /// Reads the complete contents of `path`.
     public static func read(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever, before the
+        // check below could refuse it; on a regular file it changes nothing.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw DataFileError(source: path, message: "cannot open: \(errnoText())") }
         defer { close(fd) }
         var st = stat()
@@ -58,6 +60,7 @@ public enum BinaryFile {
     ///   lets large checkpoints stream out without one big concatenation.
     public static func writeAtomically(_ path: String,
                                        _ body: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+        try checkReplaceable(path)
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))"
@@ -91,6 +94,29 @@ public enum BinaryFile {
         // un-write the file, so it is not reported.
         let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 { _ = fsync(dfd); close(dfd) }
+    }
+
+    /// Refuses a destination that the final `rename` must not replace: renaming over
+    /// `/dev/null` (as root) swaps the device for a regular file, for every process on the
+    /// machine; over a directory it fails only after the whole file was written.
+    static func checkReplaceable(_ path: String) throws {
+        guard !path.isEmpty else {
+            throw DataFileError(source: "''", message: "no file name given; name the file to write, e.g. out.npy")
+        }
+        var st = stat()
+        guard stat(path, &st) == 0 else { return }   // a new file (a missing directory is reported on create)
+        let kind: String
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFDIR: throw DataFileError(source: path, message: "is a directory: name a file inside it")
+        case S_IFCHR: kind = "a character device"
+        case S_IFBLK: kind = "a block device"
+        case S_IFIFO: kind = "a FIFO"
+        case S_IFSOCK: kind = "a socket"
+        default: kind = "not a regular file"
+        }
+        throw DataFileError(source: path, message: "is \(kind): netc writes a new file and renames it into place, "
+                            + "which would replace it; give the path of a regular file")
     }
 
     /// Convenience: atomically writes one byte array.

@@ -95,8 +95,13 @@ public enum Checkpoint {
         }
         let options = try options(in: m, of: path), position = try position(in: m, of: path)
         let missing = (options == nil ? ["options"] : []) + (position == nil ? positionKeys.filter { m[$0] == nil } : [])
+        var steps = try momentumSteps(in: m, of: path)
+        // Momentum buffers without the count (a PyTorch optimizer's state, written by another tool)
+        // are the optimizer's state all the same: they used to be dropped in silence, the next
+        // step starting them afresh from its gradient as a first step does.
+        if m["momentum_steps"] == nil, file.tensors.keys.contains(where: { $0.hasPrefix(momentumPrefix) }) { steps = 1 }
         return Contents(spec: spec, options: options, position: position, missingForResume: missing,
-                        momentumSteps: try momentumSteps(in: m, of: path), file: file)
+                        momentumSteps: steps, file: file)
     }
 
     /// Copies the checkpoint's tensors into `store`. Every parameter must be there with its shape,
@@ -104,7 +109,10 @@ public enum Checkpoint {
     /// saved from another network, whose results these would not be. Problems are listed all at once.
     public static func load(_ contents: Contents, into store: ParameterStore, source: String) throws {
         let used = Set(store.entries.flatMap { TensorNames($0).all })
+        // After momentum steps, every trainable tensor has its buffer: one missing would restart at 0.
         let missing = store.entries.filter { contents.file.tensors[$0.name] == nil }.map(\.name)
+            + (contents.momentumSteps > 0 ? store.entries.filter { $0.role == .trainable && contents.file.tensors[momentumPrefix + $0.name] == nil }
+                .map { momentumPrefix + $0.name } : [])
         let misshapen = store.entries.flatMap { e in
             let names = TensorNames(e)
             return [names.value, names.momentum].compactMap { $0 }.compactMap { name in
@@ -122,6 +130,16 @@ public enum Checkpoint {
         }
         for (i, e) in store.entries.enumerated() {
             let values = try contents.file.tensors[e.name]!.floats()
+            // NaN weights make every logit NaN: `netc eval` reported the accuracy of argmax over NaN.
+            if let j = values.firstIndex(where: { !$0.isFinite }) {
+                throw TrainingError("\(source): tensor '\(e.name)' holds \(values[j]) at index \(j)",
+                                    help: "the weights diverged or the file was damaged; use an earlier checkpoint")
+            }
+            // A variance below 0 has no square root: every output of the batch norm is NaN.
+            if e.name.hasSuffix(".running_var"), let j = values.firstIndex(where: { $0 < 0 }) {
+                throw TrainingError("\(source): tensor '\(e.name)' holds the negative variance \(values[j]) at index \(j)",
+                                    help: "a running variance is 0 or more; the file was made wrongly or damaged")
+            }
             _ = store.value(at: i).update(fromContentsOf: values)
             if let m = TensorNames(e).momentum.flatMap({ contents.file.tensors[$0] }) {
                 _ = store.momentumBuffer(at: i).update(fromContentsOf: try m.floats())

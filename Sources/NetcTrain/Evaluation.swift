@@ -23,13 +23,16 @@ public struct Evaluation {
     public init(compile: (Shape?) -> Compilation, weights: String, resize: Int? = nil, data: String? = nil,
                 input: InputBatch? = nil) throws {
         let contents = try Checkpoint.read(weights)
-        var options = contents.options ?? TrainingOptions()
+        let declared = compile(nil)
+        // A checkpoint with weights only (written by another tool) trained at the spec's recipe
+        // as far as anyone knows; d2l's defaults alone would evaluate a `resize: 28` spec at 96.
+        var options = contents.options ?? TrainingOptions(spec: declared.spec?.train)
         if let resize { options.resize = resize }
         if let data { options.dataDirectory = data }
-        let declared = compile(nil)
         if let input, let g = declared.graph, declared.succeeded { try input.check(channels: g.inputShape.channels, network: g.name) }
+        let recipe = contents.options != nil ? "the checkpoint's recipe" : "the spec's recipe"
         let size = input.map(InputSizeRequest.images(of:)) ?? options.resize.map {
-            .square($0, from: resize != nil ? "--resize \($0)" : "the checkpoint's recipe (resize: \($0))", flag: "--resize")
+            .square($0, from: resize != nil ? "--resize \($0)" : "\(recipe) (resize: \($0))", flag: "--resize")
         }
         let (compilation, graph) = try compileResized(declared, to: size, recompile: compile)
         let warning = try CheckpointSpecAgreement.check(graph, given: compilation, checkpoint: contents, weights: weights)
@@ -38,7 +41,17 @@ public struct Evaluation {
         specText = contents.spec
         warnings = warning.map { [$0] } ?? []
         store = ParameterStore(graph: graph)
-        try Checkpoint.load(contents, into: store, source: weights)
+        do {
+            try Checkpoint.load(contents, into: store, source: weights)
+        } catch let error as TrainingError {
+            // A linear layer after flatten has as many inputs as the map has pixels: weights that
+            // fit the declared size but not this one are the images' fault, not the weights'.
+            guard let size, let declaredGraph = declared.graph, graph.inputShape != declaredGraph.inputShape,
+                  (try? Checkpoint.load(contents, into: ParameterStore(graph: declaredGraph), source: weights)) != nil else { throw error }
+            let (h, w) = (declaredGraph.inputShape.height, declaredGraph.inputShape.width)
+            throw TrainingError("\(weights) holds \(declaredGraph.name)'s weights for \(h)x\(w) images; its parameters' shapes depend on the image size (a linear layer reads a flattened map), so they do not fit \(size.height)x\(size.width) images, the size from \(size.source)",
+                                help: input == nil && h == w ? "evaluate at that size: --resize \(h)" : "resize the images to \(h)x\(w)")
+        }
     }
 
     /// Mean loss, accuracy and image count on the test split.
@@ -75,7 +88,17 @@ public struct Evaluation {
         interpreter.forward(input.values, training: true)
         let loss = interpreter.loss(labels: classes).loss
         interpreter.backward()
+        guard loss.isFinite else {
+            throw TrainingError("the loss on this batch is \(loss); no step was taken", help: "check the weights and the images")
+        }
         interpreter.sgdStep(learningRate: Float(lr), momentum: Float(momentum), weightDecay: Float(weightDecay))
+        // Weights a huge --lr sent past Float's range are not written: no netc would load them.
+        for (i, e) in store.entries.enumerated() {
+            if let j = store.value(at: i).firstIndex(where: { !$0.isFinite }) {
+                throw TrainingError("the step made '\(e.name)' non-finite (\(store.value(at: i)[j]) at index \(j)); nothing was written",
+                                    help: "lower --lr (\(lr)) or --weight-decay")
+            }
+        }
         try Checkpoint.save(to: path, store: store, spec: specText, options: options, state: TrainingState(step: 1))
         return loss
     }

@@ -188,6 +188,10 @@ public struct IDXDataset: Sendable, Equatable {
             throw DataFileError(source: labelsPath, message:
                 "label count \(labs.dims[0]) does not match image count \(n) in \(imagesPath)")
         }
+        // The images file's own fault, named as such (IDXDataset's checks name one source).
+        guard imgs.dims[1] > 0, imgs.dims[2] > 0 else {
+            throw DataFileError(source: imagesPath, message: "image size \(imgs.dims[1])×\(imgs.dims[2]) is empty")
+        }
         return try IDXDataset(images: imgs.bytes, labels: labs.bytes,
                               height: imgs.dims[1], width: imgs.dims[2],
                               numClasses: numClasses, source: labelsPath)

@@ -20,6 +20,13 @@ public struct InputBatch {
         guard shape.allSatisfy({ $0 > 0 }) else {
             throw TrainingError("\(source) holds no images: its shape \(shape) has a zero", help: "save at least one image of at least 1x1 pixel")
         }
+        // A NaN or infinite pixel makes every logit it reaches NaN, and `netc step` then wrote
+        // NaN weights and exited 0.
+        if let i = array.data.firstIndex(where: { !$0.isFinite }) {
+            let (c, h, w) = (shape[1], shape[2], shape[3])
+            throw TrainingError("\(source) holds \(array.data[i]) in image \(i / (c * h * w)) at channel \(i / (h * w) % c), row \(i / w % h), column \(i % w)",
+                                help: "give finite pixel values (np.nan_to_num replaces NaN and infinities)")
+        }
         values = array.data
         count = shape[0]
         sampleShape = Array(shape.dropFirst())

@@ -43,7 +43,8 @@ public final class MetricsLog: @unchecked Sendable {
     /// - Parameter truncate: start a fresh log instead of appending.
     public init(path: String, truncate: Bool = false) throws {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0), 0o644)
+        // O_NONBLOCK: a FIFO in its place blocked `--resume` in open(2) forever (no reader).
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK | (truncate ? O_TRUNC : 0), 0o644)
         guard fd >= 0 else {
             throw DataFileError(source: path, message: "cannot open metrics log: \(BinaryFile.errnoText())")
         }
@@ -120,7 +121,7 @@ public final class MetricsLog: @unchecked Sendable {
     }
 
     private static func lastByte(_ path: String) -> UInt8? {
-        let rfd = open(path, O_RDONLY | O_CLOEXEC)
+        let rfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard rfd >= 0 else { return nil }
         defer { Glibc.close(rfd) }
         var b: UInt8 = 0

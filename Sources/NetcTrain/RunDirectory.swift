@@ -64,6 +64,8 @@ public final class RunDirectory {
     /// Creates (with its parents) and locks the directory of a new run. Refuses a directory that
     /// already holds anything, so an earlier run is never overwritten or mixed into.
     public static func createForNewRun(_ path: String) throws -> RunDirectory {
+        // "" is the current directory to mkdir and stat, but lists as nothing: a run went into it.
+        guard !path.isEmpty else { throw TrainingError("the run directory's path is empty", help: "give --out a directory path") }
         let created = try makeDirectory(path)
         // A directory that is not a run is refused before locking, so it gets no netc.lock; one
         // with a lock is checked after locking, so a run in progress says it is in use.
@@ -139,7 +141,11 @@ public final class RunDirectory {
     }
 
     static func requireEmpty(_ path: String) throws {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+        // A directory that cannot be listed is not known to be empty.
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: path) } catch {
+            throw TrainingError("cannot list \(path) to check that it is empty", help: "give --out a directory you can read")
+        }
         if names.contains(checkpointName) {
             throw TrainingError("\(path) already holds a run (\(checkpointName)); training into it would overwrite its checkpoint and spec",
                                 help: "continue it with --resume \(path), or give another --out")

@@ -8,6 +8,8 @@ public struct TrainingResult: Sendable {
     public var epochs: [EpochMetrics]
     public var stoppedByInterrupt: Bool
     public var state: TrainingState
+    /// The exit status for a run stopped by a signal: 130 after Ctrl-C, 143 after SIGTERM.
+    public var interruptExitStatus: Int32 { stoppedByInterrupt ? Interrupt.exitStatus : 0 }
 }
 
 /// Trains a graph on an IDX dataset with minibatch SGD, logging, evaluating and checkpointing
@@ -223,6 +225,14 @@ public final class Trainer {
     /// Saves the state with the metrics written so far (synced first, so the checkpoint never
     /// counts records that a power loss could take away).
     func saveCheckpoint(_ log: MetricsLog) throws {
+        // The loss is computed before each step, so the step that overflows a weight (a huge
+        // learning rate) shows only at the next one: a checkpoint written in between held
+        // infinities and replaced the last good one.
+        for (i, e) in store.entries.enumerated() {
+            guard let j = store.value(at: i).firstIndex(where: { !$0.isFinite }) else { continue }
+            throw TrainingError("step \(state.step) (epoch \(state.epoch + 1)) made '\(e.name)' non-finite (\(store.value(at: i)[j]) at index \(j)); it is not saved",
+                                help: "\(keptCheckpoint); lower the learning rate (--lr) and resume or restart")
+        }
         try writing(RunDirectory.checkpointName, log) {
             try log.sync()
             state.metricsLength = log.length
@@ -320,7 +330,7 @@ public final class Trainer {
             interpreter.locateNonFinite(input: UnsafeBufferPointer(rebasing: $0[0..<n * graph.inputShape.elementCount]),
                                         batchSize: n, training: true)
         }
-        let where_ = culprit.map { "; the first non-finite value appears at \($0)" } ?? ""
+        let where_ = culprit.map { "; first, \($0)" } ?? ""
         return TrainingError("the loss became \(loss.isNaN ? "NaN" : loss > 0 ? "+infinity" : "-infinity") at step \(state.step + 1) (epoch \(state.epoch + 1))\(where_)",
                              help: "\(keptCheckpoint); lower the learning rate (--lr) and resume or restart")
     }

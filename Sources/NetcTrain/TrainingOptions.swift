@@ -40,8 +40,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         let problems = [("lr", RecipeLimits.learningRate(recipe.lr)), ("momentum", RecipeLimits.momentum(recipe.momentum)),
                         ("weight_decay", RecipeLimits.weightDecay(recipe.weightDecay)),
                         ("warmup_epochs", RecipeLimits.warmupEpochs(recipe.warmupEpochs)), ("seed", RecipeLimits.seed(recipe.seed)),
-                        ("batch", RecipeLimits.count(recipe.batch)), ("epochs", RecipeLimits.count(recipe.epochs)),
-                        ("limit", limit.flatMap(RecipeLimits.count)), ("resize", recipe.resize.flatMap(RecipeLimits.count)),
+                        ("batch", RecipeLimits.count(recipe.batch)), ("epochs", RecipeLimits.boundedCount(recipe.epochs)),
+                        ("limit", limit.flatMap(RecipeLimits.count)), ("resize", recipe.resize.flatMap(RecipeLimits.boundedCount)),
                         ("checkpoint_every", checkpointEvery.flatMap(RecipeLimits.count)), ("log_every", RecipeLimits.count(logEvery)),
                         ("schedule", Self.scheduleProblem(recipe.schedule))]
             .compactMap { name, problem in problem.map { "'\(name)' \($0)" } }

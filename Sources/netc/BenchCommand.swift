@@ -25,7 +25,7 @@ struct BenchCommand: ParsableCommand {
     func validate() throws {
         try RecipeFlags.check("batch", RecipeLimits.count(batch))
         try RecipeFlags.check("steps", RecipeLimits.count(steps))
-        try RecipeFlags.check("size", size.flatMap(RecipeLimits.count))
+        try RecipeFlags.check("size", size.flatMap(RecipeLimits.boundedCount))
     }
 
     func run() throws {

@@ -20,7 +20,8 @@ struct EvalCommand: ParsableCommand {
 
     func validate() throws {
         try RecipeFlags.check("batch", RecipeLimits.count(batch))
-        try RecipeFlags.check("resize", resize.flatMap(RecipeLimits.count))
+        try RecipeFlags.check("resize", resize.flatMap(RecipeLimits.boundedCount))
+        try RecipeFlags.checkPaths([("weights", weights), ("data", data)])
     }
 
     func run() throws {

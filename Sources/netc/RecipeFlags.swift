@@ -8,4 +8,11 @@ enum RecipeFlags {
     static func check(_ flag: String, _ problem: String?) throws {
         if let problem { throw ValidationError("--\(flag) \(problem)") }
     }
+
+    /// A path flag given as an empty string names no file or directory.
+    static func checkPaths(_ flags: [(String, String?)]) throws {
+        for (flag, value) in flags where value?.isEmpty == true {
+            throw ValidationError("--\(flag) is empty; give a path")
+        }
+    }
 }

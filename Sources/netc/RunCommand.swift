@@ -17,7 +17,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Input batch: float32 .npy of shape [N, C, H, W].")
     var input: String
 
-    @Option(help: "Where to write the logits (.npy, [N, classes]).")
+    @Option(help: "Where to write the logits (.npy, [N, classes]; [N, C, H, W] if the network ends on a map).")
     var output: String
 
     func run() throws {
@@ -26,7 +26,8 @@ struct RunCommand: ParsableCommand {
             let evaluation = try Evaluation(compile: { SpecArgument.compile(spec, input: $0) }, weights: weights, input: x)
             for w in evaluation.warnings { printError("warning: \(w)\n") }
             let logits = try evaluation.logits(x)
-            try NPY.write(NPYArray(shape: [x.count, logits.count / x.count], data: logits), to: output)
+            // [N, classes], or [N, C, H, W] for a network that ends on a map (its values are NCHW).
+            try NPY.write(NPYArray(shape: [x.count] + evaluation.graph.outputShape.dims, data: logits), to: output)
         }
     }
 }

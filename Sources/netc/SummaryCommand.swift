@@ -21,7 +21,7 @@ struct SummaryCommand: ParsableCommand {
             transform: { try InputShape.parse($0) })
     var input: InputShape?
 
-    @Option(help: "Nesting depth of the table: 1 = stem, stages and head (d2l's view); 2 adds blocks; 3 adds layers.")
+    @Option(parsing: .unconditional, help: "Nesting depth of the table: 1 = stem, stages and head (d2l's view); 2 adds blocks; 3 adds layers.")
     var depth: Int = 3
 
     @Option(help: "Output format: text or json.")

@@ -14,7 +14,7 @@ struct TrainCommand: ParsableCommand {
             here. A run directory (runs/<name>-<timestamp>/ unless --out) receives metrics.jsonl,
             curves.svg, a copy of the spec and checkpoint.safetensors (written atomically at each
             epoch's end and every --checkpoint-every steps); an existing run is never overwritten.
-            Ctrl-C saves a checkpoint and stops; --resume RUN_DIR continues exactly where the
+            Ctrl-C (or SIGTERM) saves a checkpoint and stops; --resume RUN_DIR continues exactly where the
             checkpoint left off, taking --epochs --lr --momentum --weight-decay --schedule
             --warmup-epochs --data --checkpoint-every --log-every (not --batch --resize --seed --limit).
             """)
@@ -39,10 +39,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Continue the run in this directory from its checkpoint.") var resume: String?
 
     func validate() throws {
-        for (name, value) in [("epochs", epochs), ("batch", batch), ("resize", resize), ("limit", limit),
-                              ("checkpoint-every", checkpointEvery), ("log-every", logEvery)] {
+        for (name, value) in [("batch", batch), ("limit", limit), ("checkpoint-every", checkpointEvery), ("log-every", logEvery)] {
             try RecipeFlags.check(name, value.flatMap(RecipeLimits.count))
         }
+        // Huge epochs or sizes overflowed the schedule's and the shapes' arithmetic (a trap).
+        try RecipeFlags.check("epochs", epochs.flatMap(RecipeLimits.boundedCount))
+        try RecipeFlags.check("resize", resize.flatMap(RecipeLimits.boundedCount))
         try RecipeFlags.check("lr", lr.flatMap(RecipeLimits.learningRate))
         try RecipeFlags.check("momentum", momentum.flatMap(RecipeLimits.momentum))
         try RecipeFlags.check("weight-decay", weightDecay.flatMap(RecipeLimits.weightDecay))
@@ -51,6 +53,8 @@ struct TrainCommand: ParsableCommand {
         if let schedule, TrainSpec.Schedule(name: schedule) == nil {
             throw ValidationError("--schedule must be constant, step or cosine, got '\(schedule)'")
         }
+        // An empty --out once meant the current directory, and the run went into it whatever it held.
+        try RecipeFlags.checkPaths([("out", out), ("resume", resume), ("data", data)])
         if resume != nil, spec != nil { throw ValidationError("--resume takes the spec from the run directory; give no SPEC") }
         if resume != nil, out != nil { throw ValidationError("--resume continues the run in its own directory; give no --out") }
     }
@@ -100,7 +104,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func finish(_ result: TrainingResult, in directory: String) throws {
-        if result.stoppedByInterrupt { throw ExitCode(130) }
+        if result.stoppedByInterrupt { throw ExitCode(result.interruptExitStatus) }
         print("run directory: \(directory)")
     }
 

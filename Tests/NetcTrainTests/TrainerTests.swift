@@ -269,10 +269,34 @@ import Testing
             _ = try t.run()
             Issue.record("expected the run to stop")
         } catch let e as TrainingError {
-            #expect(e.message.hasPrefix("the loss became NaN at step 2 (epoch 1); the first non-finite value appears at"), "\(e.message)")
+            #expect(e.message.hasPrefix("the loss became NaN at step 2 (epoch 1); first, "), "\(e.message)")
             #expect(e.help?.contains("(step 1), is kept") == true, "\(e.help ?? "")")
         }
         #expect(try Checkpoint.read(t.checkpointPath).position?.step == 1, "the last good checkpoint stays")
+    }
+
+    /// A step that overflows the weights shows in the loss only one step later; the checkpoint
+    /// written in between held infinities over the last good one.
+    @Test func aCheckpointOfNonFiniteWeightsIsNeverWritten() throws {
+        let data = try makeTempDir(), dir = try makeTempDir()
+        defer { for d in [data, dir] { try? FileManager.default.removeItem(atPath: d) } }
+        try Self.writeDataset(data)
+        var o = Self.options(data)
+        o.lr = 3e38
+        o.weightDecay = 1e30
+        o.momentum = 0
+        o.warmupEpochs = 0
+        o.schedule = .constant
+        o.checkpointEvery = 1
+        let t = try trainer(dir, o)
+        do {
+            _ = try t.run()
+            Issue.record("expected the run to stop")
+        } catch let e as TrainingError {
+            #expect(e.message.hasPrefix("step 1 (epoch 1) made '"), "\(e.message)")
+            #expect(e.help == "no checkpoint was written yet; lower the learning rate (--lr) and resume or restart")
+        }
+        #expect(!FileManager.default.fileExists(atPath: t.checkpointPath))
     }
 
     @Test func missingDatasetSaysHowToInstall() throws {

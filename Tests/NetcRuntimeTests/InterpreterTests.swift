@@ -159,3 +159,34 @@ func interpreterAgreesWithReferenceEvaluation(spec: String) {
     let fromInput = input.withUnsafeBufferPointer { interpreter.locateNonFinite(input: $0, batchSize: 2, training: false) }
     #expect(fromInput?.nodeName == "input" && fromInput?.parameter == nil)
 }
+
+/// An epoch's last batch is smaller than the plan's: forward, loss, gradients, batch-norm running
+/// statistics and the SGD step on it must be those of a plan made for exactly that batch.
+@Test(arguments: [tinySpec, tinyPoolSpec])
+func aPartialBatchEqualsABatchOfItsOwnSize(spec: String) {
+    let graph = compile(spec)
+    let n = 3
+    var rng = SplitMix64(seed: 9)
+    let input = randomFloats(n * graph.inputShape.elementCount, &rng)
+    let labels: [Int32] = [2, 0, 1]
+    func step(capacity: Int) -> (loss: Double, store: ParameterStore) {
+        let store = ParameterStore(graph: graph)
+        store.initialize(.kaiming, seed: 5, graph: graph)
+        let interpreter = Interpreter(graph: graph, store: store, batchSize: capacity)
+        // A full batch first, so stale values of images n..<capacity sit in every buffer.
+        if capacity > n {
+            interpreter.forward(randomFloats(capacity * graph.inputShape.elementCount, &rng), training: true)
+            _ = interpreter.loss(labels: [Int32](repeating: 1, count: capacity))
+            interpreter.backward()
+            store.initialize(.kaiming, seed: 5, graph: graph)
+        }
+        interpreter.forward(input, training: true)
+        let loss = interpreter.loss(labels: labels).loss
+        interpreter.backward()
+        interpreter.sgdStep(learningRate: 0.1, momentum: 0, weightDecay: 0)
+        return (loss, store)
+    }
+    let exact = step(capacity: n), partial = step(capacity: 8)
+    #expect(partial.loss == exact.loss)
+    #expect(partial.store.snapshot() == exact.store.snapshot(), "weights and running statistics after the step")
+}

@@ -4,7 +4,7 @@ Each spec in Tests/Hostile/odd has a twin below, written from the spec's text (n
 graph). Weights are random, batch-norm scales, shifts and running statistics randomised; netc's
 `run` logits (eval mode) and `step` (one SGD step, training mode) are compared with PyTorch's.
 Needs torch (not part of `make test`):
-  /work/venv/bin/python scripts/compare_odd_specs.py [NAME ...] [--netc .build/release/netc]
+  /opt/peervenv/bin/python scripts/compare_odd_specs.py [NAME ...] [--netc .build/release/netc]
 """
 import argparse, copy, json, os, subprocess, sys, tempfile
 import numpy as np

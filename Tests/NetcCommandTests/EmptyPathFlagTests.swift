@@ -5,15 +5,6 @@ import Testing
 /// A path flag given as "" names nothing. `netc train --out ""` used to train into the current
 /// directory, whatever it held, and exit 0.
 struct EmptyPathFlagTests {
-    func message<C: ParsableCommand>(_ command: C.Type, _ arguments: [String]) -> String {
-        do {
-            _ = try command.parse(arguments)
-            return ""
-        } catch {
-            return command.message(for: error)
-        }
-    }
-
     @Test(arguments: ["out", "data"])
     func trainRefusesAnEmptyPath(_ flag: String) {
         #expect(message(TrainCommand.self, ["resnet18", "--\(flag)", ""]) == "--\(flag) is empty; give a path")

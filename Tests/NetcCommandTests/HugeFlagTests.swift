@@ -6,15 +6,6 @@ import Testing
 /// (SIGILL): `--warmup-epochs`, `--epochs` with a cosine schedule, `--resize` and `bench --size`
 /// of Int.max.
 struct HugeFlagTests {
-    func message<C: ParsableCommand>(_ command: C.Type, _ arguments: [String]) -> String {
-        do {
-            _ = try command.parse(arguments)
-            return ""
-        } catch {
-            return command.message(for: error)
-        }
-    }
-
     static let huge = String(Int.max)
 
     @Test(arguments: ["epochs", "warmup-epochs", "resize"])

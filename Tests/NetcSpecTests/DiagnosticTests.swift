@@ -5,12 +5,6 @@ import Testing
 /// Every error the spec language reports, rendered in full (caret and help included), so a change
 /// in wording, location or underline shows up here.
 struct DiagnosticTests {
-    /// Compiles `yaml` as spec.yaml and renders its diagnostics as `netc check` prints them.
-    func rendered(_ yaml: String) -> (text: String, succeeded: Bool) {
-        let c = Compiler.compile(source: yaml, file: "spec.yaml")
-        return (c.renderDiagnostics(), c.succeeded)
-    }
-
     @Test func yamlSyntaxError() {
         let r = rendered(#"""
 netc: 1

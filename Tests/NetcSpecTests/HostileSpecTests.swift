@@ -6,11 +6,6 @@ import Testing
 /// Specs from the hostile-input hunt that netc once accepted and then computed garbage from,
 /// rendered in full as `netc check` prints them.
 struct HostileSpecTests {
-    func rendered(_ yaml: String) -> (text: String, succeeded: Bool) {
-        let c = Compiler.compile(source: yaml, file: "spec.yaml")
-        return (c.renderDiagnostics(), c.succeeded)
-    }
-
     /// `defaults: {bn_eps: 0, bn_momentum: 7}` was refused, but the same values on one batch norm
     /// were taken: `momentum: 7` turned the running variance negative after one training step
     /// (NaN logits in eval), `eps: 0` divides by zero on a constant channel.

@@ -5,11 +5,6 @@ import Testing
 /// Inputs that used to trap (SIGILL, SIGSEGV) or silently give a wrong number: huge literals,
 /// integer overflow, deep nesting. Each must end in a located error, rendered in full here.
 struct OverflowAndNestingTests {
-    func rendered(_ yaml: String) -> (text: String, succeeded: Bool) {
-        let c = Compiler.compile(source: yaml, file: "spec.yaml")
-        return (c.renderDiagnostics(), c.succeeded)
-    }
-
     /// A spec whose head's linear layer has `out: "<expression>"`.
     func head(_ expression: String) -> String {
         """

@@ -5,11 +5,6 @@ import Testing
 /// Specs that used to compile into something the user did not mean, or were refused at the wrong
 /// place: each now gets a located error (or warning) saying what is wrong and how to fix it.
 struct SilentMistakeTests {
-    func rendered(_ yaml: String) -> (text: String, succeeded: Bool) {
-        let c = Compiler.compile(source: yaml, file: "spec.yaml")
-        return (c.renderDiagnostics(), c.succeeded)
-    }
-
     /// A non-boolean `if` used to point at `classes:`, where the value came from.
     @Test func ifIsLocatedAtTheIf() {
         let r = rendered(#"""

@@ -15,8 +15,8 @@ public struct TrainingResult: Sendable {
 /// Trains a graph on an IDX dataset with minibatch SGD, logging, evaluating and checkpointing
 /// into a run directory as it goes.
 ///
-/// Reproducible: the seed fixes the initial weights and each epoch's shuffle (epoch `e` shuffles
-/// with seed `seed + e`), and a resumed run skips the steps its checkpoint already took, so it
+/// Reproducible: the seed fixes the initial weights and each epoch's shuffle (a stream of its
+/// own for each seed and epoch), and a resumed run skips the steps its checkpoint already took, so it
 /// ends with the same weights as a run that never stopped.
 public final class Trainer {
     public let graph: Graph
@@ -115,8 +115,7 @@ public final class Trainer {
         var progress = Progress()
 
         while state.epoch < options.epochs {
-            // Bit pattern, not value: seed + epoch wraps past Int.max for the largest seeds.
-            let order = Self.shuffle(count, seed: UInt64(truncatingIfNeeded: options.seed &+ state.epoch))
+            let order = Self.shuffle(count, seed: options.seed, epoch: state.epoch)
             let started = Date()
             var seenThisSession = 0
             while state.stepInEpoch < stepsPerEpoch {
@@ -335,9 +334,15 @@ public final class Trainer {
                              help: "\(keptCheckpoint); lower the learning rate (--lr) and resume or restart")
     }
 
-    /// A permutation of `0..<count` from `seed` (Fisher-Yates with SplitMix64).
-    static func shuffle(_ count: Int, seed: UInt64) -> [Int] {
-        var rng = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
+    /// Epoch `epoch`'s permutation of `0..<count` for a run seeded `seed` (Fisher-Yates with
+    /// SplitMix64).
+    ///
+    /// Seed and epoch are hashed apart before they start a stream: seeding with `seed + epoch`
+    /// made epoch 1 of seed 0 replay epoch 0 of seed 1, so runs "over seeds 0, 1, 2" shared data
+    /// orders instead of being independent draws.
+    static func shuffle(_ count: Int, seed: Int, epoch: Int) -> [Int] {
+        func hash(_ value: Int) -> UInt64 { var mixer = SplitMix64(seed: UInt64(bitPattern: Int64(value))); return mixer.next() }
+        var rng = SplitMix64(seed: hash(seed) ^ hash(~epoch))
         var order = Array(0..<count)
         for i in stride(from: count - 1, to: 0, by: -1) {
             order.swapAt(i, Int(rng.next() % UInt64(i + 1)))

@@ -124,7 +124,7 @@ import Testing
             """)
     }
 
-    /// The second epoch shuffles with seed + 1, which wrapped past Int.max and trapped.
+    /// The second epoch once shuffled with seed + 1, which wrapped past Int.max and trapped.
     @Test func theLargestSeedTrainsTwoEpochs() throws {
         let data = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: data) }

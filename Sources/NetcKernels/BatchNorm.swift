@@ -44,13 +44,15 @@ public func batchNormForwardTraining(
     }
 }
 
-/// Inference-mode forward: normalises with the running statistics.
-/// - Parameters: x, y: `[C, M]`; gamma, beta, runningMean, runningVar: `[C]`.
+/// Inference-mode forward: normalises with the running statistics, then clamps at zero when
+/// `relu` (a ReLU fused into the same pass).
+/// - Parameters: x, y: `[C, M]` (may be the same buffer); gamma, beta, runningMean, runningVar: `[C]`.
 public func batchNormForwardInference(
     x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
     channels: Int, perChannel m: Int,
     gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>,
-    runningMean: UnsafeBufferPointer<Float>, runningVar: UnsafeBufferPointer<Float>, epsilon: Float
+    runningMean: UnsafeBufferPointer<Float>, runningVar: UnsafeBufferPointer<Float>, epsilon: Float,
+    relu: Bool = false
 ) {
     precondition(x.count >= channels * m && y.count >= channels * m, "batchnorm: bad buffers")
     let xp = x.baseAddress!, yp = y.baseAddress!
@@ -59,7 +61,11 @@ public func batchNormForwardInference(
             let scale = gamma[c] / (runningVar[c] + epsilon).squareRoot()
             let shift = beta[c] - runningMean[c] * scale
             let xc = xp + c * m, yc = yp + c * m
-            for i in 0..<m { yc[i] = xc[i] * scale + shift }
+            if relu {
+                for i in 0..<m { yc[i] = max(xc[i] * scale + shift, 0) }
+            } else {
+                for i in 0..<m { yc[i] = xc[i] * scale + shift }
+            }
         }
     }
 }

@@ -23,30 +23,34 @@
 ///   - bias: `[Cout]` or nil.
 ///   - y: `[Cout][N][OH][OW]`, overwritten.
 ///   - workspace: at least `geometry.workspaceCount` floats.
+///   - epilogue: what follows the GEMM while each chunk is still in cache (a residual join
+///     already in `y`, ReLU); none by default.
 public func convForward(_ g: ConvGeometry,
                         x: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>,
                         bias: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>,
-                        workspace: UnsafeMutableBufferPointer<Float>) {
+                        workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none) {
     checkConvBuffers(g, x.count, y.count, weight.count, workspace.count)
+    precondition(bias.map { $0.count >= g.outChannels } ?? true, "conv: bias too small")
     let ohw = g.outH * g.outW, cols = g.n * ohw, inPlane = g.n * g.height * g.width
     let cinG = g.groupInChannels, coutG = g.groupOutChannels, k = g.patchSize
     let xp = x.baseAddress!, wp = weight.baseAddress!, yp = y.baseAddress!
+    let beta: Float = epilogue.accumulate ? 1 : 0
     for grp in 0..<g.groups {
         let xg = xp + grp * cinG * inPlane, wg = wp + grp * coutG * k, yg = yp + grp * coutG * cols
+        let bg = bias.map { $0.baseAddress! + grp * coutG }
         if g.isPointwise {
-            gemm(m: coutG, n: cols, k: k, a: wg, lda: k, b: xg, ldb: cols, c: yg, ldc: cols)
+            gemm(m: coutG, n: cols, k: k, a: wg, lda: k, b: xg, ldb: cols, beta: beta, c: yg, ldc: cols)
+            finishRows(yg, rows: coutG, stride: cols, columns: 0..<cols, bias: bg, relu: epilogue.relu)
             continue
         }
         forEachChunk(g) { images in
             let col = workspace.baseAddress!, width = images.count * ohw
             im2col(g, x: xg, images: images, col: col)
             gemm(m: coutG, n: width, k: k, a: wg, lda: k, b: col, ldb: width,
-                 c: yg + images.lowerBound * ohw, ldc: cols)
+                 beta: beta, c: yg + images.lowerBound * ohw, ldc: cols)
+            finishRows(yg, rows: coutG, stride: cols, columns: images.lowerBound * ohw ..< images.upperBound * ohw,
+                       bias: bg, relu: epilogue.relu)
         }
-    }
-    if let bias {
-        precondition(bias.count >= g.outChannels, "conv: bias too small")
-        addChannelBias(y: yp, bias: bias.baseAddress!, channels: g.outChannels, plane: cols)
     }
 }
 
@@ -111,6 +115,36 @@ public func convBackwardFilter(_ g: ConvGeometry,
     if let dBias {
         precondition(dBias.count >= g.outChannels, "conv: dBias too small")
         channelSums(dyp, channels: g.outChannels, plane: cols, into: dBias.baseAddress!)
+    }
+}
+
+/// What a forward convolution does to its output after each GEMM, while that chunk of `y` is
+/// still in cache: the graph's residual join and ReLU, fused instead of each taking its own
+/// pass over memory.
+public struct ConvEpilogue: Equatable, Sendable {
+    /// `y` already holds the tensor to add (the residual join): the GEMMs accumulate onto it
+    /// (beta = 1) instead of overwriting it.
+    public var accumulate: Bool
+    /// `max(0, ·)` after the bias and the residual.
+    public var relu: Bool
+    public init(accumulate: Bool = false, relu: Bool = false) { self.accumulate = accumulate; self.relu = relu }
+    public static let none = ConvEpilogue()
+}
+
+/// Adds the bias and applies ReLU over `columns` of `rows` rows of `[rows, stride]`.
+@inline(__always)
+private func finishRows(_ y: UnsafeMutablePointer<Float>, rows: Int, stride: Int, columns: Range<Int>,
+                        bias: UnsafePointer<Float>?, relu: Bool) {
+    if bias == nil && !relu { return }
+    parallelFor(rows, workPerItem: columns.count) { range in
+        for r in range {
+            let row = y + r * stride, b = bias?[r] ?? 0
+            if relu {
+                for i in columns { row[i] = max(row[i] + b, 0) }
+            } else {
+                for i in columns { row[i] += b }
+            }
+        }
     }
 }
 

@@ -1,11 +1,17 @@
 // Layout-agnostic elementwise kernels and the optimizer step.
 
-/// `y = a + b` (residual joins). `y` may alias `a` or `b`.
-public func add(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>) {
+/// `y = a + b` (residual joins), or `max(a + b, 0)` when `relu` (the ReLU after a join, fused).
+/// `y` may alias `a` or `b`.
+public func add(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>, into y: UnsafeMutableBufferPointer<Float>,
+                relu: Bool = false) {
     precondition(b.count >= a.count && y.count >= a.count, "add: buffer too small")
     if a.isEmpty { return }
     let ap = a.baseAddress!, bp = b.baseAddress!, yp = y.baseAddress!
-    parallelFor(a.count) { r in for i in r { yp[i] = ap[i] + bp[i] } }
+    if relu {
+        parallelFor(a.count) { r in for i in r { yp[i] = max(ap[i] + bp[i], 0) } }
+    } else {
+        parallelFor(a.count) { r in for i in r { yp[i] = ap[i] + bp[i] } }
+    }
 }
 
 /// `y += x` (gradient accumulation).

@@ -161,13 +161,6 @@ public final class ExecutionPlan {
     }
 }
 
-/// The kernel geometry of a conv node for a batch of `n`.
-func convGeometry(_ c: Op.Conv, input x: Shape, n: Int) -> ConvGeometry {
-    ConvGeometry(n: n, inChannels: x.channels, height: x.height, width: x.width, outChannels: c.outChannels,
-                 kernelH: c.kernel.sizeH, kernelW: c.kernel.sizeW, strideH: c.kernel.strideH,
-                 strideW: c.kernel.strideW, padH: c.kernel.padH, padW: c.kernel.padW, groups: c.groups)
-}
-
 /// The kernel geometry of a pooling node for a batch of `n`.
 func poolGeometry(_ p: Op.Pool, input x: Shape, n: Int) -> PoolGeometry {
     PoolGeometry(planes: x.channels * n, height: x.height, width: x.width, kernelH: p.window.sizeH,

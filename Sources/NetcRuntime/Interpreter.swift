@@ -13,8 +13,11 @@ import NetcKernels
 /// pools therefore take the cores in turn and never run at the same time, so there is no
 /// oversubscription. The interpreter itself is not thread-safe: use one per thread.
 ///
-/// Memory: every buffer comes from an `ExecutionPlan` made on the first forward of each mode
-/// (training plans also serve evaluation forwards), so steady-state training allocates nothing.
+/// Inference runs a compiled `Program` (`Program.inference`: batch norm folded into convs,
+/// residual joins and ReLUs fused into the kernels before them) in an `InferencePlan`; training
+/// runs the graph node by node in an `ExecutionPlan`, which keeps what backward needs. Each is
+/// made on the first forward of its mode, so steady-state training allocates nothing, and
+/// evaluation during training runs in the idle training arena.
 public final class Interpreter {
     public let graph: Graph
     public let store: ParameterStore
@@ -24,9 +27,15 @@ public final class Interpreter {
     public let computesInputGradient: Bool
 
     public private(set) var trainingPlan: ExecutionPlan?
-    public private(set) var inferencePlan: ExecutionPlan?
-    /// The plan and batch size of the last forward.
+    /// The compiled inference program and its plan, made on the first inference forward.
+    public private(set) var inferencePlan: InferencePlan?
+    /// The graph run node by node for inference, when a forward checks every node for NaN.
+    private var literalInferencePlan: InferencePlan?
+    private var folded: FoldedWeights?
+    /// The training plan, while the last forward was a training one.
     var plan: ExecutionPlan?
+    /// The inference plan of the last forward, when it was an inference one.
+    private var lastInferencePlan: InferencePlan?
     public private(set) var currentBatch = 0
     /// Whether the last forward ran in training mode (batch statistics, backward possible).
     public private(set) var lastForwardWasTraining = false
@@ -56,19 +65,49 @@ public final class Interpreter {
         parameterGradients = store.entriesOfNode.map { $0.map { store.gradient(at: $0) } }
     }
 
-    /// The plan a forward in this mode uses, made on first use.
-    public func plan(training: Bool) -> ExecutionPlan {
+    /// The training plan, made on first use.
+    public func makeTrainingPlan() -> ExecutionPlan {
         if let p = trainingPlan { return p }
-        if training {
-            let p = ExecutionPlan(graph: graph, batchSize: batchCapacity, training: true, inputGradient: computesInputGradient)
-            trainingPlan = p
-            inferencePlan = nil   // the training plan serves evaluation too; free the smaller one
-            return p
-        }
-        if let p = inferencePlan { return p }
-        let p = ExecutionPlan(graph: graph, batchSize: batchCapacity, training: false)
-        inferencePlan = p
+        let p = ExecutionPlan(graph: graph, batchSize: batchCapacity, training: true, inputGradient: computesInputGradient)
+        trainingPlan = p
+        // Inference plans made before now own memory; remade, they borrow the training arena.
+        inferencePlan = nil
+        literalInferencePlan = nil
         return p
+    }
+
+    /// The inference plan (of the compiled program, or of the graph as written when `literal`),
+    /// made on first use.
+    public func makeInferencePlan(literal: Bool = false) -> InferencePlan {
+        if let p = literal ? literalInferencePlan : inferencePlan { return p }
+        let program = literal ? Program(graph: graph) : Program.inference(graph)
+        let p = InferencePlan(program: program, batchSize: batchCapacity, memory: trainingPlan?.arena)
+        if literal { literalInferencePlan = p } else { inferencePlan = p }
+        return p
+    }
+
+    /// Runs `program` (any program of this graph, e.g. with a pass left out) on `input` (NCHW)
+    /// in a plan of its own, and returns the output in NCHW. Allocates: for tests and tools.
+    public func infer(_ input: [Float], program: Program) -> [Float] {
+        precondition(program.graph == graph, "the program was compiled from another graph")
+        let n = input.count / graph.inputShape.elementCount
+        let plan = InferencePlan(program: program, batchSize: n)
+        let fold = program.steps.contains { $0.foldedBatchNorm != nil } ? FoldedWeights(program: program) : nil
+        input.withUnsafeBufferPointer { runInference(program, plan: plan, folded: fold, input: $0, n: n, checkFinite: false) }
+        let s = graph.outputShape
+        var out = [Float](repeating: 0, count: n * s.elementCount)
+        out.withUnsafeMutableBufferPointer {
+            cnhwToNchw(UnsafeBufferPointer(plan.value(graph.output, n)), $0, n: n, c: s.channels, spatial: s.height * s.width)
+        }
+        return out
+    }
+
+    /// The folded conv weights of the compiled inference program `program`.
+    private func foldedWeights(_ program: Program) -> FoldedWeights {
+        if let folded { return folded }
+        let f = FoldedWeights(program: program)
+        folded = f
+        return f
     }
 
     // MARK: Forward
@@ -84,17 +123,27 @@ public final class Interpreter {
         precondition(n >= 1 && n <= batchCapacity, "batch of \(n) outside 1...\(batchCapacity)")
         let perSample = graph.inputShape.elementCount
         precondition(input.count == n * perSample, "input has \(input.count) floats, expected \(n) x \(perSample)")
-        let plan = plan(training: training)
-        self.plan = plan
         currentBatch = n
         lastForwardWasTraining = training
         outputGradientReady = false
         firstNonFinite = nil
+        guard training else {
+            let plan = makeInferencePlan(literal: checkFinite)
+            self.plan = nil
+            lastInferencePlan = plan
+            runInference(plan.program, plan: plan, folded: checkFinite ? nil : foldedWeights(plan.program),
+                         input: input, n: n, checkFinite: checkFinite)
+            return
+        }
+        let plan = makeTrainingPlan()
+        self.plan = plan
+        lastInferencePlan = nil
+        store.noteChange()   // batch statistics move the running statistics
         for node in graph.nodes {
             let t0 = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
-            run(node, plan: plan, n: n, input: input, training: training)
+            run(node, plan: plan, n: n, input: input)
             if profile != nil { profile!.forward[node.id] += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
-            if checkFinite && firstNonFinite == nil { firstNonFinite = check(node, plan: plan, n: n) }
+            if checkFinite && firstNonFinite == nil { firstNonFinite = check(node, value: plan.value(node.id, n)) }
         }
     }
 
@@ -106,7 +155,7 @@ public final class Interpreter {
     }
 
     @inline(__always)
-    private func run(_ node: Node, plan: ExecutionPlan, n: Int, input: UnsafeBufferPointer<Float>, training: Bool) {
+    private func run(_ node: Node, plan: ExecutionPlan, n: Int, input: UnsafeBufferPointer<Float>) {
         let i = node.id
         let y = plan.value(i, n)
         func x(_ k: Int = 0) -> UnsafeBufferPointer<Float> { UnsafeBufferPointer(plan.value(node.inputs[k], n)) }
@@ -122,18 +171,11 @@ public final class Interpreter {
                         y: y, workspace: plan.workspace)
         case .batchNorm(let b):
             let s = node.shape, m = n * s.height * s.width
-            if training {
-                let (mean, invStd) = plan.savedStats(i, channels: s.channels)
-                batchNormForwardTraining(x: x(), y: y, channels: s.channels, perChannel: m,
-                                         gamma: UnsafeBufferPointer(p[0]), beta: UnsafeBufferPointer(p[1]),
-                                         epsilon: Float(b.eps), momentum: Float(b.momentum),
-                                         runningMean: p[2], runningVar: p[3], saveMean: mean, saveInvStd: invStd)
-            } else {
-                batchNormForwardInference(x: x(), y: y, channels: s.channels, perChannel: m,
-                                          gamma: UnsafeBufferPointer(p[0]), beta: UnsafeBufferPointer(p[1]),
-                                          runningMean: UnsafeBufferPointer(p[2]), runningVar: UnsafeBufferPointer(p[3]),
-                                          epsilon: Float(b.eps))
-            }
+            let (mean, invStd) = plan.savedStats(i, channels: s.channels)
+            batchNormForwardTraining(x: x(), y: y, channels: s.channels, perChannel: m,
+                                     gamma: UnsafeBufferPointer(p[0]), beta: UnsafeBufferPointer(p[1]),
+                                     epsilon: Float(b.eps), momentum: Float(b.momentum),
+                                     runningMean: p[2], runningVar: p[3], saveMean: mean, saveInvStd: invStd)
         case .relu:
             reluForward(x: x(), y: y)   // in place when the plan aliased y to x
         case .maxPool(let pool):
@@ -160,14 +202,13 @@ public final class Interpreter {
     /// how many samples the argmax got right. After a training forward this also seeds the
     /// output gradient for `backward()`.
     public func loss(labels: UnsafeBufferPointer<Int32>) -> (loss: Double, correct: Int) {
-        guard let plan else { preconditionFailure("loss before forward") }
         let n = currentBatch, out = graph.outputShape
         precondition(out.height * out.width == 1, "loss needs vector logits, the output is \(out)")
         precondition(labels.count == n, "\(labels.count) labels for a batch of \(n)")
-        let seed = lastForwardWasTraining && plan.hasGradient[graph.output]
-        let result = softmaxCrossEntropy(logits: UnsafeBufferPointer(plan.value(graph.output, n)), labels: labels,
+        let seed = plan.map { lastForwardWasTraining && $0.hasGradient[graph.output] } ?? false
+        let result = softmaxCrossEntropy(logits: UnsafeBufferPointer(outputValue()), labels: labels,
                                          classes: out.elementCount, n: n,
-                                         dLogits: seed ? plan.gradient(graph.output, n) : nil)
+                                         dLogits: seed ? plan!.gradient(graph.output, n) : nil)
         outputGradientReady = seed
         return result
     }
@@ -178,13 +219,19 @@ public final class Interpreter {
 
     /// The output of the last forward in NCHW (`[N][K]` for logits). Allocates.
     public func output() -> [Float] {
-        guard let plan else { preconditionFailure("output before forward") }
         let n = currentBatch, s = graph.outputShape
         var out = [Float](repeating: 0, count: n * s.elementCount)
         out.withUnsafeMutableBufferPointer {
-            cnhwToNchw(UnsafeBufferPointer(plan.value(graph.output, n)), $0, n: n, c: s.channels, spatial: s.height * s.width)
+            cnhwToNchw(UnsafeBufferPointer(outputValue()), $0, n: n, c: s.channels, spatial: s.height * s.width)
         }
         return out
+    }
+
+    /// The network's output (CNHW) in the plan of the last forward.
+    private func outputValue() -> UnsafeMutableBufferPointer<Float> {
+        if let plan { return plan.value(graph.output, currentBatch) }
+        guard let lastInferencePlan else { preconditionFailure("no forward has run") }
+        return lastInferencePlan.value(graph.output, currentBatch)
     }
 
     /// The logits of the last forward, `[N][K]` row-major. Allocates.

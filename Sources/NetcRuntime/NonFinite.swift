@@ -18,15 +18,14 @@ public struct NonFiniteReport: Hashable, Sendable, CustomStringConvertible {
 }
 
 extension Interpreter {
-    /// Checks node `node`'s parameters, then its output, after it ran.
-    func check(_ node: Node, plan: ExecutionPlan, n: Int) -> NonFiniteReport? {
+    /// Checks node `node`'s parameters, then its output `y`, after it ran.
+    func check(_ node: Node, value y: UnsafeMutableBufferPointer<Float>) -> NonFiniteReport? {
         for (k, p) in parameters[node.id].enumerated() {
             if let j = p.firstIndex(where: { !$0.isFinite }) {
                 return NonFiniteReport(node: node.id, nodeName: node.name,
                                        parameter: "\(node.name).\(node.parameters[k].name)", index: j, value: p[j])
             }
         }
-        let y = plan.value(node.id, n)
         if let j = y.firstIndex(where: { !$0.isFinite }) {
             return NonFiniteReport(node: node.id, nodeName: node.name, parameter: nil, index: j, value: y[j])
         }

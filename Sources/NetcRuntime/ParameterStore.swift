@@ -40,6 +40,12 @@ public final class ParameterStore {
     private let momentum: UnsafeMutableBufferPointer<Float>
     /// SGD steps taken with momentum; PyTorch initialises the buffer on the first one.
     public private(set) var momentumSteps = 0
+    /// Grows whenever values may have changed (a step, a load, a writable view handed out), so
+    /// what is computed from them (folded conv weights) knows when to be recomputed.
+    public private(set) var generation = 0
+
+    /// Records that values may have changed.
+    func noteChange() { generation &+= 1 }
 
     public init(graph: Graph) {
         var entries: [Entry] = [], byName: [String: Int] = [:]
@@ -113,7 +119,8 @@ public final class ParameterStore {
 
     /// Values by entry index.
     public func value(at i: Int) -> UnsafeMutableBufferPointer<Float> {
-        UnsafeMutableBufferPointer(rebasing: values[entries[i].offset ..< entries[i].offset + entries[i].count])
+        noteChange()
+        return UnsafeMutableBufferPointer(rebasing: values[entries[i].offset ..< entries[i].offset + entries[i].count])
     }
 
     /// Gradient by entry index (zeros for buffers).
@@ -146,6 +153,7 @@ public final class ParameterStore {
     /// Weight decay applies to all trainable tensors (biases and BN affine too), as when
     /// the whole `model.parameters()` is handed to SGD; running statistics are not touched.
     public func sgdStep(learningRate lr: Float, momentum m: Float = 0, weightDecay: Float = 0) {
+        noteChange()
         let first = momentumSteps == 0
         for (i, e) in entries.enumerated() where e.role == .trainable {
             NetcKernels.sgdStep(param: value(at: i), grad: UnsafeBufferPointer(gradient(at: i)),

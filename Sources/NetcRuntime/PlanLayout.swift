@@ -159,23 +159,10 @@ struct PlanLayout {
         }
         self.unsharedPerSample = unshared
 
-        // --- Slot assignment: largest first, first slot with no overlapping lifetime. -------
-        let order = groupSize.keys.sorted { (groupSize[$0]!, $1) > (groupSize[$1]!, $0) }
-        var slots: [(size: Int, intervals: [(Int, Int)])] = []
-        var slotOf = [Int: Int]()
-        for s in order {
-            let (a, b) = (groupFirst[s]!, groupLast[s]!)
-            let need = groupSize[s]!
-            if let k = slots.indices.first(where: { k in slots[k].size >= need
-                && slots[k].intervals.allSatisfy { $0.1 < a || b < $0.0 } }) {
-                slots[k].intervals.append((a, b))
-                slotOf[s] = k
-            } else {
-                slotOf[s] = slots.count
-                slots.append((need, [(a, b)]))
-            }
-        }
-        self.slotPerSample = slots.map(\.size)
+        let groups = groupSize.keys.sorted()
+        let packing = SlotPacking(groups.map { SlotPacking.Tensor(size: groupSize[$0]!, first: groupFirst[$0]!, last: groupLast[$0]!) })
+        let slotOf = Dictionary(uniqueKeysWithValues: zip(groups, packing.slotOf))
+        self.slotPerSample = packing.slotSizes
 
         func region(_ t: Int) -> Region? {
             guard last[t] >= 0 else { return nil }

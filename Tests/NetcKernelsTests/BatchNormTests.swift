@@ -95,4 +95,12 @@ func batchNormMatchesReference(_ c: Int, _ m: Int) {
             }
         } } } } }
     expectClose(y, [-0.5, 0, 0.5, 1, -3, -3, 5, 5], tol: 1e-7, "inference y")
+    // With the ReLU fused, in place over x.
+    var z = x
+    z.withUnsafeMutableBufferPointer { zp in [Float](arrayLiteral: 1, 2).ro { g in [Float](arrayLiteral: 0, 1).ro { b in
+        [Float](arrayLiteral: 2, 1).ro { rm in [Float](arrayLiteral: 4, 0.25).ro { rv in
+            batchNormForwardInference(x: UnsafeBufferPointer(zp), y: zp, channels: 2, perChannel: 4, gamma: g, beta: b,
+                                      runningMean: rm, runningVar: rv, epsilon: 0, relu: true)
+        } } } } }
+    expectClose(z, [0, 0, 0.5, 1, 0, 0, 5, 5], tol: 1e-7, "inference relu(y)")
 }

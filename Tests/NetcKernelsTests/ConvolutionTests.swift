@@ -141,3 +141,26 @@ func convLargeParallelPathMatchesReference(_ chunkImages: Int?) {
     expectClose(fast.dx, ref.dx, tol: 1e-5, "dx")
     expectClose(fast.dw, ref.dWeight, tol: 1e-5, "dw")
 }
+
+/// The fused epilogue: `relu(conv(x) + bias + residual)` with the residual already in y (the
+/// GEMMs accumulate), per chunk, on every awkward shape, with and without each part.
+@Test(arguments: convCases.indices)
+func convEpilogueMatchesReference(_ caseIndex: Int) {
+    let g = convCases[caseIndex]
+    var rng = TestRNG(seed: UInt64(300 + caseIndex))
+    let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng)
+    let b = randomArray(g.outChannels, &rng), residual = randomArray(g.outputCount, &rng)
+    let conv = Reference.convForward(g, x: doubles(x), weight: doubles(w), bias: doubles(b))
+    for epilogue in [ConvEpilogue(accumulate: true), ConvEpilogue(relu: true), ConvEpilogue(accumulate: true, relu: true)] {
+        var ws = [Float](repeating: .nan, count: max(g.workspaceCount, 1))
+        var y = epilogue.accumulate ? residual : [Float](repeating: .nan, count: g.outputCount)
+        x.ro { xp in w.ro { wp in b.ro { bp in ws.withUnsafeMutableBufferPointer { wsp in
+            y.withUnsafeMutableBufferPointer { convForward(g, x: xp, weight: wp, bias: bp, y: $0, workspace: wsp, epilogue: epilogue) }
+        } } } }
+        let expected = conv.indices.map { i in
+            let v = conv[i] + (epilogue.accumulate ? Double(residual[i]) : 0)
+            return epilogue.relu ? max(v, 0) : v
+        }
+        expectClose(y, expected, tol: 1e-5, "\(epilogue)")
+    }
+}

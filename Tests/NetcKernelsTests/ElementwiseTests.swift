@@ -8,6 +8,8 @@ func elementwiseOps(_ n: Int) {
     var y = zeros(n)
     a.ro { ap in b.ro { bp in y.withUnsafeMutableBufferPointer { add(ap, bp, into: $0) } } }
     #expect(y == zip(a, b).map { $0 + $1 })
+    a.ro { ap in b.ro { bp in y.withUnsafeMutableBufferPointer { add(ap, bp, into: $0, relu: true) } } }
+    #expect(y == zip(a, b).map { max($0 + $1, 0) })
     var acc = b
     a.ro { ap in acc.withUnsafeMutableBufferPointer { accumulate(ap, into: $0) } }
     #expect(acc == zip(a, b).map { $0 + $1 })

@@ -1,0 +1,170 @@
+import NetcIR
+import NetcKernels
+
+/// Where every tensor of an inference program lives: only step outputs exist (what the passes
+/// fused away never reaches memory), nothing is kept for backward, and a tensor's buffer is
+/// reused as soon as its last reader has run.
+///
+/// A tensor lives from the step that writes it to the last step that reads it (the program's
+/// output to the end). Three kinds of step write over a tensor that dies as they read it,
+/// instead of taking a new buffer:
+/// - a conv with a residual join accumulates onto the residual itself (its GEMMs run with
+///   beta = 1), unless the conv also reads that tensor as its input or someone reads it later
+///   (then the residual is copied into the output first);
+/// - batch norm, ReLU and add, which are elementwise, write over an input.
+/// Buffers are then packed into arena slots (`SlotPacking`). A plan built for batch `capacity`
+/// runs any batch `n <= capacity`: every tensor is `[C][n][H][W]` in the first floats of its slot.
+public final class InferencePlan {
+    public let program: Program
+    public let capacity: Int
+    let layout: Layout
+    let arena: UnsafeMutableBufferPointer<Float>
+    let workspace: UnsafeMutableBufferPointer<Float>
+    /// False when the plan runs in memory it was lent (the training arena).
+    public let ownsMemory: Bool
+
+    /// Bytes the plan's arena and workspace take.
+    public var plannedBytes: Int { layout.bytes(capacity: capacity) ?? .max }
+
+    /// Allocates the plan's memory, or, given `memory` at least `plannedBytes` long, uses it
+    /// (evaluation during training borrows the idle training arena instead of growing the process).
+    public init(program: Program, batchSize capacity: Int, memory: UnsafeMutableBufferPointer<Float>? = nil) {
+        precondition(capacity >= 1, "batch size must be positive")
+        self.program = program
+        self.capacity = capacity
+        var layout = Layout(program)
+        let arenaCount = layout.arenaCount(capacity: capacity), workspaceCount = layout.workspaceCount(capacity: capacity)
+        self.layout = layout
+        if let memory, memory.count >= arenaCount + workspaceCount {
+            arena = UnsafeMutableBufferPointer(rebasing: memory[0..<arenaCount])
+            workspace = UnsafeMutableBufferPointer(rebasing: memory[arenaCount..<arenaCount + workspaceCount])
+            ownsMemory = false
+        } else {
+            arena = .allocate(capacity: arenaCount)
+            workspace = .allocate(capacity: workspaceCount)
+            arena.initialize(repeating: 0)
+            workspace.initialize(repeating: 0)
+            ownsMemory = true
+        }
+    }
+
+    deinit {
+        if ownsMemory { arena.deallocate(); workspace.deallocate() }
+    }
+
+    /// Bytes a plan of `program` for a batch of `capacity` takes, without allocating; nil on overflow.
+    public static func bytes(program: Program, batchSize capacity: Int) -> Int? {
+        Layout(program).bytes(capacity: capacity)
+    }
+
+    /// The value of node `id` (a step's output) for a batch of `n`.
+    @inline(__always) func value(_ id: Node.ID, _ n: Int) -> UnsafeMutableBufferPointer<Float> {
+        guard let r = layout.values[id] else { preconditionFailure("node \(id) has no buffer in this plan") }
+        return UnsafeMutableBufferPointer(start: arena.baseAddress! + layout.slotOffset[r.slot], count: r.perSample * n)
+    }
+
+    /// Max-pool winner indices of node `id` (Int32 in the float arena).
+    @inline(__always) func indices(_ id: Node.ID, _ n: Int) -> UnsafeMutableBufferPointer<Int32> {
+        guard let r = layout.indices[id] else { preconditionFailure("node \(id) has no indices") }
+        let raw = UnsafeMutableRawPointer(arena.baseAddress! + layout.slotOffset[r.slot])
+        return UnsafeMutableBufferPointer(start: raw.assumingMemoryBound(to: Int32.self), count: r.perSample * n)
+    }
+
+    /// Whether step `k`'s output buffer is its residual's (the conv accumulates onto it in place).
+    public func accumulatesInPlace(_ k: Int) -> Bool { layout.residualInPlace[k] }
+
+    /// Whether node `id` has a buffer of its own in the plan (false when it was fused away).
+    public func hasBuffer(_ id: Node.ID) -> Bool { layout.values[id] != nil }
+
+    /// The arena slot that holds node `id`'s value, for `explain`.
+    public func slot(of id: Node.ID) -> Int? { layout.values[id]?.slot }
+
+    /// The batch-independent part: which tensors exist, where they live, per sample.
+    struct Layout {
+        struct Region { var slot: Int; var perSample: Int }
+        let values: [Region?]
+        let indices: [Region?]
+        let residualInPlace: [Bool]
+        /// Floats per sample of each slot.
+        let slotPerSample: [Int]
+        /// Slot offsets for the capacity last asked for (set by `arenaCount`).
+        var slotOffset: [Int] = []
+        let convs: [ConvGeometry]
+
+        init(_ program: Program) {
+            let graph = program.graph, nodes = graph.nodes, n = nodes.count
+            let steps = program.steps, end = steps.count
+            // Tensors: 0..<n values, n..<2n max-pool indices.
+            var first = [Int](repeating: -1, count: 2 * n), last = [Int](repeating: -1, count: 2 * n)
+            var size = [Int](repeating: 0, count: 2 * n)
+            for (k, step) in steps.enumerated() {
+                let out = step.output
+                first[out] = k; last[out] = max(last[out], k); size[out] = nodes[out].shape.elementCount
+                if case .maxPool = nodes[step.node].op { first[n + out] = k; last[n + out] = k; size[n + out] = size[out] }
+                for x in program.reads(step) { last[x] = max(last[x], k) }
+            }
+            last[graph.output] = end
+
+            var storage = Array(0..<(2 * n))
+            var residualInPlace = [Bool](repeating: false, count: steps.count)
+            for (k, step) in steps.enumerated() {
+                let node = nodes[step.node], out = step.output
+                switch node.op {
+                case .conv:
+                    if let r = step.residual, last[r] == k, !node.inputs.contains(r) {
+                        storage[out] = storage[r]
+                        residualInPlace[k] = true
+                    }
+                case .batchNorm, .relu, .add:
+                    if let x = node.inputs.first(where: { last[$0] == k && $0 != graph.output }) { storage[out] = storage[x] }
+                case .input, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear:
+                    break
+                }
+            }
+            var groups = [Int: SlotPacking.Tensor]()
+            for t in 0..<(2 * n) where first[t] >= 0 {
+                let s = storage[t]
+                var g = groups[s] ?? SlotPacking.Tensor(size: 0, first: .max, last: -1)
+                g.size = max(g.size, size[t]); g.first = min(g.first, first[t]); g.last = max(g.last, last[t])
+                groups[s] = g
+            }
+            let keys = groups.keys.sorted()
+            let packing = SlotPacking(keys.map { groups[$0]! })
+            let slotOf = Dictionary(uniqueKeysWithValues: zip(keys, packing.slotOf))
+            func region(_ t: Int) -> Region? { first[t] >= 0 ? Region(slot: slotOf[storage[t]]!, perSample: size[t]) : nil }
+            values = (0..<n).map(region)
+            indices = (0..<n).map { region(n + $0) }
+            self.residualInPlace = residualInPlace
+            slotPerSample = packing.slotSizes
+            convs = steps.compactMap { step in
+                guard case .conv(let c) = nodes[step.node].op else { return nil }
+                return convGeometry(c, input: nodes[nodes[step.node].inputs[0]].shape, n: 1)
+            }
+        }
+
+        /// Floats of the arena for a batch of `capacity` (each slot 16-float aligned); sets `slotOffset`.
+        mutating func arenaCount(capacity: Int) -> Int {
+            var total = 0
+            slotOffset = slotPerSample.map { perSample in
+                defer { total += (perSample * capacity + 15) & ~15 }
+                return total
+            }
+            return max(total, 16)
+        }
+
+        func workspaceCount(capacity: Int) -> Int {
+            max(16, convs.map { var g = $0; g.n = capacity; return g.workspaceCount }.max() ?? 0)
+        }
+
+        /// Bytes of arena and workspace, or nil on overflow.
+        func bytes(capacity: Int) -> Int? {
+            var floats = workspaceCount(capacity: capacity)
+            for perSample in slotPerSample {
+                let (f, overflow) = perSample.multipliedReportingOverflow(by: capacity)
+                guard !overflow, f <= Int.max / 8 - floats else { return nil }
+                floats += (f + 15) & ~15
+            }
+            return floats * MemoryLayout<Float>.stride
+        }
+    }
+}

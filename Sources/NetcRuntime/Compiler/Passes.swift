@@ -1,0 +1,90 @@
+import NetcIR
+
+// The passes netc compiles with. Each rewrites a program into an equivalent one (the same
+// outputs up to float rounding; tests run every graph with and without each) and leaves the
+// graph itself untouched: what a node became is recorded on the step that now computes it.
+
+extension ProgramPass {
+    /// Inference: `conv -> batchnorm` becomes one conv whose weights and bias absorb the
+    /// normalisation with the running statistics (`w' = w * s`, `b' = (b - mean) * s + beta`,
+    /// `s = gamma / sqrt(var + eps)`), so batch norm costs nothing at run time.
+    public static let foldBatchNorm = ProgramPass("fold-batchnorm") { program in
+        program.fusing { step, consumer, _ in
+            guard case .conv = program.graph.nodes[step.node].op, step.output == step.node,
+                  case .batchNorm = consumer.op else { return nil }
+            var fused = step
+            fused.foldedBatchNorm = consumer.id
+            return fused
+        }
+    }
+
+    /// A residual join right after a conv becomes the conv's epilogue: its GEMMs accumulate onto
+    /// the other operand instead of writing a tensor that an add then reads back. The add goes to
+    /// whichever operand is computed last, so the other is ready when the conv runs.
+    public static let fuseResidualAdd = ProgramPass("fuse-residual-add") { program in
+        program.fusing { step, consumer, producer in
+            guard case .conv = program.graph.nodes[step.node].op, step.residualAdd == nil, step.relu == nil,
+                  case .add = consumer.op, consumer.inputs[0] != consumer.inputs[1] else { return nil }
+            let other = consumer.inputs[0] == step.output ? consumer.inputs[1] : consumer.inputs[0]
+            guard let otherStep = producer(other), otherStep < producer(step.output)! else { return nil }
+            var fused = step
+            fused.residualAdd = consumer.id
+            fused.residual = other
+            return fused
+        }
+    }
+
+    /// A ReLU after a conv, a batch norm or an add is applied in that kernel's last pass over
+    /// its output instead of a pass of its own.
+    public static let fuseReLU = ProgramPass("fuse-relu") { program in
+        program.fusing { step, consumer, _ in
+            guard step.relu == nil, case .relu = consumer.op else { return nil }
+            switch program.graph.nodes[step.node].op {
+            case .conv, .batchNorm, .add: break
+            case .input, .relu, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear: return nil
+            }
+            var fused = step
+            fused.relu = consumer.id
+            return fused
+        }
+    }
+
+    /// The passes of an inference program, in order.
+    public static let inference: [ProgramPass] = [.foldBatchNorm, .fuseResidualAdd, .fuseReLU]
+}
+
+extension Program {
+    /// The program for inference: the graph with every inference pass applied.
+    public static func inference(_ graph: Graph) -> Program {
+        ProgramPass.inference.reduce(Program(graph: graph)) { $0.applying($1) }
+    }
+
+    /// Merges a step with the step of its output's only consumer wherever `merge` says how.
+    ///
+    /// `merge(step, consumer, producer)` sees a step, the one node that reads its output (which
+    /// is not the graph's output, and runs as a step of its own), and a lookup from a node to
+    /// the index of the step computing it; it returns the merged step or nil to leave both.
+    func fusing(_ merge: (Step, Node, (Node.ID) -> Int?) -> Step?) -> Program {
+        var consumers = [[Node.ID]](repeating: [], count: graph.nodes.count)
+        for node in graph.nodes { for x in Set(node.inputs) { consumers[x].append(node.id) } }
+        var steps = self.steps
+        var producer = stepProducing
+        var removed = Set<Int>()
+        for k in steps.indices where !removed.contains(k) {
+            // Fuse repeatedly: conv, then its batch norm, its add, its ReLU.
+            while true {
+                let out = steps[k].output
+                guard out != graph.output, consumers[out].count == 1 else { break }
+                let consumer = graph.nodes[consumers[out][0]]
+                guard let j = producer[consumer.id], j != k, steps[j].nodes == [consumer.id],
+                      let merged = merge(steps[k], consumer, { producer[$0] ?? nil }) else { break }
+                steps[k] = merged
+                removed.insert(j)
+                producer[consumer.id] = k
+            }
+        }
+        var program = self
+        program.steps = steps.indices.filter { !removed.contains($0) }.map { steps[$0] }
+        return program
+    }
+}

@@ -1,0 +1,98 @@
+import NetcIR
+import NetcKernels
+
+/// The compiled form of a graph: the kernels that run, in order, each covering one or more
+/// of the graph's nodes. Made from the graph by named passes (`Passes.swift`), each a
+/// function from program to program that can be run alone, tested by running the program with
+/// and without it, and shown to a user (`explain`).
+///
+/// A program without passes runs every node as its own step, exactly as the graph reads.
+public struct Program: Sendable {
+    public var graph: Graph
+    public var steps: [Step]
+    /// The passes that made this program, in order.
+    public var passes: [String]
+
+    /// One step per node, in graph order: the graph as written.
+    public init(graph: Graph) {
+        self.graph = graph
+        steps = graph.nodes.map { node in
+            var step = Step(node: node.id)
+            if case .conv(let c) = node.op {
+                step.algorithm = ConvAlgorithm.choose(convGeometry(c, input: graph.nodes[node.inputs[0]].shape, n: 1))
+            }
+            return step
+        }
+        passes = []
+    }
+
+    /// Runs `pass` and records its name.
+    public func applying(_ pass: ProgramPass) -> Program {
+        var p = pass.run(self)
+        p.passes.append(pass.name)
+        return p
+    }
+
+    /// The step that computes node `id`'s value, by step index (nil for a node no step produces).
+    public var stepProducing: [Int?] {
+        var producer = [Int?](repeating: nil, count: graph.nodes.count)
+        for (k, step) in steps.enumerated() { for id in step.nodes { producer[id] = k } }
+        return producer
+    }
+
+    /// The tensors step `k` reads: its kernel's inputs and its residual.
+    func reads(_ step: Step) -> [Node.ID] {
+        graph.nodes[step.node].inputs + (step.residual.map { [$0] } ?? [])
+    }
+}
+
+/// What one step runs: the kernel of `node`, with what the passes fused into it.
+public struct Step: Hashable, Sendable {
+    /// The node whose kernel runs; the step reads this node's inputs.
+    public var node: Node.ID
+    /// A batch norm folded into this conv's weights and bias (inference).
+    public var foldedBatchNorm: Node.ID?
+    /// An add whose other operand the kernel adds to its output (the residual join).
+    public var residualAdd: Node.ID?
+    /// The other operand of `residualAdd`: the tensor added.
+    public var residual: Node.ID?
+    /// A ReLU applied to the output in the same pass.
+    public var relu: Node.ID?
+    /// How a convolution is computed (nil for other ops).
+    public var algorithm: ConvAlgorithm?
+
+    public init(node: Node.ID) { self.node = node }
+
+    /// Every node this step computes, in order; the last one is the value the step writes.
+    public var nodes: [Node.ID] { [node] + [foldedBatchNorm, residualAdd, relu].compactMap { $0 } }
+    /// The node whose value the step's output is.
+    public var output: Node.ID { nodes.last! }
+}
+
+/// How a convolution is computed.
+public enum ConvAlgorithm: String, Hashable, Sendable {
+    /// 1x1, stride 1, no padding: the input is already the GEMM's right-hand matrix.
+    case pointwise = "gemm 1x1"
+    /// Unfold patches a chunk of images at a time (im2col), then one GEMM per chunk and group.
+    case im2col = "im2col gemm"
+
+    /// The algorithm for a convolution of this shape: one deterministic rule, so a fixed seed
+    /// repeats a run bit for bit.
+    public static func choose(_ g: ConvGeometry) -> ConvAlgorithm {
+        g.isPointwise ? .pointwise : .im2col
+    }
+}
+
+/// A named transformation of a program.
+public struct ProgramPass: Sendable {
+    public var name: String
+    public var run: @Sendable (Program) -> Program
+    public init(_ name: String, _ run: @escaping @Sendable (Program) -> Program) { self.name = name; self.run = run }
+}
+
+/// The kernel geometry of a conv node for a batch of `n`.
+func convGeometry(_ c: Op.Conv, input x: Shape, n: Int) -> ConvGeometry {
+    ConvGeometry(n: n, inChannels: x.channels, height: x.height, width: x.width, outChannels: c.outChannels,
+                 kernelH: c.kernel.sizeH, kernelW: c.kernel.sizeW, strideH: c.kernel.strideH,
+                 strideW: c.kernel.strideW, padH: c.kernel.padH, padW: c.kernel.padW, groups: c.groups)
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+import NetcIR
+import NetcKernels
+@testable import NetcRuntime
+
+/// The compiled inference program: each pass, alone and together, gives the outputs of the graph
+/// run as written; what it fused is what it should have; the plan reuses memory and refolds
+/// when weights change.
+@Suite struct ProgramTests {
+    /// A store with random weights and batch norms that are far from the identity (random scale,
+    /// shift and running statistics), so a wrong fold cannot hide.
+    static func randomStore(_ graph: Graph, seed: UInt64 = 7) -> ParameterStore {
+        let store = ParameterStore(graph: graph)
+        store.initialize(.kaiming, seed: seed, graph: graph)
+        var rng = SplitMix64(seed: seed &+ 1)
+        for e in store.entries where e.name.hasSuffix("running_var") || e.name.hasSuffix("running_mean")
+            || (graph.nodes[e.node].op.kindName == "BatchNorm2d") {
+            let v = store.value(e.name)
+            let (lo, hi) = e.name.hasSuffix("running_var") ? (0.5, 2.0) : e.name.hasSuffix("weight") ? (0.5, 1.5) : (-0.3, 0.3)
+            for i in v.indices { v[i] = Float(rng.uniform(lo, hi)) }
+        }
+        return store
+    }
+
+    static let graphs: [(String, Graph)] = [("tiny", compile(tinySpec)), ("tinypool", compile(tinyPoolSpec))]
+        + ["resnet18", "resnext", "preact-resnet18", "resnet50"].map { ($0, architecture($0)) }
+
+    /// max |a - b| over max |b|.
+    static func relative(_ a: [Float], _ b: [Float]) -> Double {
+        let scale = max(1e-6, Double(b.map { abs($0) }.max()!))
+        return Double(zip(a, b).map { abs($0 - $1) }.max()!) / scale
+    }
+
+    @Test(arguments: 0..<graphs.count)
+    func everyPassKeepsTheOutputs(_ index: Int) {
+        let (name, graph) = Self.graphs[index]
+        let store = Self.randomStore(graph)
+        let interpreter = Interpreter(graph: graph, store: store, batchSize: 2)
+        var rng = SplitMix64(seed: 3)
+        let input = randomFloats(2 * graph.inputShape.elementCount, &rng)
+        let literal = interpreter.infer(input, program: Program(graph: graph))
+        // Float rounding only: folding rounds w * s once per weight, the fused epilogue adds in
+        // another order; both are a few ulps of each output, far below 1e-5.
+        for pass in ProgramPass.inference {
+            let alone = interpreter.infer(input, program: Program(graph: graph).applying(pass))
+            #expect(Self.relative(alone, literal) < 1e-5, "\(name): \(pass.name)")
+        }
+        interpreter.forward(input, training: false)
+        #expect(Self.relative(interpreter.output(), literal) < 1e-5, "\(name): every pass")
+    }
+
+    /// ResNet-18's basic block becomes two steps: conv1 with bn1 and its ReLU, conv2 with bn2,
+    /// the residual join and the block's ReLU; a projection shortcut is a conv with its bn.
+    @Test func resnet18FusesEachBlockIntoItsConvs() {
+        let graph = architecture("resnet18")
+        let program = Program.inference(graph)
+        #expect(program.passes == ["fold-batchnorm", "fuse-residual-add", "fuse-relu"])
+        let names = { (ids: [Node.ID]) in ids.map { graph.nodes[$0].name } }
+        let steps = program.steps.map { names($0.nodes) }
+        #expect(steps.contains(["stages.0.0.conv1", "stages.0.0.bn1", "stages.0.0.relu1"]))
+        #expect(steps.contains(["stages.0.0.conv2", "stages.0.0.bn2", "stages.0.0.add", "stages.0.0.relu2"]))
+        #expect(graph.nodes.filter { $0.op.kindName == "BatchNorm2d" }.allSatisfy { bn in
+            program.steps.contains { $0.foldedBatchNorm == bn.id } })
+        #expect(program.steps.count < graph.nodes.count / 2, "\(program.steps.count) steps for \(graph.nodes.count) nodes")
+    }
+
+    /// Only step outputs take memory, the residual join accumulates onto the shortcut in place,
+    /// and the plan is no larger than the graph's as written, and smaller than the training plan
+    /// evaluation once ran in.
+    @Test func theInferencePlanKeepsOnlyStepOutputsAndAccumulatesInPlace() {
+        let graph = architecture("resnet18")
+        let program = Program.inference(graph)
+        let compiled = InferencePlan.bytes(program: program, batchSize: 8)!
+        #expect(compiled <= InferencePlan.bytes(program: Program(graph: graph), batchSize: 8)!)
+        #expect(compiled < ExecutionPlan.bytes(graph: graph, batchSize: 8, training: false)!)
+        let plan = InferencePlan(program: program, batchSize: 2)
+        #expect(graph.nodes.filter { plan.hasBuffer($0.id) }.count == program.steps.count)
+        let identityBlock = program.steps.indices.first { graph.nodes[program.steps[$0].node].name == "stages.0.0.conv2" }!
+        #expect(plan.accumulatesInPlace(identityBlock))
+        #expect(!plan.hasBuffer(graph.nodes.first { $0.name == "stages.0.0.bn1" }!.id))
+    }
+
+    /// Folded weights follow the store: a changed batch norm changes the next forward.
+    @Test func foldedWeightsAreRecomputedWhenTheStoreChanges() {
+        let graph = compile(tinySpec)
+        let store = Self.randomStore(graph)
+        let interpreter = Interpreter(graph: graph, store: store, batchSize: 2)
+        var rng = SplitMix64(seed: 5)
+        let input = randomFloats(2 * graph.inputShape.elementCount, &rng)
+        interpreter.forward(input, training: false)
+        let before = interpreter.output()
+        let gamma = store.value("stem.bn1.weight")
+        for i in gamma.indices { gamma[i] *= 3 }
+        interpreter.forward(input, training: false)
+        let literal = interpreter.infer(input, program: Program(graph: graph))
+        #expect(Self.relative(interpreter.output(), literal) < 1e-5)
+        #expect(Self.relative(before, literal) > 1e-3)
+        // A training step moves weights and running statistics: evaluation follows.
+        interpreter.forward(input, training: true)
+        _ = interpreter.loss(labels: [0, 1])
+        interpreter.backward()
+        interpreter.sgdStep(learningRate: 0.1)
+        interpreter.forward(input, training: false)
+        #expect(Self.relative(interpreter.output(), interpreter.infer(input, program: Program(graph: graph))) < 1e-5)
+    }
+
+    /// A residual whose tensor is read again later (or is the conv's own input) is copied, not
+    /// overwritten: add(conv(x), x) where x also feeds another layer.
+    @Test func aResidualStillNeededIsNotOverwritten() {
+        let spec = """
+            netc: 1
+            name: reuse
+            input: {channels: 2, size: 6}
+            classes: 3
+            blocks:
+              twice:
+                body: [{conv: {out: 2, kernel: 3, pad: 1}}, batchnorm]
+                shortcut: {}
+            stem: [{conv: {out: 2, kernel: 3, pad: 1}}]
+            stages:
+              - {block: twice, depth: 2, channels: 2}
+            head: [global_avgpool, flatten, {linear: {out: $classes}}]
+            """
+        let graph = compile(spec)
+        let store = Self.randomStore(graph)
+        let interpreter = Interpreter(graph: graph, store: store, batchSize: 3)
+        var rng = SplitMix64(seed: 9)
+        let input = randomFloats(3 * graph.inputShape.elementCount, &rng)
+        interpreter.forward(input, training: false)
+        #expect(Self.relative(interpreter.output(), interpreter.infer(input, program: Program(graph: graph))) < 1e-5)
+    }
+}

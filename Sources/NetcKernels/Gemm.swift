@@ -7,7 +7,14 @@ import COpenBLAS
 /// (so a transposed A stored as `[k, m]` has `lda >= m`). Sub-blocks of larger matrices
 /// are addressed by offsetting the base pointer and passing the parent's stride.
 /// `beta == 0` means C is not read (it may hold garbage, even NaN).
-@inline(__always)
+///
+/// Threads: netc, not OpenBLAS, splits a product across the cores. OpenBLAS's own pool made
+/// its workers spin between GEMMs while netc's loops (im2col, batch norm) wanted the same cores,
+/// and a ResNet-18 step ran faster with OpenBLAS on one thread than on two (measured at 96x96,
+/// batch 128: the first stage's convs took 160-250 ms with two BLAS threads, 83-101 ms with one).
+/// So OpenBLAS runs single-threaded, and a product large enough to feed every core is cut
+/// into blocks of rows or of columns of C, one per core, each an independent single-threaded
+/// GEMM (never split along k, so each element sums in the same order whatever the split).
 public func gemm(transA: Bool = false, transB: Bool = false,
                  m: Int, n: Int, k: Int,
                  alpha: Float = 1,
@@ -24,10 +31,38 @@ public func gemm(transA: Bool = false, transB: Bool = false,
         }
         return
     }
-    cblas_sgemm(CblasRowMajor,
-                transA ? CblasTrans : CblasNoTrans,
-                transB ? CblasTrans : CblasNoTrans,
-                Int32(m), Int32(n), Int32(k),
-                alpha, a, Int32(lda), b, Int32(ldb),
-                beta, c, Int32(ldc))
+    _ = singleThreadedBLAS
+    let parts = min(kernelThreadCount, max(1, 2 * m * n * k / minimumFlopsPerThread), max(m, n) / 8)
+    guard parts > 1 else {
+        sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        return
+    }
+    // Split the longer side of C into `parts` blocks of whole 8-float groups.
+    let byRows = m > n, side = byRows ? m : n
+    let block = ((side + parts - 1) / parts + 7) & ~7
+    parallelFor(parts, workPerItem: parallelWorkThreshold) { range in
+        for part in range {
+            let lo = part * block, count = min(side, lo + block) - lo
+            guard count > 0 else { continue }
+            if byRows {
+                sgemm(transA, transB, count, n, k, alpha, transA ? a + lo : a + lo * lda, lda, b, ldb, beta, c + lo * ldc, ldc)
+            } else {
+                sgemm(transA, transB, m, count, k, alpha, a, lda, transB ? b + lo * ldb : b + lo, ldb, beta, c + lo, ldc)
+            }
+        }
+    }
+}
+
+/// Below this many flops a thread's share is not worth waking it for.
+let minimumFlopsPerThread = 1 << 20
+
+/// OpenBLAS on one thread, set once before the first product (see `gemm`).
+private let singleThreadedBLAS: Void = openblas_set_num_threads(1)
+
+@inline(__always)
+private func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                   _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                   _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }

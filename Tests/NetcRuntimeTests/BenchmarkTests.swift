@@ -11,9 +11,7 @@ func benchResNet18TrainingStep() {
     let result = benchmarkTrainingStep(graph: graph, batch: 128, steps: steps)
     print("resnet18 96x96 training step: \(result)")
     if ProcessInfo.processInfo.environment["NETC_BENCH_PROFILE"] != nil {
-        for t in result.nodeTimes.prefix(40) {
-            print(String(format: "%-28@ %-18@ fwd %7.1f ms  bwd %7.1f ms", t.name, t.op, t.forward * 1000, t.backward * 1000))
-        }
+        print(profileTable(result.nodeTimes, stepSeconds: result.secondsPerStep, sgemmGFLOPS: sgemmGFLOPS()))
         print(String(format: "sgd %.1f ms", result.optimizerSeconds * 1000))
     }
     #expect(result.imagesPerSecond > 0)

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import NetcIR
+import NetcRuntime
+import NetcSpec
+
+struct CompileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compile",
+        abstract: "Compile a spec to the program netc runs, and show what each layer became.",
+        discussion: """
+            With --infer, the inference program: batch norms folded into the convs before them,
+            residual joins and ReLUs fused into the kernels that produce their inputs, memory
+            planned for step outputs only. Without it, the training program, which runs every
+            layer as written and keeps what backward needs. --explain prints one line a step:
+            the kernel, its algorithm, what was fused into it and where its output lives.
+            """)
+
+    @Argument(help: "A spec file or bundled architecture name (default: resnet18).")
+    var spec: String?
+
+    @Flag(help: "The inference program (default: the training program).") var infer = false
+    @Flag(help: "Print each step: algorithm, fused layers, output buffer.") var explain = false
+    @Option(parsing: .unconditional, help: "Batch size the memory figures are for.") var batch: Int = 1
+
+    func validate() throws {
+        try RecipeFlags.check("batch", RecipeLimits.count(batch))
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let graph = try compile(SpecArgument.compile(spec))
+            try MemoryBudget.check(graph, batch: batch, training: !infer, advice: .flags(batch: "--batch", resize: "a smaller input in the spec"))
+            let program = infer ? Program.inference(graph) : Program(graph: graph)
+            let plan = infer ? InferencePlan(program: program, batchSize: batch) : nil
+            if explain {
+                print(program.explain(plan: plan), terminator: "")
+            } else {
+                print("\(graph.name): \(program.steps.count) steps for \(graph.nodes.count) nodes"
+                      + (program.passes.isEmpty ? "" : " after \(program.passes.joined(separator: ", "))"))
+            }
+        }
+    }
+}

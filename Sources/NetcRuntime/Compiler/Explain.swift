@@ -38,8 +38,9 @@ extension Program {
             text += cells.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
         }
         if let plan {
-            let mib = Double(plan.plannedBytes) / 1_048_576
-            text += String(format: "memory at batch %d: %.1f MiB (arena and workspace)\n", plan.capacity, mib)
+            let bytes = Double(plan.plannedBytes)
+            let size = bytes < 1_048_576 ? String(format: "%.1f KiB", bytes / 1024) : String(format: "%.1f MiB", bytes / 1_048_576)
+            text += "memory at batch \(plan.capacity): \(size) in \(plan.layout.slotPerSample.count) slots and a conv workspace\n"
         }
         return text
     }

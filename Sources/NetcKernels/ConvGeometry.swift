@@ -39,8 +39,35 @@ public struct ConvGeometry: Equatable, Sendable {
     public var groupInChannels: Int { inChannels / groups }
     /// Output channels per group.
     public var groupOutChannels: Int { outChannels / groups }
-    /// Rows of the im2col matrix of one group: `Cin/g * KH * KW` (also the weight row length).
+    /// The weight row length of one group: `Cin/g * KH * KW`.
     public var patchSize: Int { groupInChannels * kernelH * kernelW }
+
+    /// Kernel taps (`kh * KW + kw`) that read an input pixel for at least one output position,
+    /// as a bit set. The others only ever multiply padding: on maps as small as ResNet-18's
+    /// last stage at 28x28 (1x1), eight of a 3x3 kernel's nine taps are dead, and unfolding
+    /// and multiplying them would be 9x the work. Kernels larger than 64 taps count all as live.
+    public var liveTaps: UInt64 {
+        let all: UInt64 = kernelH * kernelW >= 64 ? ~0 : (1 << UInt64(kernelH * kernelW)) - 1
+        guard kernelH * kernelW < 64 else { return all }
+        var mask: UInt64 = 0
+        for ki in 0..<kernelH where isLive(ki, outH, height, strideH, padH) {
+            for kj in 0..<kernelW where isLive(kj, outW, width, strideW, padW) { mask |= 1 << UInt64(ki * kernelW + kj) }
+        }
+        return mask
+    }
+
+    /// Live taps: `KH * KW` unless some only read padding.
+    public var liveTapCount: Int { kernelH * kernelW >= 64 ? kernelH * kernelW : liveTaps.nonzeroBitCount }
+    /// Whether some taps only read padding (the kernels then unfold and multiply the live ones).
+    public var hasDeadTaps: Bool { liveTapCount < kernelH * kernelW }
+    /// Rows of one group's im2col matrix: `Cin/g` times the live taps.
+    public var unfoldedRows: Int { groupInChannels * liveTapCount }
+
+    /// Whether kernel offset `k` along an axis reads the input for some output position.
+    private func isLive(_ k: Int, _ out: Int, _ size: Int, _ stride: Int, _ pad: Int) -> Bool {
+        let (lo, hi) = validRange(out: out, size: size, stride: stride, pad: pad, kOff: k)
+        return lo < hi
+    }
     public var inputCount: Int { inChannels * n * height * width }
     public var outputCount: Int { outChannels * n * outH * outW }
     public var weightCount: Int { outChannels * patchSize }
@@ -57,14 +84,30 @@ public struct ConvGeometry: Equatable, Sendable {
     public var imagesPerChunk: Int {
         if let chunkImages { return max(1, min(n, chunkImages)) }
         let ohw = outH * outW
-        let byCache = chunkTargetFloats / max(1, patchSize * ohw)
+        let byCache = chunkTargetFloats / max(1, unfoldedRows * ohw)
         let byColumns = (chunkMinColumns + ohw - 1) / ohw
         return max(1, min(n, max(byCache, byColumns)))
     }
 
     /// Floats of scratch the conv kernels need: one group's im2col matrix for one chunk,
-    /// `[Cin/g*KH*KW, imagesPerChunk*OH*OW]`, or 0 for the pointwise fast path.
-    public var workspaceCount: Int { isPointwise ? 0 : patchSize * imagesPerChunk * outH * outW }
+    /// `[Cin/g*taps, imagesPerChunk*OH*OW]`, and with dead taps one group's weights (or their
+    /// gradient) over the live taps, `[Cout/g, Cin/g*taps]`; 0 for the pointwise fast path.
+    public var workspaceCount: Int {
+        if isPointwise { return 0 }
+        return unfoldedRows * imagesPerChunk * outH * outW + (hasDeadTaps ? groupOutChannels * unfoldedRows : 0)
+    }
+
+    /// The `t`-th live tap (`t < liveTapCount`).
+    @inline(__always)
+    func liveTap(_ t: Int, in mask: UInt64) -> Int {
+        if !hasDeadTapsMask(mask) { return t }
+        var m = mask
+        for _ in 0..<t { m &= m - 1 }
+        return m.trailingZeroBitCount
+    }
+
+    @inline(__always)
+    func hasDeadTapsMask(_ mask: UInt64) -> Bool { kernelH * kernelW < 64 && mask.nonzeroBitCount < kernelH * kernelW }
 }
 
 /// Target floats of unfolded patches per chunk (4 MiB).

@@ -35,18 +35,20 @@ public func convForward(_ g: ConvGeometry,
     let cinG = g.groupInChannels, coutG = g.groupOutChannels, k = g.patchSize
     let xp = x.baseAddress!, wp = weight.baseAddress!, yp = y.baseAddress!
     let beta: Float = epilogue.accumulate ? 1 : 0
+    let rows = g.unfoldedRows, (col, compact) = convScratch(g, workspace)
     for grp in 0..<g.groups {
-        let xg = xp + grp * cinG * inPlane, wg = wp + grp * coutG * k, yg = yp + grp * coutG * cols
+        let xg = xp + grp * cinG * inPlane, yg = yp + grp * coutG * cols
         let bg = bias.map { $0.baseAddress! + grp * coutG }
         if g.isPointwise {
-            gemm(m: coutG, n: cols, k: k, a: wg, lda: k, b: xg, ldb: cols, beta: beta, c: yg, ldc: cols)
+            gemm(m: coutG, n: cols, k: k, a: wp + grp * coutG * k, lda: k, b: xg, ldb: cols, beta: beta, c: yg, ldc: cols)
             finishRows(yg, rows: coutG, stride: cols, columns: 0..<cols, bias: bg, relu: epilogue.relu)
             continue
         }
+        let wg = liveTapWeights(g, wp + grp * coutG * k, compact)      // [Cout/g, rows]
         forEachChunk(g) { images in
-            let col = workspace.baseAddress!, width = images.count * ohw
+            let width = images.count * ohw
             im2col(g, x: xg, images: images, col: col)
-            gemm(m: coutG, n: width, k: k, a: wg, lda: k, b: col, ldb: width,
+            gemm(m: coutG, n: width, k: rows, a: wg, lda: rows, b: col, ldb: width,
                  beta: beta, c: yg + images.lowerBound * ohw, ldc: cols)
             finishRows(yg, rows: coutG, stride: cols, columns: images.lowerBound * ohw ..< images.upperBound * ohw,
                        bias: bg, relu: epilogue.relu)
@@ -67,17 +69,19 @@ public func convBackwardData(_ g: ConvGeometry,
     let ohw = g.outH * g.outW, cols = g.n * ohw, inPlane = g.n * g.height * g.width
     let cinG = g.groupInChannels, coutG = g.groupOutChannels, k = g.patchSize
     let dyp = dy.baseAddress!, wp = weight.baseAddress!, dxp = dx.baseAddress!
+    let rows = g.unfoldedRows, (col, compact) = convScratch(g, workspace)
     for grp in 0..<g.groups {
-        let wg = wp + grp * coutG * k, dyg = dyp + grp * coutG * cols, dxg = dxp + grp * cinG * inPlane
+        let dyg = dyp + grp * coutG * cols, dxg = dxp + grp * cinG * inPlane
         if g.isPointwise {
             // dX_g[Cin/g, N*H*W] = W_gᵀ x dY_g, straight into dx.
-            gemm(transA: true, m: cinG, n: cols, k: coutG, a: wg, lda: k, b: dyg, ldb: cols,
+            gemm(transA: true, m: cinG, n: cols, k: coutG, a: wp + grp * coutG * k, lda: k, b: dyg, ldb: cols,
                  beta: accumulate ? 1 : 0, c: dxg, ldc: cols)
             continue
         }
+        let wg = liveTapWeights(g, wp + grp * coutG * k, compact)      // [Cout/g, rows]
         forEachChunk(g) { images in
-            let col = workspace.baseAddress!, width = images.count * ohw
-            gemm(transA: true, m: k, n: width, k: coutG, a: wg, lda: k,
+            let width = images.count * ohw
+            gemm(transA: true, m: rows, n: width, k: coutG, a: wg, lda: rows,
                  b: dyg + images.lowerBound * ohw, ldb: cols, c: col, ldc: width)
             col2im(g, col: col, images: images, dx: dxg, overwrite: !accumulate)
         }
@@ -98,6 +102,7 @@ public func convBackwardFilter(_ g: ConvGeometry,
     let ohw = g.outH * g.outW, cols = g.n * ohw, inPlane = g.n * g.height * g.width
     let cinG = g.groupInChannels, coutG = g.groupOutChannels, k = g.patchSize
     let xp = x.baseAddress!, dyp = dy.baseAddress!, dwp = dWeight.baseAddress!
+    let rows = g.unfoldedRows, (col, compact) = convScratch(g, workspace)
     for grp in 0..<g.groups {
         let xg = xp + grp * cinG * inPlane, dyg = dyp + grp * coutG * cols, dwg = dwp + grp * coutG * k
         if g.isPointwise {
@@ -105,12 +110,15 @@ public func convBackwardFilter(_ g: ConvGeometry,
             gemm(transB: true, m: coutG, n: k, k: cols, a: dyg, lda: cols, b: xg, ldb: cols, c: dwg, ldc: k)
             continue
         }
+        // With dead taps the GEMMs sum the live taps' gradient in scratch; the dead ones get 0.
+        let target = g.hasDeadTaps ? compact : dwg                        // [Cout/g, rows]
         forEachChunk(g) { images in
-            let col = workspace.baseAddress!, width = images.count * ohw
+            let width = images.count * ohw
             im2col(g, x: xg, images: images, col: col)
-            gemm(transB: true, m: coutG, n: k, k: width, a: dyg + images.lowerBound * ohw, lda: cols,
-                 b: col, ldb: width, beta: images.lowerBound == 0 ? 0 : 1, c: dwg, ldc: k)
+            gemm(transB: true, m: coutG, n: rows, k: width, a: dyg + images.lowerBound * ohw, lda: cols,
+                 b: col, ldb: width, beta: images.lowerBound == 0 ? 0 : 1, c: target, ldc: rows)
         }
+        if g.hasDeadTaps { scatterLiveTaps(g, compact, into: dwg) }
     }
     if let dBias {
         precondition(dBias.count >= g.outChannels, "conv: dBias too small")
@@ -144,6 +152,40 @@ private func finishRows(_ y: UnsafeMutablePointer<Float>, rows: Int, stride: Int
             } else {
                 for i in columns { row[i] += b }
             }
+        }
+    }
+}
+
+/// The workspace's two parts: the chunk's im2col matrix, and after it the live-tap weights.
+@inline(__always)
+private func convScratch(_ g: ConvGeometry, _ workspace: UnsafeMutableBufferPointer<Float>)
+    -> (col: UnsafeMutablePointer<Float>, compact: UnsafeMutablePointer<Float>) {
+    let col = workspace.baseAddress!
+    return (col, col + g.unfoldedRows * g.imagesPerChunk * g.outH * g.outW)
+}
+
+/// One group's weights `[Cout/g, Cin/g*KH*KW]` as the GEMMs read them: themselves, or with
+/// dead taps only the live taps' columns, gathered into `compact` (`[Cout/g, Cin/g*T]`).
+private func liveTapWeights(_ g: ConvGeometry, _ weight: UnsafePointer<Float>,
+                            _ compact: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+    guard g.hasDeadTaps else { return weight }
+    let taps = g.liveTapCount, mask = g.liveTaps, kk = g.kernelH * g.kernelW
+    for o in 0..<g.groupOutChannels {
+        for c in 0..<g.groupInChannels {
+            for t in 0..<taps { compact[(o * g.groupInChannels + c) * taps + t] = weight[(o * g.groupInChannels + c) * kk + g.liveTap(t, in: mask)] }
+        }
+    }
+    return UnsafePointer(compact)
+}
+
+/// The inverse for gradients: `compact` (`[Cout/g, Cin/g*T]`) into `dw` (`[Cout/g, Cin/g*KH*KW]`),
+/// zero for the dead taps (they only ever multiplied padding).
+private func scatterLiveTaps(_ g: ConvGeometry, _ compact: UnsafePointer<Float>, into dw: UnsafeMutablePointer<Float>) {
+    let taps = g.liveTapCount, mask = g.liveTaps, kk = g.kernelH * g.kernelW
+    dw.update(repeating: 0, count: g.groupOutChannels * g.patchSize)
+    for o in 0..<g.groupOutChannels {
+        for c in 0..<g.groupInChannels {
+            for t in 0..<taps { dw[(o * g.groupInChannels + c) * kk + g.liveTap(t, in: mask)] = compact[(o * g.groupInChannels + c) * taps + t] }
         }
     }
 }

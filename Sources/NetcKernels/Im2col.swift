@@ -14,16 +14,18 @@ func validRange(out: Int, size: Int, stride: Int, pad: Int, kOff: Int) -> (Int, 
 }
 
 /// Unfolds images `images` of one group's input `x = [Cin/g][N][H][W]` into
-/// `col[Cin/g*KH*KW, b*OH*OW]` (b = images.count): row `(c*KH + kh)*KW + kw` holds, for every
-/// output pixel of the chunk, the input it multiplies by `weight[·, c, kh, kw]` (zero where
-/// the window hangs over the padding). Parallel over rows; each row has one writer.
+/// `col[Cin/g*T, b*OH*OW]` (b = images.count, T the live taps, `ConvGeometry.liveTaps`): row
+/// `c*T + t` holds, for every output pixel of the chunk, the input it multiplies by
+/// `weight[·, c, kh, kw]` for the t-th live tap (kh, kw) (zero where the window hangs over the
+/// padding). With no dead taps, row `(c*KH + kh)*KW + kw`. Parallel over rows; each row has one writer.
 func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, images: Range<Int>, col: UnsafeMutablePointer<Float>) {
     let (h, w, oh, ow, n) = (g.height, g.width, g.outH, g.outW, g.n)
-    let (kh, kw, sh, sw, ph, pw) = (g.kernelH, g.kernelW, g.strideH, g.strideW, g.padH, g.padW)
+    let (kw, sh, sw, ph, pw) = (g.kernelW, g.strideH, g.strideW, g.padH, g.padW)
     let rowLength = images.count * oh * ow
-    parallelFor(g.patchSize, workPerItem: rowLength) { range in
+    let taps = g.liveTapCount, mask = g.liveTaps
+    parallelFor(g.unfoldedRows, workPerItem: rowLength) { range in
         for r in range {
-            let c = r / (kh * kw), ki = (r / kw) % kh, kj = r % kw
+            let c = r / taps, tap = g.liveTap(r % taps, in: mask), ki = tap / kw, kj = tap % kw
             let (owLo, owHi) = validRange(out: ow, size: w, stride: sw, pad: pw, kOff: kj)
             let (ohLo, ohHi) = validRange(out: oh, size: h, stride: sh, pad: ph, kOff: ki)
             let xc = x + c * n * h * w                                 // [N][H][W] of channel c
@@ -54,36 +56,36 @@ func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, images: Range<Int>, col:
     }
 }
 
-/// Folds `col[Cin/g*KH*KW, b*OH*OW]` back onto images `images` of one group's input gradient
+/// Folds `col[Cin/g*T, b*OH*OW]` (rows as `im2col` lays them out) back onto images `images` of one group's input gradient
 /// `dx = [Cin/g][N][H][W]`, ADDING every patch entry to the input pixel it came from (padding
 /// entries are dropped); with `overwrite` those images are zeroed first. Parallel over input
 /// channels: all KH*KW rows of channel c write only channel c, so threads never race.
 func col2im(_ g: ConvGeometry, col: UnsafePointer<Float>, images: Range<Int>, dx: UnsafeMutablePointer<Float>,
             overwrite: Bool) {
     let (h, w, oh, ow, n) = (g.height, g.width, g.outH, g.outW, g.n)
-    let (kh, kw, sh, sw, ph, pw) = (g.kernelH, g.kernelW, g.strideH, g.strideW, g.padH, g.padW)
+    let (kw, sh, sw, ph, pw) = (g.kernelW, g.strideH, g.strideW, g.padH, g.padW)
     let rowLength = images.count * oh * ow
-    parallelFor(g.groupInChannels, workPerItem: kh * kw * rowLength) { range in
+    let taps = g.liveTapCount, mask = g.liveTaps
+    parallelFor(g.groupInChannels, workPerItem: taps * rowLength) { range in
         for c in range {
             let dxc = dx + c * n * h * w
             if overwrite { (dxc + images.lowerBound * h * w).update(repeating: 0, count: images.count * h * w) }
-            for ki in 0..<kh {
+            for t in 0..<taps {
+                let tap = g.liveTap(t, in: mask), ki = tap / kw, kj = tap % kw
                 let (ohLo, ohHi) = validRange(out: oh, size: h, stride: sh, pad: ph, kOff: ki)
-                for kj in 0..<kw {
-                    let (owLo, owHi) = validRange(out: ow, size: w, stride: sw, pad: pw, kOff: kj)
-                    let row = col + ((c * kh + ki) * kw + kj) * rowLength
-                    // Wrapping arithmetic, as in im2col: bounded indices, and checks that cost time.
-                    for (j, img) in images.enumerated() {
-                        let dxi = dxc + img &* h &* w, src = row + j &* oh &* ow
-                        for o in ohLo..<ohHi {
-                            let dst = dxi + ((o &* sh &- ph &+ ki) &* w &- pw &+ kj)   // input for ow = 0
-                            let s = src + o &* ow
-                            var q = owLo
-                            if sw == 1 {
-                                while q < owHi { dst[q] += s[q]; q &+= 1 }
-                            } else {
-                                while q < owHi { dst[q &* sw] += s[q]; q &+= 1 }
-                            }
+                let (owLo, owHi) = validRange(out: ow, size: w, stride: sw, pad: pw, kOff: kj)
+                let row = col + (c * taps + t) * rowLength
+                // Wrapping arithmetic, as in im2col: bounded indices, and checks that cost time.
+                for (j, img) in images.enumerated() {
+                    let dxi = dxc + img &* h &* w, src = row + j &* oh &* ow
+                    for o in ohLo..<ohHi {
+                        let dst = dxi + ((o &* sh &- ph &+ ki) &* w &- pw &+ kj)   // input for ow = 0
+                        let s = src + o &* ow
+                        var q = owLo
+                        if sw == 1 {
+                            while q < owHi { dst[q] += s[q]; q &+= 1 }
+                        } else {
+                            while q < owHi { dst[q &* sw] += s[q]; q &+= 1 }
                         }
                     }
                 }

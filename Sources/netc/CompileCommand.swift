@@ -3,6 +3,7 @@ import Foundation
 import NetcIR
 import NetcRuntime
 import NetcSpec
+import NetcTrain
 
 struct CompileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,15 +23,19 @@ struct CompileCommand: ParsableCommand {
     @Flag(help: "The inference program (default: the training program).") var infer = false
     @Flag(help: "Print each step: algorithm, fused layers, output buffer.") var explain = false
     @Option(parsing: .unconditional, help: "Batch size the memory figures are for.") var batch: Int = 1
+    @Option(parsing: .unconditional, help: "Input size (default: the spec's).") var size: Int?
 
     func validate() throws {
         try RecipeFlags.check("batch", RecipeLimits.count(batch))
+        try RecipeFlags.check("size", size.flatMap(RecipeLimits.boundedCount))
     }
 
     func run() throws {
         try reportingErrors {
-            let graph = try compile(SpecArgument.compile(spec))
-            try MemoryBudget.check(graph, batch: batch, training: !infer, advice: .flags(batch: "--batch", resize: "a smaller input in the spec"))
+            let size = size.map { InputSizeRequest.square($0, from: "--size \($0)", flag: "--size") }
+            let (compilation, graph) = try compileResized(SpecArgument.compile(spec), to: size) { SpecArgument.compile(spec, input: $0) }
+            printWarnings(compilation)
+            try MemoryBudget.check(graph, batch: batch, training: !infer, advice: .flags(batch: "--batch", resize: "--size"))
             let program = infer ? Program.inference(graph) : Program(graph: graph)
             let plan = infer ? InferencePlan(program: program, batchSize: batch) : nil
             if explain {

@@ -31,6 +31,15 @@ let convCases: [ConvGeometry] = [
     // Pointwise with a chunk size set: the whole-batch GEMM path ignores chunking.
     ConvGeometry(n: 5, inChannels: 6, height: 3, width: 4, outChannels: 4, kernelH: 1, kernelW: 1,
                  groups: 2, chunkImages: 2),
+    // Dead taps (only padding under them): 3x3 on a 1x1 map keeps the centre tap only ...
+    ConvGeometry(n: 3, inChannels: 4, height: 1, width: 1, outChannels: 5, kernelH: 3, kernelW: 3,
+                 padH: 1, padW: 1, chunkImages: 2),
+    // ... 3x3 stride 2 from 2x2 to 1x1 keeps 4 taps, with groups ...
+    ConvGeometry(n: 2, inChannels: 4, height: 2, width: 2, outChannels: 6, kernelH: 3, kernelW: 3,
+                 strideH: 2, strideW: 2, padH: 1, padW: 1, groups: 2),
+    // ... 5x5 pad 2 on a 1x3 map keeps one row of taps: 3 + 2 images.
+    ConvGeometry(n: 5, inChannels: 2, height: 1, width: 3, outChannels: 3, kernelH: 5, kernelW: 5,
+                 padH: 2, padW: 2, chunkImages: 3),
 ]
 
 struct ConvRun {
@@ -94,6 +103,18 @@ func convGradientsMatchFiniteDifferences(_ caseIndex: Int) {
 
 private func convLoss(_ g: ConvGeometry, _ x: [Double], _ w: [Double], _ b: [Double], _ r: [Double]) -> Double {
     weightedSum(Reference.convForward(g, x: x, weight: w, bias: b), r)
+}
+
+/// Which taps touch data: the centre alone on a 1x1 map, four for 3x3/2 from 2x2, all of them
+/// once the map is as large as the kernel's reach.
+@Test func liveTapsAreThoseThatReadAPixel() {
+    let onePixel = ConvGeometry(n: 1, inChannels: 1, height: 1, width: 1, outChannels: 1, kernelH: 3, kernelW: 3, padH: 1, padW: 1)
+    #expect(onePixel.liveTaps == 1 << 4 && onePixel.unfoldedRows == 1)
+    let strided = ConvGeometry(n: 1, inChannels: 2, height: 2, width: 2, outChannels: 1, kernelH: 3, kernelW: 3,
+                               strideH: 2, strideW: 2, padH: 1, padW: 1)
+    #expect(strided.liveTaps == 0b110_110_000 && strided.unfoldedRows == 8)
+    let twoByTwo = ConvGeometry(n: 1, inChannels: 1, height: 2, width: 2, outChannels: 1, kernelH: 3, kernelW: 3, padH: 1, padW: 1)
+    #expect(!twoByTwo.hasDeadTaps && twoByTwo.unfoldedRows == 9)
 }
 
 @Test func convGeometryShapes() {

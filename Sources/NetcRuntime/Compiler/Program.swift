@@ -75,11 +75,14 @@ public enum ConvAlgorithm: String, Hashable, Sendable {
     case pointwise = "gemm 1x1"
     /// Unfold patches a chunk of images at a time (im2col), then one GEMM per chunk and group.
     case im2col = "im2col gemm"
+    /// im2col over only the kernel taps that read a pixel: on maps smaller than the kernel's
+    /// reach (3x3 on 1x1) the others only multiply padding.
+    case liveTaps = "im2col gemm, live taps"
 
     /// The algorithm for a convolution of this shape: one deterministic rule, so a fixed seed
     /// repeats a run bit for bit.
     public static func choose(_ g: ConvGeometry) -> ConvAlgorithm {
-        g.isPointwise ? .pointwise : .im2col
+        g.isPointwise ? .pointwise : g.hasDeadTaps ? .liveTaps : .im2col
     }
 }
 

@@ -10,13 +10,16 @@
 ///   - x, y: `[C, M]` (`M` = `perChannel` = N*H*W).
 ///   - gamma, beta, runningMean, runningVar, saveMean, saveInvStd: `[C]`.
 ///     `saveMean` / `saveInvStd` receive the batch mean and `1/sqrt(var + eps)` for backward.
+///   - relu: write `max(y, 0)` (the ReLU after the batch norm, fused; its backward is
+///     `batchNormBackward(..., reluOutput: y)`).
 public func batchNormForwardTraining(
     x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
     channels: Int, perChannel m: Int,
     gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>,
     epsilon: Float, momentum: Float,
     runningMean: UnsafeMutableBufferPointer<Float>, runningVar: UnsafeMutableBufferPointer<Float>,
-    saveMean: UnsafeMutableBufferPointer<Float>, saveInvStd: UnsafeMutableBufferPointer<Float>
+    saveMean: UnsafeMutableBufferPointer<Float>, saveInvStd: UnsafeMutableBufferPointer<Float>,
+    relu: Bool = false
 ) {
     precondition(m >= 1 && x.count >= channels * m && y.count >= channels * m, "batchnorm: bad buffers")
     precondition([gamma.count, beta.count, runningMean.count, runningVar.count,
@@ -39,7 +42,11 @@ public func batchNormForwardTraining(
             rv[c] = (1 - momentum) * rv[c] + momentum * Float(unbiased)
             // y = x * scale + shift, one FMA-able op per element.
             let scale = gp[c] * Float(invStd), shift = bp[c] - Float(mean) * scale
-            for i in 0..<m { yc[i] = xc[i] * scale + shift }
+            if relu {
+                for i in 0..<m { yc[i] = max(xc[i] * scale + shift, 0) }
+            } else {
+                for i in 0..<m { yc[i] = xc[i] * scale + shift }
+            }
         }
     }
 }
@@ -75,18 +82,28 @@ public func batchNormForwardInference(
 /// With x̂ = (x - mean) * invStd:
 /// `dx = gamma * invStd * (dy - mean(dy) - x̂ * mean(dy * x̂))`,
 /// `dGamma = Σ dy * x̂`, `dBeta = Σ dy`.
+/// With `reluOutput` (the forward ran with `relu: true` and wrote `y`), `dy` is the gradient of
+/// the ReLU's output and the batch norm's own is `dy` where `y > 0`, else 0: the ReLU's
+/// backward folded into both passes, so its gradient never goes to memory.
 /// - Parameters:
 ///   - x, dy, dx: `[C, M]`; dx is overwritten, or added to when `accumulate`.
 ///   - gamma, saveMean, saveInvStd, dGamma, dBeta: `[C]` (dGamma, dBeta overwritten).
+///   - reluOutput: `[C, M]`, the fused forward's output, or nil.
 public func batchNormBackward(
     x: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>, dx: UnsafeMutableBufferPointer<Float>,
     channels: Int, perChannel m: Int,
     gamma: UnsafeBufferPointer<Float>, saveMean: UnsafeBufferPointer<Float>, saveInvStd: UnsafeBufferPointer<Float>,
     dGamma: UnsafeMutableBufferPointer<Float>, dBeta: UnsafeMutableBufferPointer<Float>,
-    accumulate: Bool
+    accumulate: Bool, reluOutput: UnsafeBufferPointer<Float>? = nil
 ) {
     precondition(x.count >= channels * m && dy.count >= channels * m && dx.count >= channels * m,
                  "batchnorm: bad buffers")
+    precondition(reluOutput.map { $0.count >= channels * m } ?? true, "batchnorm: bad ReLU output buffer")
+    if let reluOutput {
+        batchNormReLUBackward(x: x, dy: dy, y: reluOutput, dx: dx, channels: channels, perChannel: m, gamma: gamma,
+                              saveMean: saveMean, saveInvStd: saveInvStd, dGamma: dGamma, dBeta: dBeta, accumulate: accumulate)
+        return
+    }
     precondition(dGamma.count >= channels && dBeta.count >= channels, "batchnorm: per-channel buffer too small")
     let xp = x.baseAddress!, dyp = dy.baseAddress!, dxp = dx.baseAddress!
     let dgp = dGamma.baseAddress!, dbp = dBeta.baseAddress!
@@ -109,6 +126,73 @@ public func batchNormBackward(
             }
         }
     }
+}
+
+/// `batchNormBackward` through a fused ReLU: `dz = y > 0 ? dy : 0` computed on the fly, in
+/// SIMD selects (a branch on y would keep LLVM from vectorizing, as in `reluBackward`).
+private func batchNormReLUBackward(
+    x: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>, y: UnsafeBufferPointer<Float>,
+    dx: UnsafeMutableBufferPointer<Float>, channels: Int, perChannel m: Int,
+    gamma: UnsafeBufferPointer<Float>, saveMean: UnsafeBufferPointer<Float>, saveInvStd: UnsafeBufferPointer<Float>,
+    dGamma: UnsafeMutableBufferPointer<Float>, dBeta: UnsafeMutableBufferPointer<Float>, accumulate: Bool
+) {
+    let xp = x.baseAddress!, dyp = dy.baseAddress!, yp = y.baseAddress!, dxp = dx.baseAddress!
+    let dgp = dGamma.baseAddress!, dbp = dBeta.baseAddress!
+    parallelFor(channels, workPerItem: 5 * m) { range in
+        for c in range {
+            let xc = xp + c * m, dyc = dyp + c * m, yc = yp + c * m, dxc = dxp + c * m
+            let mean = saveMean[c], invStd = saveInvStd[c]
+            let (sumDz, sumDzXc) = maskedSums(dyc, yc, xc, m, mean)        // Σ dz, Σ dz * (x - mean)
+            dbp[c] = Float(sumDz)
+            dgp[c] = Float(sumDzXc * Double(invStd))
+            let k = gamma[c] * invStd, meanDz = Float(sumDz / Double(m))
+            let coef = Float(sumDzXc / Double(m)) * invStd * invStd
+            let zero = SIMD8<Float>(), kv = SIMD8<Float>(repeating: k), mv = SIMD8<Float>(repeating: mean)
+            let meanv = SIMD8<Float>(repeating: meanDz), coefv = SIMD8<Float>(repeating: coef)
+            var i = 0
+            while i + 8 <= m {
+                let yv = UnsafeRawPointer(yc + i).loadUnaligned(as: SIMD8<Float>.self)
+                let dz = UnsafeRawPointer(dyc + i).loadUnaligned(as: SIMD8<Float>.self).replacing(with: zero, where: .!(yv .> zero))
+                let xv = UnsafeRawPointer(xc + i).loadUnaligned(as: SIMD8<Float>.self)
+                var d = kv * (dz - meanv - (xv - mv) * coefv)
+                if accumulate { d += UnsafeRawPointer(dxc + i).loadUnaligned(as: SIMD8<Float>.self) }
+                UnsafeMutableRawPointer(dxc + i).storeBytes(of: d, as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < m {
+                let dz = yc[i] > 0 ? dyc[i] : 0
+                let d = k * (dz - meanDz - (xc[i] - mean) * coef)
+                dxc[i] = accumulate ? dxc[i] + d : d
+                i += 1
+            }
+        }
+    }
+}
+
+/// `(Σ dz, Σ dz * (x - mean))` with `dz = y > 0 ? dy : 0`, blocked like `sumDouble`.
+@inline(__always)
+func maskedSums(_ dy: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+                _ count: Int, _ mean: Float) -> (Double, Double) {
+    var total = 0.0, totalXc = 0.0, i = 0
+    let mv = SIMD8<Float>(repeating: mean), zero = SIMD8<Float>()
+    while i < count {
+        let end = min(count, i + 1024)
+        var acc = SIMD8<Float>(), accXc = SIMD8<Float>()
+        while i + 8 <= end {
+            let yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
+            let dz = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self).replacing(with: zero, where: .!(yv .> zero))
+            acc += dz
+            accXc += dz * (UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - mv)
+            i += 8
+        }
+        var part = Double(acc.sum()), partXc = Double(accXc.sum())
+        while i < end {
+            let dz = y[i] > 0 ? dy[i] : 0
+            part += Double(dz); partXc += Double(dz * (x[i] - mean)); i += 1
+        }
+        total += part; totalXc += partXc
+    }
+    return (total, totalXc)
 }
 
 /// Σ (p[i] - mean)², Float SIMD lanes within 1024-blocks, Double across blocks.

@@ -32,7 +32,7 @@ extension Interpreter {
     private func runBackward() {
         guard let plan, lastForwardWasTraining, plan.training else { preconditionFailure("backward needs a training forward") }
         let n = currentBatch
-        for node in graph.nodes.reversed() where plan.hasGradient[node.id] {
+        for node in graph.nodes.reversed() where plan.hasGradient[node.id] && !plan.fusedAway[node.id] {
             let t0 = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             backward(node, plan: plan, n: n)
             if profile != nil { profile!.backward[node.id] += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
@@ -43,7 +43,8 @@ extension Interpreter {
     @inline(__always)
     private func backward(_ node: Node, plan: ExecutionPlan, n: Int) {
         let i = node.id
-        let dy = UnsafeBufferPointer(plan.gradient(i, n))
+        // A batch norm that applies its ReLU reads the ReLU's output gradient.
+        let dy = UnsafeBufferPointer(plan.gradient(plan.fusedReLU[i] ?? i, n))
         let accumulate = plan.accumulateInto[i]
         func x(_ k: Int = 0) -> UnsafeBufferPointer<Float> { UnsafeBufferPointer(plan.value(node.inputs[k], n)) }
         func wants(_ k: Int = 0) -> Bool { plan.hasGradient[node.inputs[k]] }
@@ -67,7 +68,8 @@ extension Interpreter {
             batchNormBackward(x: x(), dy: dy, dx: dx(), channels: s.channels, perChannel: n * s.height * s.width,
                               gamma: UnsafeBufferPointer(p[0]), saveMean: UnsafeBufferPointer(mean),
                               saveInvStd: UnsafeBufferPointer(invStd), dGamma: dp[0], dBeta: dp[1],
-                              accumulate: accumulate[0])
+                              accumulate: accumulate[0],
+                              reluOutput: plan.fusedReLU[i].map { UnsafeBufferPointer(plan.value($0, n)) })
         case .relu:
             if wants() { reluBackward(y: UnsafeBufferPointer(plan.value(i, n)), dy: dy, dx: dx(), accumulate: accumulate[0]) }
         case .maxPool(let pool):

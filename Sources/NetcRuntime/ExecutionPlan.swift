@@ -59,6 +59,10 @@ public final class ExecutionPlan {
     /// For node `i`'s backward, whether it adds into input `j`'s gradient (another consumer
     /// wrote it first) or overwrites it.
     let accumulateInto: [[Bool]]
+    /// For a batch norm, the ReLU it applies itself (`ProgramPass.fuseBatchNormReLU`); that
+    /// ReLU is `fusedAway`: no kernel of its own, forward or backward.
+    let fusedReLU: [Node.ID?]
+    let fusedAway: [Bool]
 
     let arena: UnsafeMutableBufferPointer<Float>
     let workspace: UnsafeMutableBufferPointer<Float>
@@ -91,6 +95,8 @@ public final class ExecutionPlan {
         inPlace = layout.inPlace
         statsOffset = layout.statsOffset
         gradientAliasedInput = layout.gradientAliasedInput
+        fusedReLU = layout.fusedReLU
+        fusedAway = layout.fusedAway
         unsharedTensorBytes = layout.unsharedPerSample * capacity * MemoryLayout<Float>.stride
         slotSizes = layout.slotPerSample.indices.map { layout.slotCount($0, capacity: capacity) }
         var slotOffset = [Int](), total = 0

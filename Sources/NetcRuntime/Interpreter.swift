@@ -139,7 +139,7 @@ public final class Interpreter {
         self.plan = plan
         lastInferencePlan = nil
         store.noteChange()   // batch statistics move the running statistics
-        for node in graph.nodes {
+        for node in graph.nodes where !plan.fusedAway[node.id] {
             let t0 = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             run(node, plan: plan, n: n, input: input)
             if profile != nil { profile!.forward[node.id] += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
@@ -175,7 +175,8 @@ public final class Interpreter {
             batchNormForwardTraining(x: x(), y: y, channels: s.channels, perChannel: m,
                                      gamma: UnsafeBufferPointer(p[0]), beta: UnsafeBufferPointer(p[1]),
                                      epsilon: Float(b.eps), momentum: Float(b.momentum),
-                                     runningMean: p[2], runningVar: p[3], saveMean: mean, saveInvStd: invStd)
+                                     runningMean: p[2], runningVar: p[3], saveMean: mean, saveInvStd: invStd,
+                                     relu: plan.fusedReLU[i] != nil)
         case .relu:
             reluForward(x: x(), y: y)   // in place when the plan aliased y to x
         case .maxPool(let pool):

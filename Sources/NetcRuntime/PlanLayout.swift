@@ -24,6 +24,10 @@ struct PlanLayout {
     let hasGradient: [Bool]
     let gradientAliasedInput: [Int?]
     let accumulateInto: [[Bool]]
+    /// For a batch norm that applies the ReLU after it (training, `ProgramPass.fuseBatchNormReLU`),
+    /// that ReLU; such a ReLU runs no kernel of its own.
+    let fusedReLU: [Node.ID?]
+    let fusedAway: [Bool]
     /// Floats per sample of each arena slot; a batch of `n` takes `n` times that, rounded up to 16.
     let slotPerSample: [Int]
     /// Floats per sample of every tensor if each had its own buffer.
@@ -58,6 +62,16 @@ struct PlanLayout {
             }
         }
         self.hasGradient = hasGrad
+
+        var fusedReLU = [Node.ID?](repeating: nil, count: n), fusedAway = [Bool](repeating: false, count: n)
+        if training {
+            for step in Program.training(graph).steps where step.relu != nil {
+                fusedReLU[step.node] = step.relu
+                fusedAway[step.relu!] = true
+            }
+        }
+        self.fusedReLU = fusedReLU
+        self.fusedAway = fusedAway
 
         // Gradient accumulation order: backward visits nodes in reverse, so the first writer
         // of a gradient overwrites and later ones accumulate (fan-out, e.g. the residual skip).
@@ -132,6 +146,17 @@ struct PlanLayout {
                 for c in consumers[i] where hasGrad[c] { live(g, backwardStep(c)) }
                 live(g, backwardStep(i))
                 if i == graph.input { live(g, end) }
+            }
+        }
+        // A fused ReLU's output is its batch norm's (in place), and the batch norm's backward reads
+        // it and the ReLU's gradient instead of a gradient of its own.
+        for bn in 0..<n {
+            guard let relu = fusedReLU[bn] else { continue }
+            precondition(inPlace[relu], "a fused ReLU runs in place")
+            if hasGrad[bn] {
+                live(relu, backwardStep(bn))
+                live(n + relu, backwardStep(bn))
+                first[n + bn] = .max; last[n + bn] = -1; size[n + bn] = 0
             }
         }
         for i in 0..<n where inPlace[i] { storage[i] = storage[nodes[i].inputs[0]] }

@@ -12,8 +12,9 @@ struct CompileCommand: ParsableCommand {
         discussion: """
             With --infer, the inference program: batch norms folded into the convs before them,
             residual joins and ReLUs fused into the kernels that produce their inputs, memory
-            planned for step outputs only. Without it, the training program, which runs every
-            layer as written and keeps what backward needs. --explain prints one line a step:
+            planned for step outputs only. Without it, the training program: each batch norm
+            applies the ReLU after it, forward and backward, and the plan keeps what backward
+            needs. --explain prints one line a step:
             the kernel, its algorithm, what was fused into it and where its output lives.
             """)
 
@@ -36,7 +37,7 @@ struct CompileCommand: ParsableCommand {
             let (compilation, graph) = try compileResized(SpecArgument.compile(spec), to: size) { SpecArgument.compile(spec, input: $0) }
             printWarnings(compilation)
             try MemoryBudget.check(graph, batch: batch, training: !infer, advice: .flags(batch: "--batch", resize: "--size"))
-            let program = infer ? Program.inference(graph) : Program(graph: graph)
+            let program = infer ? Program.inference(graph) : Program.training(graph)
             let plan = infer ? InferencePlan(program: program, batchSize: batch) : nil
             if explain {
                 print(program.explain(plan: plan), terminator: "")

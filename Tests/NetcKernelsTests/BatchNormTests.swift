@@ -5,7 +5,7 @@ struct BNRun { var y, mean, invStd, runMean, runVar, dx, dGamma, dBeta: [Float] 
 
 func runFastBN(x: [Float], dy: [Float], channels c: Int, m: Int, gamma: [Float], beta: [Float],
                eps: Float, momentum: Float, runMean: [Float], runVar: [Float],
-               dxInit: [Float]? = nil, accumulate: Bool = false) -> BNRun {
+               dxInit: [Float]? = nil, accumulate: Bool = false, relu: Bool = false) -> BNRun {
     var r = BNRun(y: zeros(c * m), mean: zeros(c), invStd: zeros(c), runMean: runMean, runVar: runVar,
                   dx: dxInit ?? [Float](repeating: .nan, count: c * m), dGamma: zeros(c), dBeta: zeros(c))
     x.ro { xp in gamma.ro { gp in beta.ro { bp in dy.ro { dyp in
@@ -14,16 +14,17 @@ func runFastBN(x: [Float], dy: [Float], channels c: Int, m: Int, gamma: [Float],
         r.invStd.withUnsafeMutableBufferPointer { si in
             batchNormForwardTraining(x: xp, y: yp, channels: c, perChannel: m, gamma: gp, beta: bp,
                                      epsilon: eps, momentum: momentum, runningMean: rm, runningVar: rv,
-                                     saveMean: sm, saveInvStd: si)
+                                     saveMean: sm, saveInvStd: si, relu: relu)
         } } } } }
-        let (mean, inv) = (r.mean, r.invStd)
-        mean.ro { sm in inv.ro { si in
+        let (mean, inv, y) = (r.mean, r.invStd, r.y)
+        mean.ro { sm in inv.ro { si in y.ro { yp in
             r.dx.withUnsafeMutableBufferPointer { dxp in r.dGamma.withUnsafeMutableBufferPointer { dg in
             r.dBeta.withUnsafeMutableBufferPointer { db in
                 batchNormBackward(x: xp, dy: dyp, dx: dxp, channels: c, perChannel: m, gamma: gp,
-                                  saveMean: sm, saveInvStd: si, dGamma: dg, dBeta: db, accumulate: accumulate)
+                                  saveMean: sm, saveInvStd: si, dGamma: dg, dBeta: db, accumulate: accumulate,
+                                  reluOutput: relu ? yp : nil)
             } } }
-        } }
+        } } }
     } } } }
     return r
 }
@@ -54,6 +55,28 @@ func batchNormMatchesReference(_ c: Int, _ m: Int) {
     let acc = runFastBN(x: x, dy: dy, channels: c, m: m, gamma: gamma, beta: beta, eps: eps, momentum: mom,
                         runMean: rm0, runVar: rv0, dxInit: base, accumulate: true)
     expectClose(acc.dx, zip(base, refB.dx).map { Double($0) + $1 }, tol: 2e-5, "dx accumulate")
+}
+
+/// Batch norm with its ReLU fused equals batch norm then ReLU, forward and backward (the ReLU's
+/// backward applied to dy first), accumulating or not, on odd sizes that leave a SIMD tail.
+@Test(arguments: [(1, 7), (3, 2 * 5 * 3), (4, 3 * 11 * 13)])
+func batchNormWithReLUMatchesBatchNormThenReLU(_ c: Int, _ m: Int) {
+    var rng = TestRNG(seed: UInt64(7 * c + m))
+    let x = randomArray(c * m, &rng), dy = randomArray(c * m, &rng), base = randomArray(c * m, &rng)
+    let gamma = randomArray(c, &rng, range: 0.5...1.5), beta = randomArray(c, &rng)
+    for accumulate in [false, true] {
+        func run(_ relu: Bool, _ dy: [Float]) -> BNRun {
+            runFastBN(x: x, dy: dy, channels: c, m: m, gamma: gamma, beta: beta, eps: 1e-5, momentum: 0.1,
+                      runMean: zeros(c), runVar: zeros(c), dxInit: accumulate ? base : nil, accumulate: accumulate, relu: relu)
+        }
+        let plain = run(false, dy)
+        let maskedDy = zip(plain.y, dy).map { $0 > 0 ? $1 : 0 }
+        let unfused = run(false, maskedDy), fused = run(true, dy)
+        expectClose(fused.y, plain.y.map { Double(max($0, 0)) }, tol: 1e-6, "y")
+        expectClose(fused.dx, unfused.dx.map(Double.init), tol: 1e-5, "dx")
+        expectClose(fused.dGamma, unfused.dGamma.map(Double.init), tol: 1e-5, "dGamma")
+        expectClose(fused.dBeta, unfused.dBeta.map(Double.init), tol: 1e-5, "dBeta")
+    }
 }
 
 @Test func batchNormGradientsMatchFiniteDifferences() {

@@ -130,6 +130,20 @@ import NetcKernels
         interpreter.forward(input, training: false)
         #expect(Self.relative(interpreter.output(), interpreter.infer(input, program: Program(graph: graph))) < 1e-5)
     }
+    /// Training fuses every ReLU that follows a batch norm into it (and no other), and the
+    /// batch norm then keeps no output gradient of its own.
+    @Test func trainingFusesEachBatchNormWithItsReLU() {
+        let graph = architecture("preact-resnet18")
+        let plan = ExecutionPlan(graph: graph, batchSize: 2, training: true)
+        for node in graph.nodes {
+            guard case .relu = node.op else { continue }
+            let afterBatchNorm = graph.nodes[node.inputs[0]].op.kindName == "BatchNorm2d"
+            #expect(plan.fusedAway[node.id] == afterBatchNorm, "\(node.name)")
+            if afterBatchNorm { #expect(plan.gradients[node.inputs[0]] == nil) }
+        }
+        #expect(Program.training(graph).passes == ["fuse-batchnorm-relu"])
+    }
+
     /// `netc compile --infer --explain`: every step, what was fused into it, where it writes.
     @Test func explainShowsWhatEachNodeBecame() {
         let graph = compile(tinySpec)

@@ -51,12 +51,32 @@ extension ProgramPass {
 
     /// The passes of an inference program, in order.
     public static let inference: [ProgramPass] = [.foldBatchNorm, .fuseResidualAdd, .fuseReLU]
+
+    /// Training: a ReLU right after a batch norm is applied by the batch norm's kernels, forward
+    /// (they write `max(y, 0)`) and backward (the ReLU's mask is folded into both passes over dy),
+    /// so neither the ReLU's own passes nor the batch norm's output gradient exist.
+    public static let fuseBatchNormReLU = ProgramPass("fuse-batchnorm-relu") { program in
+        program.fusing { step, consumer, _ in
+            guard case .batchNorm = program.graph.nodes[step.node].op, step.relu == nil, case .relu = consumer.op else { return nil }
+            var fused = step
+            fused.relu = consumer.id
+            return fused
+        }
+    }
+
+    /// The passes of a training program, in order.
+    public static let training: [ProgramPass] = [.fuseBatchNormReLU]
 }
 
 extension Program {
     /// The program for inference: the graph with every inference pass applied.
     public static func inference(_ graph: Graph) -> Program {
         ProgramPass.inference.reduce(Program(graph: graph)) { $0.applying($1) }
+    }
+
+    /// The program for training: the graph with every training pass applied.
+    public static func training(_ graph: Graph) -> Program {
+        ProgramPass.training.reduce(Program(graph: graph)) { $0.applying($1) }
     }
 
     /// Merges a step with the step of its output's only consumer wherever `merge` says how.

@@ -56,9 +56,10 @@ extension Interpreter {
             break
         case .conv(let c):
             let g = convGeometry(c, input: inShape(), n: n)
-            convBackwardFilter(g, x: x(), dy: dy, dWeight: dp[0], dBias: c.bias ? dp[1] : nil, workspace: plan.workspace)
+            let algorithm = plan.algorithms[i]!
+            algorithm.backwardFilter(g, x: x(), dy: dy, dWeight: dp[0], dBias: c.bias ? dp[1] : nil, workspace: plan.workspace)
             if wants() {
-                convBackwardData(g, dy: dy, weight: UnsafeBufferPointer(p[0]), dx: dx(), workspace: plan.workspace,
+                algorithm.backwardData(g, dy: dy, weight: UnsafeBufferPointer(p[0]), dx: dx(), workspace: plan.workspace,
                                  accumulate: accumulate[0])
             }
         case .batchNorm:

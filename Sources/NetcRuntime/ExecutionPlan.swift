@@ -63,6 +63,8 @@ public final class ExecutionPlan {
     /// ReLU is `fusedAway`: no kernel of its own, forward or backward.
     let fusedReLU: [Node.ID?]
     let fusedAway: [Bool]
+    /// Each convolution's algorithm.
+    let algorithms: [ConvAlgorithm?]
 
     let arena: UnsafeMutableBufferPointer<Float>
     let workspace: UnsafeMutableBufferPointer<Float>
@@ -97,6 +99,7 @@ public final class ExecutionPlan {
         gradientAliasedInput = layout.gradientAliasedInput
         fusedReLU = layout.fusedReLU
         fusedAway = layout.fusedAway
+        algorithms = layout.algorithms
         unsharedTensorBytes = layout.unsharedPerSample * capacity * MemoryLayout<Float>.stride
         slotSizes = layout.slotPerSample.indices.map { layout.slotCount($0, capacity: capacity) }
         var slotOffset = [Int](), total = 0

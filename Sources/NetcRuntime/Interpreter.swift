@@ -167,7 +167,7 @@ public final class Interpreter {
             nchwToCnhw(input, y, n: n, c: s.channels, spatial: s.height * s.width)
         case .conv(let c):
             let g = convGeometry(c, input: inShape(), n: n)
-            convForward(g, x: x(), weight: UnsafeBufferPointer(p[0]), bias: c.bias ? UnsafeBufferPointer(p[1]) : nil,
+            plan.algorithms[i]!.forward(g, x: x(), weight: UnsafeBufferPointer(p[0]), bias: c.bias ? UnsafeBufferPointer(p[1]) : nil,
                         y: y, workspace: plan.workspace)
         case .batchNorm(let b):
             let s = node.shape, m = n * s.height * s.width

@@ -32,8 +32,10 @@ struct PlanLayout {
     let slotPerSample: [Int]
     /// Floats per sample of every tensor if each had its own buffer.
     let unsharedPerSample: Int
-    /// Every convolution and its input shape, whose largest im2col chunk sizes the workspace.
-    let convs: [(Op.Conv, Shape)]
+    /// Every convolution's algorithm (nil for other nodes).
+    let algorithms: [ConvAlgorithm?]
+    /// Every convolution, its input shape and algorithm, whose largest scratch sizes the workspace.
+    let convs: [(Op.Conv, Shape, ConvAlgorithm)]
 
     init(graph: Graph, training: Bool, inputGradient: Bool) {
         let nodes = graph.nodes, n = nodes.count
@@ -198,12 +200,15 @@ struct PlanLayout {
         self.indices = (0..<n).map { region(2 * n + $0) }
 
         // --- Workspace and saved statistics --------------------------------------------------
-        var convs: [(Op.Conv, Shape)] = [], statsCount = 0
+        var convs: [(Op.Conv, Shape, ConvAlgorithm)] = [], statsCount = 0
         var statsOffset = [Int?](repeating: nil, count: n)
+        var algorithms = [ConvAlgorithm?](repeating: nil, count: n)
         for node in nodes {
             switch node.op {
             case .conv(let c):
-                convs.append((c, nodes[node.inputs[0]].shape))
+                let shape = nodes[node.inputs[0]].shape, algorithm = ConvAlgorithm.choose(convGeometry(c, input: shape, n: 1))
+                algorithms[node.id] = algorithm
+                convs.append((c, shape, algorithm))
             case .batchNorm:
                 statsOffset[node.id] = statsCount
                 statsCount += (2 * node.shape.channels + 15) & ~15
@@ -212,6 +217,7 @@ struct PlanLayout {
             }
         }
         self.convs = convs
+        self.algorithms = algorithms
         self.statsCount = statsCount
         self.statsOffset = statsOffset
         self.gradientAliasedInput = addAliases
@@ -222,7 +228,7 @@ struct PlanLayout {
 
     /// Floats of the conv workspace for a batch of `capacity`.
     func workspaceCount(capacity: Int) -> Int {
-        convs.map { convGeometry($0.0, input: $0.1, n: capacity).workspaceCount }.max() ?? 0
+        convs.map { $0.2.workspaceCount(convGeometry($0.0, input: $0.1, n: capacity)) }.max() ?? 0
     }
 
     /// Bytes the plan allocates for a batch of `capacity` (arena, workspace, statistics), or

@@ -39,7 +39,7 @@ extension Interpreter {
             if let r = step.residual, !plan.accumulatesInPlace(k) {
                 y.baseAddress!.update(from: plan.value(r, n).baseAddress!, count: y.count)
             }
-            convForward(g, x: x(), weight: weight, bias: bias, y: y, workspace: plan.workspace,
+            step.algorithm!.forward(g, x: x(), weight: weight, bias: bias, y: y, workspace: plan.workspace,
                         epilogue: ConvEpilogue(accumulate: step.residual != nil, relu: step.relu != nil))
         case .batchNorm(let b):
             let s = node.shape

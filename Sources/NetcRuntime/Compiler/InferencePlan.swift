@@ -89,7 +89,7 @@ public final class InferencePlan {
         let slotPerSample: [Int]
         /// Slot offsets for the capacity last asked for (set by `arenaCount`).
         var slotOffset: [Int] = []
-        let convs: [ConvGeometry]
+        let convs: [(ConvGeometry, ConvAlgorithm)]
 
         init(_ program: Program) {
             let graph = program.graph, nodes = graph.nodes, n = nodes.count
@@ -138,7 +138,7 @@ public final class InferencePlan {
             slotPerSample = packing.slotSizes
             convs = steps.compactMap { step in
                 guard case .conv(let c) = nodes[step.node].op else { return nil }
-                return convGeometry(c, input: nodes[nodes[step.node].inputs[0]].shape, n: 1)
+                return (convGeometry(c, input: nodes[nodes[step.node].inputs[0]].shape, n: 1), step.algorithm!)
             }
         }
 
@@ -153,7 +153,7 @@ public final class InferencePlan {
         }
 
         func workspaceCount(capacity: Int) -> Int {
-            max(16, convs.map { var g = $0; g.n = capacity; return g.workspaceCount }.max() ?? 0)
+            max(16, convs.map { var g = $0.0; g.n = capacity; return $0.1.workspaceCount(g) }.max() ?? 0)
         }
 
         /// Bytes of arena and workspace, or nil on overflow.

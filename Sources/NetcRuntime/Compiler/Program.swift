@@ -69,23 +69,6 @@ public struct Step: Hashable, Sendable {
     public var output: Node.ID { nodes.last! }
 }
 
-/// How a convolution is computed.
-public enum ConvAlgorithm: String, Hashable, Sendable {
-    /// 1x1, stride 1, no padding: the input is already the GEMM's right-hand matrix.
-    case pointwise = "gemm 1x1"
-    /// Unfold patches a chunk of images at a time (im2col), then one GEMM per chunk and group.
-    case im2col = "im2col gemm"
-    /// im2col over only the kernel taps that read a pixel: on maps smaller than the kernel's
-    /// reach (3x3 on 1x1) the others only multiply padding.
-    case liveTaps = "im2col gemm, live taps"
-
-    /// The algorithm for a convolution of this shape: one deterministic rule, so a fixed seed
-    /// repeats a run bit for bit.
-    public static func choose(_ g: ConvGeometry) -> ConvAlgorithm {
-        g.isPointwise ? .pointwise : g.hasDeadTaps ? .liveTaps : .im2col
-    }
-}
-
 /// A named transformation of a program.
 public struct ProgramPass: Sendable {
     public var name: String

@@ -13,6 +13,18 @@ func validRange(out: Int, size: Int, stride: Int, pad: Int, kOff: Int) -> (Int, 
     return (min(lo, hi), hi)
 }
 
+/// For a "same" convolution (stride 1, output as wide as the input), the output rows
+/// `ohLo..<ohHi` of tap (ki, kj) read consecutive input rows: one span `a..<b` of an image's
+/// `[OH][OW]` and the input at `t + shift`, trimmed so it never reads outside the image (what it
+/// trims are padding columns). Nil for other convolutions.
+@inline(__always)
+func sameSizeSpan(_ g: ConvGeometry, ki: Int, kj: Int, ohLo: Int, ohHi: Int) -> (Int, Int, Int)? {
+    guard g.strideH == 1, g.strideW == 1, g.outW == g.width, ohLo < ohHi else { return nil }
+    let w = g.width, shift = (ki - g.padH) * w + (kj - g.padW)
+    let a = max(ohLo * w, -shift), b = min(ohHi * w, g.height * w - shift)
+    return a < b ? (a, b, shift) : nil
+}
+
 /// Unfolds images `images` of one group's input `x = [Cin/g][N][H][W]` into
 /// `col[Cin/g*T, b*OH*OW]` (b = images.count, T the live taps, `ConvGeometry.liveTaps`): row
 /// `c*T + t` holds, for every output pixel of the chunk, the input it multiplies by
@@ -35,6 +47,19 @@ func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, images: Range<Int>, col:
             // overflow checks of plain arithmetic cost this kernel about a third of its time.
             for img in images {
                 let xi = xc + img &* h &* w
+                if let (a, b, shift) = sameSizeSpan(g, ki: ki, kj: kj, ohLo: ohLo, ohHi: ohHi) {
+                    // One copy for the whole span of valid output rows, then zeros where the
+                    // window hangs over the padding (columns that copy filled from the next row).
+                    dst.update(repeating: 0, count: a)
+                    (dst + a).update(from: xi + (a &+ shift), count: b &- a)
+                    (dst + b).update(repeating: 0, count: oh &* ow &- b)
+                    for o in ohLo..<ohHi {
+                        (dst + o &* ow).update(repeating: 0, count: owLo)
+                        (dst + (o &* ow &+ owHi)).update(repeating: 0, count: ow &- owHi)
+                    }
+                    dst += oh &* ow
+                    continue
+                }
                 dst.update(repeating: 0, count: ohLo &* ow)
                 dst += ohLo &* ow
                 for o in ohLo..<ohHi {
@@ -58,9 +83,10 @@ func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, images: Range<Int>, col:
 
 /// Folds `col[Cin/g*T, b*OH*OW]` (rows as `im2col` lays them out) back onto images `images` of one group's input gradient
 /// `dx = [Cin/g][N][H][W]`, ADDING every patch entry to the input pixel it came from (padding
-/// entries are dropped); with `overwrite` those images are zeroed first. Parallel over input
+/// entries are dropped, and zeroed in `col`, which is scratch); with `overwrite` those images are
+/// zeroed first. Parallel over input
 /// channels: all KH*KW rows of channel c write only channel c, so threads never race.
-func col2im(_ g: ConvGeometry, col: UnsafePointer<Float>, images: Range<Int>, dx: UnsafeMutablePointer<Float>,
+func col2im(_ g: ConvGeometry, col: UnsafeMutablePointer<Float>, images: Range<Int>, dx: UnsafeMutablePointer<Float>,
             overwrite: Bool) {
     let (h, w, oh, ow, n) = (g.height, g.width, g.outH, g.outW, g.n)
     let (kw, sh, sw, ph, pw) = (g.kernelW, g.strideH, g.strideW, g.padH, g.padW)
@@ -78,6 +104,18 @@ func col2im(_ g: ConvGeometry, col: UnsafePointer<Float>, images: Range<Int>, dx
                 // Wrapping arithmetic, as in im2col: bounded indices, and checks that cost time.
                 for (j, img) in images.enumerated() {
                     let dxi = dxc + img &* h &* w, src = row + j &* oh &* ow
+                    if let (a, b, shift) = sameSizeSpan(g, ki: ki, kj: kj, ohLo: ohLo, ohHi: ohHi) {
+                        // Zero the padding columns (this scratch is ours), then one add over the
+                        // span: the zeros land harmlessly on the neighbouring row's pixels.
+                        for o in ohLo..<ohHi {
+                            (src + o &* ow).update(repeating: 0, count: owLo)
+                            (src + (o &* ow &+ owHi)).update(repeating: 0, count: ow &- owHi)
+                        }
+                        let d = dxi + shift
+                        var t = a
+                        while t < b { d[t] += src[t]; t &+= 1 }
+                        continue
+                    }
                     for o in ohLo..<ohHi {
                         let dst = dxi + ((o &* sh &- ph &+ ki) &* w &- pw &+ kj)   // input for ow = 0
                         let s = src + o &* ow

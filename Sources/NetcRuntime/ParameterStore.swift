@@ -9,7 +9,8 @@ import NetcKernels
 /// graph's node order, then each op's parameter order, so it is stable across runs and
 /// matches `named_parameters()` / `state_dict()` ordering.
 ///
-/// All memory is allocated once in `init`: an optimizer step allocates nothing.
+/// All memory is allocated in `init` but the momentum buffers, made by the first step with
+/// momentum: later optimizer steps allocate nothing.
 public final class ParameterStore {
     /// One stored tensor.
     public struct Entry: Sendable {
@@ -37,7 +38,16 @@ public final class ParameterStore {
     // Gradients and momentum have the same layout as values (buffers' slots just stay
     // zero), so one offset addresses all three.
     private let gradients: UnsafeMutableBufferPointer<Float>
-    private let momentum: UnsafeMutableBufferPointer<Float>
+    /// Allocated on first use: plain SGD (the chapter's recipe) never needs it, and a zeroed
+    /// buffer the size of the model would still be resident memory.
+    private var momentumStorage: UnsafeMutableBufferPointer<Float>?
+    private var momentum: UnsafeMutableBufferPointer<Float> {
+        if let momentumStorage { return momentumStorage }
+        let m = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(totalCount, 1))
+        m.initialize(repeating: 0)
+        momentumStorage = m
+        return m
+    }
     /// SGD steps taken with momentum; PyTorch initialises the buffer on the first one.
     public private(set) var momentumSteps = 0
     /// Grows whenever values may have changed (a step, a load, a writable view handed out), so
@@ -68,16 +78,14 @@ public final class ParameterStore {
         self.totalCount = offset
         values = .allocate(capacity: max(offset, 1))
         gradients = .allocate(capacity: max(offset, 1))
-        momentum = .allocate(capacity: max(offset, 1))
         values.initialize(repeating: 0)
         gradients.initialize(repeating: 0)
-        momentum.initialize(repeating: 0)
     }
 
     deinit {
         values.deallocate()
         gradients.deallocate()
-        momentum.deallocate()
+        momentumStorage?.deallocate()
     }
 
     /// Names in stable order.
@@ -86,7 +94,7 @@ public final class ParameterStore {
     /// Number of trainable scalars (what torchinfo calls parameters).
     public var trainableCount: Int { entries.filter { $0.role == .trainable }.reduce(0) { $0 + $1.count } }
 
-    /// Bytes held: values, gradients and momentum.
+    /// Bytes held at most: values, gradients and momentum.
     public var bytes: Int { 3 * totalCount * MemoryLayout<Float>.stride }
 
     /// What `bytes` will be for a store of `graph`, known without allocating it.

@@ -177,23 +177,35 @@ public final class Interpreter {
                                      epsilon: Float(b.eps), momentum: Float(b.momentum),
                                      runningMean: p[2], runningVar: p[3], saveMean: mean, saveInvStd: invStd,
                                      relu: plan.fusedReLU[i] != nil)
-        case .relu:
-            reluForward(x: x(), y: y)   // in place when the plan aliased y to x
-        case .maxPool(let pool):
-            maxPoolForward(poolGeometry(pool, input: inShape(), n: n), x: x(), y: y, indices: plan.indices(i, n))
-        case .avgPool(let pool):
-            avgPoolForward(poolGeometry(pool, input: inShape(), n: n), x: x(), y: y)
-        case .globalAvgPool:
-            let s = inShape()
-            globalAvgPoolForward(x: x(), y: y, planes: s.channels * n, spatial: s.height * s.width)
-        case .flatten:
-            let s = inShape()
-            flattenForward(x: x(), y: y, channels: s.channels, n: n, spatial: s.height * s.width)
-        case .linear(let l):
-            linearForward(x: x(), weight: UnsafeBufferPointer(p[0]), bias: l.bias ? UnsafeBufferPointer(p[1]) : nil,
-                          y: y, inFeatures: inShape().elementCount, outFeatures: l.outFeatures, n: n)
+        case .relu, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear:
+            forwardPlain(node, x: x(), y: y, indices: { plan.indices(i, n) }, n: n)   // ReLU in place when the plan aliased y to x
         case .add:
             add(x(0), x(1), into: y)
+        }
+    }
+
+    /// The forward of an op that reads nothing but its input and parameters, the same in every
+    /// plan: ReLU, pooling, flatten, linear.
+    @inline(__always)
+    func forwardPlain(_ node: Node, x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
+                      indices: () -> UnsafeMutableBufferPointer<Int32>, n: Int) {
+        let s = graph.nodes[node.inputs[0]].shape, p = parameters[node.id]
+        switch node.op {
+        case .relu:
+            reluForward(x: x, y: y)
+        case .maxPool(let pool):
+            maxPoolForward(poolGeometry(pool, input: s, n: n), x: x, y: y, indices: indices())
+        case .avgPool(let pool):
+            avgPoolForward(poolGeometry(pool, input: s, n: n), x: x, y: y)
+        case .globalAvgPool:
+            globalAvgPoolForward(x: x, y: y, planes: s.channels * n, spatial: s.height * s.width)
+        case .flatten:
+            flattenForward(x: x, y: y, channels: s.channels, n: n, spatial: s.height * s.width)
+        case .linear(let l):
+            linearForward(x: x, weight: UnsafeBufferPointer(p[0]), bias: l.bias ? UnsafeBufferPointer(p[1]) : nil,
+                          y: y, inFeatures: s.elementCount, outFeatures: l.outFeatures, n: n)
+        case .input, .conv, .batchNorm, .add:
+            preconditionFailure("\(node.op.kindName) is not a plain op")
         }
     }
 

@@ -33,9 +33,7 @@ struct CompileCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let size = size.map { InputSizeRequest.square($0, from: "--size \($0)", flag: "--size") }
-            let (compilation, graph) = try compileResized(SpecArgument.compile(spec), to: size) { SpecArgument.compile(spec, input: $0) }
-            printWarnings(compilation)
+            let graph = try SpecArgument.graph(spec, size: size)
             try MemoryBudget.check(graph, batch: batch, training: !infer, advice: .flags(batch: "--batch", resize: "--size"))
             let program = infer ? Program.inference(graph) : Program.training(graph)
             let plan = infer ? InferencePlan(program: program, batchSize: batch) : nil

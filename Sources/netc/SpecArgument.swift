@@ -22,6 +22,15 @@ enum SpecArgument {
 }
 
 extension SpecArgument {
+    /// The graph of SPEC at `--size` (square images; the spec's own input size when nil), its
+    /// warnings printed; a failure is thrown as its diagnostics.
+    static func graph(_ spec: String?, size: Int?) throws -> Graph {
+        let request = size.map { InputSizeRequest.square($0, from: "--size \($0)", flag: "--size") }
+        let (compilation, graph) = try compileResized(compile(spec), to: request) { compile(spec, input: $0) }
+        printWarnings(compilation)
+        return graph
+    }
+
     /// Compiles spec text saved in a checkpoint, at the size its recipe resizes images to.
     static func compile(text: String, file: String, input options: TrainingOptions) throws -> Compilation {
         let size = options.resize.map { InputSizeRequest.square($0, from: "the checkpoint's recipe (resize: \($0))", flag: nil) }

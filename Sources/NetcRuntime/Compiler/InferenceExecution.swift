@@ -47,21 +47,8 @@ extension Interpreter {
                                       gamma: UnsafeBufferPointer(p[0]), beta: UnsafeBufferPointer(p[1]),
                                       runningMean: UnsafeBufferPointer(p[2]), runningVar: UnsafeBufferPointer(p[3]),
                                       epsilon: Float(b.eps), relu: step.relu != nil)
-        case .relu:
-            reluForward(x: x(), y: y)
-        case .maxPool(let pool):
-            maxPoolForward(poolGeometry(pool, input: inShape(), n: n), x: x(), y: y, indices: plan.indices(step.output, n))
-        case .avgPool(let pool):
-            avgPoolForward(poolGeometry(pool, input: inShape(), n: n), x: x(), y: y)
-        case .globalAvgPool:
-            let s = inShape()
-            globalAvgPoolForward(x: x(), y: y, planes: s.channels * n, spatial: s.height * s.width)
-        case .flatten:
-            let s = inShape()
-            flattenForward(x: x(), y: y, channels: s.channels, n: n, spatial: s.height * s.width)
-        case .linear(let l):
-            linearForward(x: x(), weight: UnsafeBufferPointer(p[0]), bias: l.bias ? UnsafeBufferPointer(p[1]) : nil,
-                          y: y, inFeatures: inShape().elementCount, outFeatures: l.outFeatures, n: n)
+        case .relu, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear:
+            forwardPlain(node, x: x(), y: y, indices: { plan.indices(step.output, n) }, n: n)
         case .add:
             add(x(0), x(1), into: y, relu: step.relu != nil)
         }

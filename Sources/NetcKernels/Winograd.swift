@@ -16,10 +16,11 @@
 //
 // Chunks are runs of tile rows (one tile row = tilesW tiles of one image) over the whole
 // batch, so the workspace is bounded however large an image is, and sized like im2col's
-// (ConvGeometry.imagesPerChunk): V + M of one chunk about `winogradChunkTargetFloats`, but at
-// least `winogradMinTiles` GEMM columns. The filter transform is done into the workspace on
-// every call (it costs a few per cent of a GEMM pass at the shapes measured), so the caller
-// keeps only PyTorch-layout weights.
+// (ConvGeometry.imagesPerChunk): V + M of one chunk about `winogradChunkTargetFloats` (L2), but
+// at least `winogradMinTiles` and 2 tiles per channel (see there); the weight gradient uses 4x
+// longer chunks. The filter transform is done into the workspace on every call (vectorised, it
+// is ~1% of the forward pass at 64 channels and ~10% at 512 with F(4x4), where U is 37 MB), so
+// the caller keeps only PyTorch-layout weights and nothing goes stale when they change.
 //
 // Determinism: every output element is computed by one fixed sequence of operations whatever
 // the thread split (transforms are parallel over channels, each channel's tiles done by one
@@ -46,13 +47,15 @@ extension ConvGeometry {
     }
 
     /// Floats of workspace the three Winograd kernels need (one buffer serves all three):
-    /// `alpha²*(Cout/g*Cin/g + (Cin/g + Cout/g)*T) + threads*slot` for the larger of the
-    /// forward and backward-data plans (see `WinogradPlan.workspaceCount`). Never grows when
-    /// `n` shrinks, so a workspace sized for the largest batch serves every smaller one.
+    /// `alpha²*(Cout/g*Cin/g + (Cin/g + Cout/g)*T) + threads*slot` for the largest of the
+    /// forward, backward-data and weight-gradient plans (see `WinogradPlan.workspaceCount`).
+    /// Never grows when `n` shrinks, so a workspace sized for the largest batch serves every
+    /// smaller one.
     public func winogradWorkspaceCount(_ tile: WinogradTile) -> Int {
         precondition(winogradApplies, "winograd: needs a 3x3 stride-1 convolution")
         return max(WinogradPlan(forward: self, tile).workspaceCount,
-                   WinogradPlan(backwardData: self, tile).workspaceCount)
+                   WinogradPlan(backwardData: self, tile).workspaceCount,
+                   WinogradPlan(filterGradient: self, tile).workspaceCount)
     }
 
     /// Tiles per GEMM column block in the forward pass (`T` above), for reports and tests.
@@ -62,10 +65,19 @@ extension ConvGeometry {
     }
 }
 
-/// Target floats of V + M per chunk (4 MiB, as im2col's `chunkTargetFloats`).
-let winogradChunkTargetFloats = 1 << 20
-/// Minimum tiles (GEMM columns) per chunk: narrower GEMMs run well below peak.
-let winogradMinTiles = 1024
+/// Target floats of V + M per chunk: 1 MiB, one core's L2 here, so the transforms' output is
+/// still in cache when the GEMMs read it (4 MiB chunks were measured slower at 64 channels).
+let winogradChunkTargetFloats = 1 << 18
+/// Minimum tiles (GEMM columns) per chunk, at least `winogradTilesPerChannel` per channel: each
+/// chunk streams all of U (alpha² * outC * inC floats) through the GEMMs, so with T >= 2*max(inC, outC)
+/// re-reading U costs at most a quarter of the V + M traffic (narrower chunks were measured
+/// 5-12% slower at 256 and 512 channels).
+let winogradMinTiles = 64
+let winogradTilesPerChannel = 2
+/// The weight gradient's chunks are this many times longer: its GEMMs reduce over the chunk's
+/// tiles (k = T) and read and write all of S each time, so short chunks cost more there
+/// (measured 10-35% slower at 64 channels with the forward pass's chunks).
+let winogradFilterChunkScale = 4
 
 /// Forward convolution by Winograd: `y = conv(x, weight) + bias`, 3x3, stride 1.
 ///
@@ -115,7 +127,7 @@ public func winogradConvBackwardFilter(_ g: ConvGeometry, tile: WinogradTile,
                                        dBias: UnsafeMutableBufferPointer<Float>?,
                                        workspace: UnsafeMutableBufferPointer<Float>) {
     checkWinogradBuffers(g, tile, x.count, dy.count, dWeight.count, workspace.count)
-    let plan = WinogradPlan(forward: g, tile)
+    let plan = WinogradPlan(filterGradient: g, tile)
     let (xp, dyp, dwp, wsp) = (x.baseAddress!, dy.baseAddress!, dWeight.baseAddress!, workspace.baseAddress!)
     // One specialised copy per algorithm (a generic call through `any WinogradTransform.Type`
     // would not be specialised).
@@ -150,12 +162,9 @@ struct WinogradPlan {
     let tilesH: Int, tilesW: Int
     /// Tile rows (tilesW tiles each, of one image) per chunk.
     let rowsPerChunk: Int
-    /// Row length of the per-thread staging buffers: input-side (tilesW*m + 2 columns) and
-    /// output-side (tilesW*m), rounded up to whole SIMD vectors.
-    let inRow: Int, outRow: Int
 
     init(n: Int, groups: Int, inC: Int, outC: Int, h: Int, w: Int, oh: Int, ow: Int, padH: Int, padW: Int,
-         tile: WinogradTile, chunkImages: Int?) {
+         tile: WinogradTile, chunkImages: Int?, chunkScale: Int = 1) {
         self.n = n; self.groups = groups; self.inC = inC; self.outC = outC
         self.h = h; self.w = w; self.oh = oh; self.ow = ow; self.padH = padH; self.padW = padW
         m = tile.outputTile; alpha = tile.inputTile
@@ -164,19 +173,24 @@ struct WinogradPlan {
         if let chunkImages {
             rowsPerChunk = max(1, min(rows, chunkImages * tilesH))
         } else {
-            let byCache = winogradChunkTargetFloats / max(1, alpha * alpha * (inC + outC) * tilesW)
-            let byColumns = (winogradMinTiles + tilesW - 1) / tilesW
+            let byCache = chunkScale * winogradChunkTargetFloats / max(1, alpha * alpha * (inC + outC) * tilesW)
+            let minTiles = chunkScale * max(winogradMinTiles, winogradTilesPerChannel * max(inC, outC))
+            let byColumns = (minTiles + tilesW - 1) / tilesW
             rowsPerChunk = max(1, min(rows, max(byCache, byColumns)))
         }
-        let v = winogradVectorWidth
-        inRow = (tilesW * m + 2 + v - 1) / v * v
-        outRow = (tilesW * m + v - 1) / v * v
     }
 
     init(forward g: ConvGeometry, _ tile: WinogradTile) {
         self.init(n: g.n, groups: g.groups, inC: g.groupInChannels, outC: g.groupOutChannels,
                   h: g.height, w: g.width, oh: g.outH, ow: g.outW, padH: g.padH, padW: g.padW,
                   tile: tile, chunkImages: g.chunkImages)
+    }
+
+    /// The weight gradient's: the forward tiling in `winogradFilterChunkScale` times larger chunks.
+    init(filterGradient g: ConvGeometry, _ tile: WinogradTile) {
+        self.init(n: g.n, groups: g.groups, inC: g.groupInChannels, outC: g.groupOutChannels,
+                  h: g.height, w: g.width, oh: g.outH, ow: g.outW, padH: g.padH, padW: g.padW,
+                  tile: tile, chunkImages: g.chunkImages, chunkScale: winogradFilterChunkScale)
     }
 
     /// dx = full correlation of dy with the rotated filter: pad 2 - p turns OH back into H.
@@ -189,9 +203,15 @@ struct WinogradPlan {
     var tilesPerChunk: Int { rowsPerChunk * tilesW }
     /// U (or S): `[alpha², outC, inC]`.
     var filterCount: Int { alpha * alpha * outC * inC }
-    /// Per-thread scratch: input staging + its column pass `[2][alpha][inRow]`, or output
-    /// staging `[alpha + m][outRow]`, or a filter's `[alpha][3] + [alpha][alpha]`.
-    var slotCount: Int { max(2 * alpha * inRow, (alpha + m) * outRow, 3 * alpha + alpha * alpha) }
+    /// Tiles per chunk rounded up to whole SIMD vectors: the row length of the staging buffers.
+    var tilesPad: Int { (tilesPerChunk + winogradVectorWidth - 1) / winogradVectorWidth * winogradVectorWidth }
+    /// Per-thread scratch: the largest of the tile passes' `[alpha][alpha][tilesPad]` (input;
+    /// the others use less) and the filter passes' `(alpha² + 3*alpha + 9) * 8`, plus a vector
+    /// tail `[alpha][8]`.
+    var slotCount: Int {
+        let v = winogradVectorWidth
+        return max(alpha * alpha * tilesPad, (alpha * alpha + 3 * alpha + 9) * v) + alpha * v
+    }
     /// U + V `[alpha², inC, T]` + M `[alpha², outC, T]` + one slot per thread.
     var workspaceCount: Int {
         filterCount + alpha * alpha * (inC + outC) * tilesPerChunk + kernelThreadCount * slotCount
@@ -303,170 +323,298 @@ private func winogradFilterGradient<T: WinogradTransform>(_ p: WinogradPlan, _: 
 }
 
 /// U[ξ][o][i] = (G w[o][i] Gᵀ)[ξ] for one group: `w` is `[outC][inC][3][3]`, or with `flip`
-/// `[inC][outC][3][3]` read rotated by 180° (backward data).
+/// `[inC][outC][3][3]` read rotated by 180° (backward data). SIMD lanes are 8 consecutive input
+/// channels i, so U's rows (contiguous in i) take vector stores: at 512 channels U is 37 MB for
+/// F(4x4), and a filter at a time with scalar stores took a third of the forward pass.
 private func transformFilter<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type, weight: UnsafePointer<Float>,
                                                    flip: Bool, u: UnsafeMutablePointer<Float>,
                                                    slots: UnsafeMutablePointer<Float>) {
-    let alpha = p.alpha, stride = p.outC * p.inC    // distance between the alpha² matrices
+    let alpha = T.alpha, vw = winogradVectorWidth, stride = p.outC * p.inC   // between the alpha² matrices
     parallelSlots(p.outC, workPerItem: p.inC * alpha * alpha * 4, slots: slots, slotCount: p.slotCount) { slot, outs in
-        let rot = slot, g3 = slot + 3 * alpha        // [3][3] rotated copy, then G g: [alpha][3]
+        let g = slot                                            // [9][8]: the 8 filters, tap-major
+        let g3 = g + 9 * vw                                     // [alpha][3][8]: G g
+        let tail = g3 + 3 * alpha * vw                          // [alpha][alpha][8]
         for o in outs {
-            for i in 0..<p.inC {
-                var src = weight + (o * p.inC + i) * 9
-                if flip {
-                    let s = weight + (i * p.outC + o) * 9
-                    for k in 0..<9 { rot[k] = s[8 - k] }
-                    src = UnsafePointer(rot)
+            var i = 0
+            while i < p.inC {
+                let lanes = min(vw, p.inC - i)
+                for l in 0..<vw {
+                    // Lanes past inC repeat the last filter; they are never stored.
+                    let ci = i + min(l, lanes - 1)
+                    if flip {
+                        let src = weight + (ci * p.outC + o) * 9
+                        for k in 0..<9 { g[k * vw + l] = src[8 - k] }
+                    } else {
+                        let src = weight + (o * p.inC + ci) * 9
+                        for k in 0..<9 { g[k * vw + l] = src[k] }
+                    }
                 }
-                // Columns then rows: g3 = G g ([alpha][3]); U = g3 Gᵀ, scattered to [ξ][o][i].
-                for c in 0..<3 { T.filter(src + c, 3, g3 + c, 3, Float.self) }
+                // Columns then rows: g3 = G g; U = g3 Gᵀ, row r to U[r*alpha ..< (r+1)*alpha][o][i...].
+                for c in 0..<3 { T.filter(g + c * vw, 3 * vw, g3 + c * vw, 3 * vw, WinogradVector.self) }
                 let dst = u + o * p.inC + i
-                for r in 0..<alpha { T.filter(g3 + r * 3, 1, dst + r * alpha * stride, stride, Float.self) }
+                if lanes == vw {
+                    for r in 0..<alpha {
+                        T.filter(g3 + r * 3 * vw, vw, dst + r * alpha * stride, stride, WinogradVector.self)
+                    }
+                } else {
+                    for r in 0..<alpha { T.filter(g3 + r * 3 * vw, vw, tail + r * alpha * vw, vw, WinogradVector.self) }
+                    for k in 0..<alpha * alpha { (dst + k * stride).update(from: tail + k * vw, count: lanes) }
+                }
+                i += vw
             }
         }
     }
 }
 
-/// V[ξ][c][t] = (Bᵀ d B)[ξ] for the tiles of `rows` (t counts from the chunk's first tile):
-/// per channel and tile row, stage the alpha input rows zero-padded, transform down the
-/// columns (SIMD across columns), then along each tile's row.
+// The tile transforms run on SIMD vectors whose lanes are consecutive tiles of the chunk (across
+// tile rows and images, so small maps still fill every lane). Per channel, a staging buffer
+// holds for each position of a tile the value at that position of every tile of the chunk
+// (rows of `tilesPad`, lane = tile), so both 1-D passes are plain vector arithmetic, done in
+// place (each transform reads all its inputs before writing), and the last pass stores
+// straight into V's / dYhat's rows, contiguous in t. Only the chunk's last, partial vector
+// goes through `tail`.
+
+/// Runs a 1-D transform `body(lane, dst, ds)` over lanes `0..<count` in vectors, writing
+/// `outputs` rows `ds` apart at `dst`; the last partial vector is computed into `tail`
+/// (`[outputs][8]`) and only its valid lanes are copied out, since the lanes past `count` in
+/// dst belong to another row (maybe another thread's).
+@inline(__always)
+private func transformLanes(_ count: Int, outputs: Int, dst: UnsafeMutablePointer<Float>, ds: Int,
+                            tail: UnsafeMutablePointer<Float>,
+                            _ body: (_ lane: Int, _ dst: UnsafeMutablePointer<Float>, _ ds: Int) -> Void) {
+    let vw = winogradVectorWidth
+    var t = 0
+    while t &+ vw <= count {
+        body(t, dst + t, ds)
+        t &+= vw
+    }
+    if t < count {
+        body(t, tail, vw)
+        for k in 0..<outputs {
+            let v = WinogradVector.load(tail + k &* vw), d = dst + k &* ds + t
+            for l in 0..<(count &- t) { d[l] = v[l] }
+        }
+    }
+}
+
+/// V[ξ][c][t] = (Bᵀ d B)[ξ] for the tiles of `rows` (t counts from the chunk's first tile).
+/// Per channel: stage `st[i][j][t]` = input at row i, column j of tile t (zero in the padding),
+/// transform along rows in place (`st[i][ξ2][t]`), then down the rows into V.
 private func transformInput<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type, x: UnsafePointer<Float>,
                                                   rows: Range<Int>, v: UnsafeMutablePointer<Float>,
                                                   slots: UnsafeMutablePointer<Float>) {
-    let (alpha, m, tilesW, tilesH, inRow) = (p.alpha, p.m, p.tilesW, p.tilesH, p.inRow)
+    let (alpha, m, tilesW, tilesH, tp) = (T.alpha, T.m, p.tilesW, p.tilesH, p.tilesPad)   // alpha, m: constants
+    let vw = winogradVectorWidth
     let tc = rows.count * tilesW, xiStride = p.inC * tc          // between V's alpha² matrices
-    // Columns of a staged row that come from x (the rest is padding): x column = col - padW.
-    let colLo = max(0, min(inRow, p.padW)), colHi = max(colLo, min(inRow, p.padW + p.w))
     parallelSlots(p.inC, workPerItem: tc * alpha * alpha, slots: slots, slotCount: p.slotCount) { slot, channels in
-        let stage = slot, cols = slot + alpha * inRow           // [alpha][inRow] each
+        let st = slot                                           // [alpha][alpha][tilesPad]
+        let tail = st + alpha * alpha * tp                      // [alpha][8]
+        // Lanes past tc are computed but never stored; keep them finite.
+        for k in 0..<alpha * alpha { (st + k * tp + tc).update(repeating: 0, count: tp - tc) }
+        // Tiles inLo..<inHi read all alpha columns inside x; the few others touch the padding.
+        let inLo = min(tilesW, (p.padW + m - 1) / m), inHi = max(inLo, min(tilesW, (p.w + p.padW - alpha) / m + 1))
         for c in channels {
             let xc = x + c * p.n * p.h * p.w                      // [N][H][W] of channel c
-            var t = 0
-            for r in rows {
-                let img = r / tilesH, th = r % tilesH
+            for (rl, r) in rows.enumerated() {
+                let img = r / tilesH, th = r % tilesH, t0 = rl * tilesW
                 for i in 0..<alpha {
-                    let dst = stage + i * inRow, ih = th * m - p.padH + i
+                    let ih = th * m - p.padH + i, d = st + i * alpha * tp + t0    // st[i][j][t0 + tw] = d[j*tp + tw]
                     if ih < 0 || ih >= p.h {
-                        dst.update(repeating: 0, count: inRow)
+                        for j in 0..<alpha { (d + j * tp).update(repeating: 0, count: tilesW) }
                         continue
                     }
-                    dst.update(repeating: 0, count: colLo)
-                    (dst + colLo).update(from: xc + (img * p.h + ih) * p.w + (colLo - p.padW), count: colHi - colLo)
-                    (dst + colHi).update(repeating: 0, count: inRow - colHi)
-                }
-                var col = 0
-                while col < inRow {
-                    T.input(stage + col, inRow, cols + col, inRow, WinogradVector.self)
-                    col &+= winogradVectorWidth
-                }
-                let vt = v + c * tc + t                           // V[0][c][t]
-                for tw in 0..<tilesW {
-                    for i in 0..<alpha {
-                        T.input(cols + i * inRow + tw * m, 1, vt + tw + i * alpha * xiStride, xiStride, Float.self)
+                    let row = xc + (img * p.h + ih) * p.w                 // x[c][img][ih][·]
+                    // Wrapping arithmetic: bounded indices, and this loop is the pass's hot spot.
+                    @inline(__always) func edge(_ tw: Int) {
+                        for j in 0..<alpha {
+                            let col = tw &* m &+ j &- p.padW
+                            d[j &* tp &+ tw] = col >= 0 && col < p.w ? row[col] : 0
+                        }
                     }
+                    for tw in 0..<inLo { edge(tw) }
+                    var tw = inLo
+                    while tw < inHi {
+                        let s = row + (tw &* m &- p.padW)
+                        for j in 0..<alpha { d[j &* tp &+ tw] = s[j] }
+                        tw &+= 1
+                    }
+                    for tw in inHi..<tilesW { edge(tw) }
                 }
-                t += tilesW
+            }
+            for i in 0..<alpha {
+                var t = 0
+                while t < tc {
+                    let row = st + i * alpha * tp + t
+                    T.input(row, tp, row, tp, WinogradVector.self)
+                    t &+= vw
+                }
+            }
+            for x2 in 0..<alpha {
+                // V[ξ1*alpha + x2][c][·], ξ1 = 0..<alpha, alpha*xiStride apart.
+                transformLanes(tc, outputs: alpha, dst: v + x2 * xiStride + c * tc, ds: alpha * xiStride, tail: tail) {
+                    t, d, ds in T.input(st + x2 * tp + t, alpha * tp, d, ds, WinogradVector.self)
+                }
             }
         }
     }
 }
 
 /// y tile = Aᵀ M A for the tiles of `rows`, plus bias, written (or added when `accumulate`)
-/// where it lies inside `[OH][OW]`.
+/// where it lies inside `[OH][OW]`. Per channel: M down the ξ1 axis into `st[i][ξ2][t]`
+/// (i < m), along in place to `st[i][j][t]`, then scattered into y.
 private func transformOutput<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type, mm: UnsafePointer<Float>,
                                                    rows: Range<Int>, y: UnsafeMutablePointer<Float>,
                                                    bias: UnsafePointer<Float>?, accumulate: Bool,
                                                    slots: UnsafeMutablePointer<Float>) {
-    let (alpha, m, tilesW, tilesH, outRow) = (p.alpha, p.m, p.tilesW, p.tilesH, p.outRow)
+    let (alpha, m, tilesW, tilesH, tp) = (T.alpha, T.m, p.tilesW, p.tilesH, p.tilesPad)   // alpha, m: constants
+    let vw = winogradVectorWidth
     let tc = rows.count * tilesW, xiStride = p.outC * tc
     parallelSlots(p.outC, workPerItem: tc * alpha * alpha, slots: slots, slotCount: p.slotCount) { slot, channels in
-        let rowsT = slot, out = slot + alpha * outRow           // [alpha][outRow], [m][outRow]
-        // Columns past tilesW*m are never written below but are read by the SIMD pass.
-        for i in 0..<alpha { (rowsT + i * outRow + tilesW * m).update(repeating: 0, count: outRow - tilesW * m) }
+        let st = slot                                           // [m][alpha][tilesPad]
+        let tail = st + m * alpha * tp                          // [alpha][8]
+        let fullTiles = p.ow / m                                // tiles wholly inside OW
         for c in channels {
             let yc = y + c * p.n * p.oh * p.ow, b: Float = bias?[c] ?? 0
-            var t = 0
-            for r in rows {
-                let img = r / tilesH, th = r % tilesH
-                let mt = mm + c * tc + t                          // M[0][c][t]
-                for tw in 0..<tilesW {
-                    for i in 0..<alpha {
-                        T.output(mt + tw + i * alpha * xiStride, xiStride, rowsT + i * outRow + tw * m, 1, Float.self)
-                    }
-                }
-                var col = 0
-                while col < outRow {
-                    T.output(rowsT + col, outRow, out + col, outRow, WinogradVector.self)
-                    col &+= winogradVectorWidth
-                }
-                for i in 0..<min(m, p.oh - th * m) {
-                    let dst = yc + (img * p.oh + th * m + i) * p.ow, src = out + i * outRow
-                    if accumulate {
-                        for j in 0..<p.ow { dst[j] += src[j] + b }
+            let mc = mm + c * tc                                  // M[0][c][·]
+            for x2 in 0..<alpha {
+                var t = 0
+                while t < tc {
+                    let src = mc + x2 * xiStride + t, lanes = tc - t
+                    if lanes >= vw {
+                        T.output(src, alpha * xiStride, st + x2 * tp + t, alpha * tp, WinogradVector.self)
                     } else {
-                        for j in 0..<p.ow { dst[j] = src[j] + b }
+                        // The chunk's last vector: lanes past tc are another channel's (or past M).
+                        for k in 0..<alpha {
+                            let s = src + k * alpha * xiStride, d = tail + k * vw
+                            for l in 0..<vw { d[l] = l < lanes ? s[l] : 0 }
+                        }
+                        T.output(tail, vw, st + x2 * tp + t, alpha * tp, WinogradVector.self)
+                    }
+                    t &+= vw
+                }
+            }
+            for i in 0..<m {
+                var t = 0
+                while t < tc {
+                    let row = st + i * alpha * tp + t
+                    T.output(row, tp, row, tp, WinogradVector.self)
+                    t &+= vw
+                }
+            }
+            for (rl, r) in rows.enumerated() {
+                let img = r / tilesH, th = r % tilesH, t0 = rl * tilesW
+                for i in 0..<min(m, p.oh - th * m) {
+                    let dst = yc + (img * p.oh + th * m + i) * p.ow    // y[c][img][oh][·]
+                    let s = st + i * alpha * tp + t0                     // st[i][j][t0 + tw] = s[j*tp + tw]
+                    // Tiles 0..<fullTiles lie wholly inside OW; the last may stick out. Wrapping
+                    // arithmetic: bounded indices in a hot loop.
+                    var tw = 0
+                    if accumulate {
+                        while tw < fullTiles {
+                            for j in 0..<m { dst[tw &* m &+ j] += s[j &* tp &+ tw] + b }
+                            tw &+= 1
+                        }
+                        while tw < tilesW {
+                            for j in 0..<m where tw &* m &+ j < p.ow { dst[tw &* m &+ j] += s[j &* tp &+ tw] + b }
+                            tw &+= 1
+                        }
+                    } else {
+                        while tw < fullTiles {
+                            for j in 0..<m { dst[tw &* m &+ j] = s[j &* tp &+ tw] + b }
+                            tw &+= 1
+                        }
+                        while tw < tilesW {
+                            for j in 0..<m where tw &* m &+ j < p.ow { dst[tw &* m &+ j] = s[j &* tp &+ tw] + b }
+                            tw &+= 1
+                        }
                     }
                 }
-                t += tilesW
             }
         }
     }
 }
 
 /// dYhat[ξ][c][t] = (A dY Aᵀ)[ξ] for the m x m output-gradient tiles of `rows` (zero past the
-/// edge of `[OH][OW]`).
+/// edge of `[OH][OW]`). Per channel: stage `st[i][j][t]` (i, j < m), transform along rows in
+/// place (`st[i][ξ2][t]`, rows alpha apart), then down into dYhat.
 private func transformGradient<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type, dy: UnsafePointer<Float>,
                                                      rows: Range<Int>, mm: UnsafeMutablePointer<Float>,
                                                      slots: UnsafeMutablePointer<Float>) {
-    let (alpha, m, tilesW, tilesH, outRow) = (p.alpha, p.m, p.tilesW, p.tilesH, p.outRow)
+    let (alpha, m, tilesW, tilesH, tp) = (T.alpha, T.m, p.tilesW, p.tilesH, p.tilesPad)   // alpha, m: constants
+    let vw = winogradVectorWidth
     let tc = rows.count * tilesW, xiStride = p.outC * tc
     parallelSlots(p.outC, workPerItem: tc * alpha * alpha, slots: slots, slotCount: p.slotCount) { slot, channels in
-        let stage = slot, cols = slot + m * outRow              // [m][outRow], [alpha][outRow]
+        let st = slot                                           // [m][alpha][tilesPad]
+        let tail = st + m * alpha * tp                          // [alpha][8]
+        for k in 0..<m * alpha { (st + k * tp + tc).update(repeating: 0, count: tp - tc) }
+        let fullTiles = p.ow / m                                // tiles wholly inside OW
         for c in channels {
             let dyc = dy + c * p.n * p.oh * p.ow
-            var t = 0
-            for r in rows {
-                let img = r / tilesH, th = r % tilesH
+            for (rl, r) in rows.enumerated() {
+                let img = r / tilesH, th = r % tilesH, t0 = rl * tilesW
                 for i in 0..<m {
-                    let dst = stage + i * outRow, oh = th * m + i
+                    let oh = th * m + i, d = st + i * alpha * tp + t0    // st[i][j][t0 + tw] = d[j*tp + tw]
                     if oh >= p.oh {
-                        dst.update(repeating: 0, count: outRow)
+                        for j in 0..<m { (d + j * tp).update(repeating: 0, count: tilesW) }
                         continue
                     }
-                    dst.update(from: dyc + (img * p.oh + oh) * p.ow, count: p.ow)
-                    (dst + p.ow).update(repeating: 0, count: outRow - p.ow)
-                }
-                var col = 0
-                while col < outRow {
-                    T.outputAdjoint(stage + col, outRow, cols + col, outRow, WinogradVector.self)
-                    col &+= winogradVectorWidth
-                }
-                let dt = mm + c * tc + t                          // dYhat[0][c][t]
-                for tw in 0..<tilesW {
-                    for i in 0..<alpha {
-                        T.outputAdjoint(cols + i * outRow + tw * m, 1, dt + tw + i * alpha * xiStride, xiStride,
-                                        Float.self)
+                    let src = dyc + (img * p.oh + oh) * p.ow             // dy[c][img][oh][·]
+                    var tw = 0
+                    while tw < fullTiles {
+                        for j in 0..<m { d[j &* tp &+ tw] = src[tw &* m &+ j] }
+                        tw &+= 1
+                    }
+                    while tw < tilesW {
+                        for j in 0..<m { d[j &* tp &+ tw] = tw &* m &+ j < p.ow ? src[tw &* m &+ j] : 0 }
+                        tw &+= 1
                     }
                 }
-                t += tilesW
+            }
+            for i in 0..<m {
+                var t = 0
+                while t < tc {
+                    let row = st + i * alpha * tp + t
+                    T.outputAdjoint(row, tp, row, tp, WinogradVector.self)
+                    t &+= vw
+                }
+            }
+            for x2 in 0..<alpha {
+                transformLanes(tc, outputs: alpha, dst: mm + x2 * xiStride + c * tc, ds: alpha * xiStride, tail: tail) {
+                    t, d, ds in T.outputAdjoint(st + x2 * tp + t, alpha * tp, d, ds, WinogradVector.self)
+                }
             }
         }
     }
 }
 
-/// dW[o][i] = Gᵀ S[·][o][i] G (3x3) for one group; `s` is `[alpha², outC, inC]`, dW `[outC][inC][3][3]`.
+/// dW[o][i] = Gᵀ S[·][o][i] G (3x3) for one group; `s` is `[alpha², outC, inC]`, dW
+/// `[outC][inC][3][3]`. SIMD lanes are 8 consecutive input channels, as in transformFilter.
 private func inverseFilter<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type, s: UnsafePointer<Float>,
                                                  dWeight: UnsafeMutablePointer<Float>,
                                                  slots: UnsafeMutablePointer<Float>) {
-    let alpha = p.alpha, stride = p.outC * p.inC
+    let alpha = T.alpha, vw = winogradVectorWidth, stride = p.outC * p.inC
     parallelSlots(p.outC, workPerItem: p.inC * alpha * alpha * 4, slots: slots, slotCount: p.slotCount) { slot, outs in
-        let rowsT = slot                                         // [alpha][3]: each row of S times G
+        let sv = slot                                           // [alpha][alpha][8]: S, lane = input channel
+        let rowsT = sv + alpha * alpha * vw                     // [alpha][3][8]: each row of S times G
+        let g = rowsT + 3 * alpha * vw                          // [9][8]: the 8 filter gradients, tap-major
         for o in outs {
-            for i in 0..<p.inC {
+            var i = 0
+            while i < p.inC {
+                let lanes = min(vw, p.inC - i)
                 let src = s + o * p.inC + i
-                for r in 0..<alpha { T.filterAdjoint(src + r * alpha * stride, stride, rowsT + r * 3, 1, Float.self) }
-                let dst = dWeight + (o * p.inC + i) * 9
-                for c in 0..<3 { T.filterAdjoint(rowsT + c, 3, dst + c, 3, Float.self) }
+                for k in 0..<alpha * alpha {
+                    (sv + k * vw).update(from: src + k * stride, count: lanes)
+                    (sv + k * vw + lanes).update(repeating: 0, count: vw - lanes)
+                }
+                for r in 0..<alpha {
+                    T.filterAdjoint(sv + r * alpha * vw, vw, rowsT + r * 3 * vw, vw, WinogradVector.self)
+                }
+                for c in 0..<3 { T.filterAdjoint(rowsT + c * vw, 3 * vw, g + c * vw, 3 * vw, WinogradVector.self) }
+                for l in 0..<lanes {
+                    let dst = dWeight + (o * p.inC + i + l) * 9
+                    for k in 0..<9 { dst[k] = g[k * vw + l] }
+                }
+                i += vw
             }
         }
     }

@@ -61,7 +61,8 @@ extension SIMD8: WinogradLanes where Scalar == Float {
 
 /// One Winograd algorithm F(m, 3) as five strided 1-D transforms. Each reads its inputs at
 /// `s, s + ss, s + 2*ss, ...` and writes its outputs at `d, d + ds, ...`; `L` is Float (one
-/// tile) or a SIMD vector (adjacent columns at once).
+/// tile) or a SIMD vector (one tile per lane). Each reads all its inputs before writing any
+/// output, so `d == s, ds == ss` transforms in place.
 protocol WinogradTransform {
     /// Output tile side m.
     static var m: Int { get }

@@ -23,8 +23,10 @@
 // the caller keeps only PyTorch-layout weights and nothing goes stale when they change.
 //
 // Determinism: every output element is computed by one fixed sequence of operations whatever
-// the thread split (transforms are parallel over channels, each channel's tiles done by one
-// thread in order; GEMM reductions run over a fixed k; chunks are summed in chunk order).
+// the thread split: transforms are parallel over channels, each channel's tiles done by one
+// thread in order; each point ξ's GEMM is one call (small ones run several at a time on
+// different threads, see `forEachPoint`, but each writes only its own matrix); OpenBLAS splits
+// a GEMM's rows and columns across its threads, never k; chunks are summed in chunk order.
 
 /// Which Winograd algorithm: the output tile size for a 3x3 filter.
 public enum WinogradTile: Sendable, CaseIterable {
@@ -245,6 +247,25 @@ private func parallelSlots(_ count: Int, workPerItem: Int, slots: UnsafeMutableP
     }
 }
 
+/// GEMMs of at most this many multiply-adds run on the calling thread in OpenBLAS 0.3.21 (its
+/// small-matrix kernel, for m*n*k <= 100³), so a chunk's alpha² GEMMs of that size would keep one
+/// core busy and the other idle; `forEachPoint` then runs them several at a time instead.
+let winogradSmallGemmMACs = 100 * 100 * 100
+
+/// Calls `body(ξ)` for the alpha² points: one at a time (each GEMM uses OpenBLAS's threads) when
+/// a GEMM has more than `winogradSmallGemmMACs` multiply-adds, else spread over the cores with
+/// `parallelFor`. Each ξ writes only its own matrix, so the results do not depend on the split.
+@inline(__always)
+private func forEachPoint(_ count: Int, macs: Int, _ body: (Int) -> Void) {
+    if macs > winogradSmallGemmMACs {
+        for xi in 0..<count { body(xi) }
+        return
+    }
+    parallelFor(count, workPerItem: macs) { range in
+        for xi in range { body(xi) }
+    }
+}
+
 /// Calls `body` with consecutive tile-row ranges of at most `p.rowsPerChunk` covering the batch.
 @inline(__always)
 private func forEachTileChunk(_ p: WinogradPlan, _ body: (Range<Int>) -> Void) {
@@ -287,7 +308,7 @@ private func winogradCorrelate<T: WinogradTransform>(_ p: WinogradPlan, _: T.Typ
         forEachTileChunk(p) { rows in
             let tc = rows.count * p.tilesW
             transformInput(p, T.self, x: xg, rows: rows, v: ws.v, slots: ws.slots)
-            for xi in 0..<a2 {
+            forEachPoint(a2, macs: p.outC * tc * p.inC) { xi in
                 // M[ξ][outC, T] = U[ξ][outC, inC] x V[ξ][inC, T]
                 gemm(m: p.outC, n: tc, k: p.inC, a: ws.u + xi * p.outC * p.inC, lda: p.inC,
                      b: ws.v + xi * p.inC * tc, ldb: tc, c: ws.mm + xi * p.outC * tc, ldc: tc)
@@ -311,7 +332,7 @@ private func winogradFilterGradient<T: WinogradTransform>(_ p: WinogradPlan, _: 
             let tc = rows.count * p.tilesW
             transformInput(p, T.self, x: xg, rows: rows, v: ws.v, slots: ws.slots)          // Xhat
             transformGradient(p, T.self, dy: dyg, rows: rows, mm: ws.mm, slots: ws.slots)   // dYhat
-            for xi in 0..<a2 {
+            forEachPoint(a2, macs: p.outC * tc * p.inC) { xi in
                 // S[ξ][outC, inC] (+)= dYhat[ξ][outC, T] x Xhat[ξ][inC, T]ᵀ
                 gemm(transB: true, m: p.outC, n: p.inC, k: tc, a: ws.mm + xi * p.outC * tc, lda: tc,
                      b: ws.v + xi * p.inC * tc, ldb: tc, beta: rows.lowerBound == 0 ? 0 : 1,

@@ -146,6 +146,27 @@ func winogradChunksSplitInsideImages(_ tile: WinogradTile) {
     expectClose(r.dw, ref.dw, tol: tol, "\(tile) dWeight")
 }
 
+/// GEMMs above OpenBLAS's small-matrix size (64 x T x 64 > 100³ multiply-adds: T = 480 tiles of
+/// one image for F(2x2), 360 of three for F(4x4)) run one at a time on OpenBLAS's threads instead
+/// of several at once; F(4x4)'s last chunk (one image) takes the other path. Checked against the
+/// im2col kernels, as a Double reference of this size is slow.
+@Test(arguments: WinogradTile.allCases)
+func winogradLargeGemmsMatchIm2col(_ tile: WinogradTile) {
+    let g = ConvGeometry(n: 4, inChannels: 64, height: 48, width: 40, outChannels: 64, kernelH: 3, kernelW: 3,
+                         padH: 1, padW: 1, chunkImages: tile == .f2x2 ? 1 : 3)
+    #expect(64 * g.winogradTilesPerChunk(tile) * 64 > 100 * 100 * 100)
+    var rng = TestRNG(seed: 800)
+    let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng, range: -0.1...0.1)
+    let b = randomArray(g.outChannels, &rng), dy = randomArray(g.outputCount, &rng)
+    let base = randomArray(g.inputCount, &rng)
+    let r = runWinograd(g, tile, x: x, w: w, b: b, dy: dy, dxBase: base)
+    let ref = runFastConv(g, x: x, w: w, b: b, dy: dy)
+    let tol = winogradTolerance(tile)
+    expectClose(r.y, ref.y, tol: tol, "\(tile) y")
+    expectClose(r.dx, ref.dx, tol: tol, "\(tile) dx")
+    expectClose(r.dw, ref.dw, tol: tol, "\(tile) dWeight")
+}
+
 @Test func winogradGeometry() {
     let g = ConvGeometry(n: 128, inChannels: 64, height: 24, width: 24, outChannels: 64,
                          kernelH: 3, kernelW: 3, padH: 1, padW: 1)

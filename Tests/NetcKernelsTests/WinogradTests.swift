@@ -109,11 +109,15 @@ func winogradMatchesReference(_ tile: WinogradTile, _ caseIndex: Int) {
 }
 
 /// Same inputs, same bits: no reduction order depends on threads or timing. Big enough that the
-/// transforms take the multi-threaded path and the batch splits into several chunks.
-@Test(arguments: WinogradTile.allCases)
-func winogradIsDeterministic(_ tile: WinogradTile) {
-    let g = ConvGeometry(n: 6, inChannels: 16, height: 13, width: 11, outChannels: 24, kernelH: 3, kernelW: 3,
-                         padH: 1, padW: 1, groups: 2, chunkImages: 4)
+/// transforms take the multi-threaded path (one chunk), or, with 3 + 3 + 2 images, that whole
+/// chunks run at once on different threads.
+@Test(arguments: WinogradTile.allCases, [nil, 3] as [Int?])
+func winogradIsDeterministic(_ tile: WinogradTile, _ chunkImages: Int?) {
+    let g = ConvGeometry(n: 8, inChannels: 32, height: 13, width: 11, outChannels: 24, kernelH: 3, kernelW: 3,
+                         padH: 1, padW: 1, groups: 2, chunkImages: chunkImages)
+    if chunkImages == nil {
+        #expect(g.winogradTilesPerChunk(tile) * 16 * tile.inputTile * tile.inputTile > parallelWorkThreshold)
+    }
     var rng = TestRNG(seed: 600)
     let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng)
     let b = randomArray(g.outChannels, &rng), dy = randomArray(g.outputCount, &rng)

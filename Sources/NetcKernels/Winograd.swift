@@ -17,17 +17,21 @@
 // Chunks are runs of tile rows (one tile row = tilesW tiles of one image) over the whole
 // batch, so the workspace is bounded however large an image is, and sized like im2col's
 // (ConvGeometry.imagesPerChunk): V + M of one chunk about `winogradChunkTargetFloats` (L2), but
-// at least `winogradMinTiles` and 2 tiles per channel (see there); the weight gradient uses 4x
-// longer chunks. The filter transform is done into the workspace on every call (vectorised, it
-// is ~1% of the forward pass at 64 channels and ~10% at 512 with F(4x4), where U is 37 MB), so
-// the caller keeps only PyTorch-layout weights and nothing goes stale when they change.
+// at least `winogradMinTiles` and 2 tiles per channel (see there). When a chunk's GEMMs are
+// small enough for OpenBLAS to run them on the calling thread, whole chunks run at once, one per
+// thread; the weight gradient then sums two fixed halves of the chunks separately and adds the
+// two sums, else it runs 4x longer chunks in order (see `gemmRunsOnCallingThread`).
+// The filter transform is done into the workspace on every call (vectorised, it is ~1% of the
+// forward pass at 64 channels and ~10% at 512 with F(4x4), where U is 37 MB), so the caller
+// keeps only PyTorch-layout weights and nothing goes stale when they change.
 //
 // Determinism: every output element is computed by one fixed sequence of operations whatever
 // the thread split: transforms are parallel over channels, each channel's tiles done by one
 // thread in order; each point ξ's GEMM is one call, on whichever thread (small ones run several
 // at a time, see `forEachPoint`, or whole chunks run at once, see `WinogradPlan.chunksAtOnce`,
 // each writing only its own matrices and its own part of y); OpenBLAS splits a GEMM's rows and
-// columns across its threads, never k; the weight gradient sums its chunks in chunk order.
+// columns across its threads, never k; the weight gradient sums its chunks in chunk order, or
+// in two halves fixed by the shape (not by the core count) added first to second.
 
 /// Which Winograd algorithm: the output tile size for a 3x3 filter.
 public enum WinogradTile: Sendable, CaseIterable {
@@ -192,12 +196,17 @@ struct WinogradPlan {
                   tile: tile, chunkImages: g.chunkImages)
     }
 
-    /// The weight gradient's: the forward tiling in `winogradFilterChunkScale` times larger chunks.
+    /// The weight gradient's: the forward tiling, its chunks summed in `winogradFilterPartials`
+    /// independent halves when their GEMMs are small (`partials`), else in one run of
+    /// `winogradFilterChunkScale` times larger chunks.
     init(filterGradient g: ConvGeometry, _ tile: WinogradTile) {
-        self.init(n: g.n, groups: g.groups, inC: g.groupInChannels, outC: g.groupOutChannels,
-                  h: g.height, w: g.width, oh: g.outH, ow: g.outW, padH: g.padH, padW: g.padW,
-                  tile: tile, chunkImages: g.chunkImages, chunkScale: winogradFilterChunkScale,
-                  reducesOverChunks: true)
+        func plan(_ scale: Int) -> WinogradPlan {
+            WinogradPlan(n: g.n, groups: g.groups, inC: g.groupInChannels, outC: g.groupOutChannels,
+                         h: g.height, w: g.width, oh: g.outH, ow: g.outW, padH: g.padH, padW: g.padW,
+                         tile: tile, chunkImages: g.chunkImages, chunkScale: scale, reducesOverChunks: true)
+        }
+        let small = plan(1)
+        self = small.partials > 1 ? small : plan(winogradFilterChunkScale)
     }
 
     /// dx = full correlation of dy with the rotated filter: pad 2 - p turns OH back into H.
@@ -220,17 +229,32 @@ struct WinogradPlan {
         return max(alpha * alpha * tilesPad, (alpha * alpha + 3 * alpha + 9) * v) + alpha * v
     }
     var chunkCount: Int { (n * tilesH + rowsPerChunk - 1) / rowsPerChunk }
-    /// Chunks processed at once, each by one thread with its own V and M: several when a
-    /// chunk's GEMMs are small enough for OpenBLAS to run them on the calling thread (see
-    /// `winogradSmallGemmMACs`) and the chunks are independent (not the weight gradient's).
-    /// Depends on the shape only, never on timing; never decreases when `n` grows.
-    var chunksAtOnce: Int {
-        if reducesOverChunks || outC * tilesPerChunk * inC > winogradSmallGemmMACs { return 1 }
-        return max(1, min(kernelThreadCount, chunkCount))
+    /// True when a chunk's point GEMMs run on the calling thread (see `gemmRunsOnCallingThread`):
+    /// `[outC, T] x [inC, T]ᵀ` for the weight gradient, `[outC, inC] x [inC, T]` otherwise.
+    var smallGemms: Bool {
+        reducesOverChunks ? gemmRunsOnCallingThread(m: outC, n: inC, k: tilesPerChunk, transB: true)
+                          : gemmRunsOnCallingThread(m: outC, n: tilesPerChunk, k: inC, transB: false)
     }
-    /// U + (V `[alpha², inC, T]` + M `[alpha², outC, T]`) per chunk at once + one slot per thread.
+    /// Chunks processed at once, each by one thread with its own V and M: several when a
+    /// chunk's GEMMs run on the calling thread and the chunks are independent (for the weight
+    /// gradient, see `partials`). Depends on the shape only, never on timing; never decreases
+    /// when `n` grows.
+    var chunksAtOnce: Int {
+        if reducesOverChunks { return partials }
+        return smallGemms ? max(1, min(kernelThreadCount, chunkCount)) : 1
+    }
+    /// Weight gradient: partial sums S, each over a fixed contiguous share of the chunks, run
+    /// at once and added in order: `winogradFilterPartials` when the GEMMs are small and there are
+    /// enough chunks, else 1. A shape constant, not the core count, so the sum's order is fixed.
+    var partials: Int {
+        reducesOverChunks && smallGemms ? min(winogradFilterPartials, chunkCount) : 1
+    }
+    /// Scratch slots: one per thread, and one per chunk run at once.
+    var slotsCount: Int { max(kernelThreadCount, chunksAtOnce) }
+    /// U (or S, once per partial sum) + (V `[alpha², inC, T]` + M `[alpha², outC, T]`) per chunk
+    /// at once + the scratch slots.
     var workspaceCount: Int {
-        filterCount + chunksAtOnce * alpha * alpha * (inC + outC) * tilesPerChunk + kernelThreadCount * slotCount
+        partials * filterCount + chunksAtOnce * alpha * alpha * (inC + outC) * tilesPerChunk + slotsCount * slotCount
     }
 }
 
@@ -240,9 +264,9 @@ private struct WinogradWorkspace {
     let u: UnsafeMutablePointer<Float>, slots: UnsafeMutablePointer<Float>
     private let chunks: UnsafeMutablePointer<Float>, vCount: Int, mCount: Int
     init(_ p: WinogradPlan, _ base: UnsafeMutablePointer<Float>) {
-        u = base                                             // [alpha², outC, inC]
-        slots = u + p.filterCount                            // [threads][slotCount]
-        chunks = slots + kernelThreadCount * p.slotCount
+        u = base                                             // [partials][alpha², outC, inC]
+        slots = u + p.partials * p.filterCount               // [slotsCount][slotCount]
+        chunks = slots + p.slotsCount * p.slotCount
         vCount = p.alpha * p.alpha * p.inC * p.tilesPerChunk
         mCount = p.alpha * p.alpha * p.outC * p.tilesPerChunk
     }
@@ -275,25 +299,36 @@ private func parallelSlots(_ count: Int, workPerItem: Int, slots: UnsafeMutableP
     }
 }
 
-/// GEMMs of at most this many multiply-adds run on the calling thread in OpenBLAS 0.3.21 (its
-/// small-matrix kernel, for m*n*k <= 100³), so a chunk's alpha² GEMMs of that size would keep one
-/// core busy and the other idle: whole chunks then run at once, one per thread
-/// (`WinogradPlan.chunksAtOnce`), or, for the weight gradient, `forEachPoint` spreads the points.
-/// Measured (64 channels, 24x24, batch 128, 2 cores): forward 40 -> 23 ms with F(2x2), 21 -> 16
-/// with F(4x4); ResNeXt's 4 groups of 16: 34 -> 22 and 21 -> 14.
-let winogradSmallGemmMACs = 100 * 100 * 100
+/// Partial sums of the weight gradient run at once (see `WinogradPlan.partials`).
+let winogradFilterPartials = 2
 
-/// Calls `body(ξ)` for the alpha² points: one at a time (each GEMM uses OpenBLAS's threads) when
-/// a GEMM has more than `winogradSmallGemmMACs` multiply-adds or the caller is itself one of
-/// several workers (`parallel` false), else spread over the cores with `parallelFor`. Each ξ
-/// writes only its own matrix, so the results do not depend on the split.
+/// True when OpenBLAS 0.3.21 runs this row-major GEMM (`[m, k] x [k, n]`, B transposed or not)
+/// on the calling thread, with its small-matrix kernels (kernel/x86_64/
+/// sgemm_small_kernel_permit_skylakex.c: m*n*k <= 100³; a row-major Bᵀ is its column-major TN
+/// case, which also needs m*n <= 1200 and k >= 32). A chunk's alpha² GEMMs of that kind would
+/// keep one core busy and the other idle, so whole chunks then run at once, one per thread
+/// (`WinogradPlan.chunksAtOnce`, `partials`), or `forEachPoint` spreads the points. Measured
+/// (64 channels, 24x24, batch 128, 2 cores): forward 40 -> 23 ms with F(2x2), 21 -> 16 with
+/// F(4x4); ResNeXt's 4 groups of 16: 34 -> 22 and 21 -> 14, weight gradient 22 -> 16, 12 -> 11.
+/// Larger GEMMs use OpenBLAS's own threads and must not run two at a time (4 threads on 2
+/// cores spin-wait: measured 2x slower).
+func gemmRunsOnCallingThread(m: Int, n: Int, k: Int, transB: Bool) -> Bool {
+    if Double(m) * Double(n) * Double(k) > winogradSmallGemmMACs { return false }
+    return !transB || (m * n <= 1200 && k >= 32)
+}
+let winogradSmallGemmMACs = Double(100 * 100 * 100)
+
+/// Calls `body(ξ)` for the alpha² points: one at a time when the caller is itself one of several
+/// workers (`parallel` false) or each GEMM uses OpenBLAS's threads (`small` false), else spread
+/// over the cores with `parallelFor`. Each ξ writes only its own matrix, so the results do not
+/// depend on the split.
 @inline(__always)
-private func forEachPoint(_ count: Int, macs: Int, parallel: Bool = true, _ body: (Int) -> Void) {
-    if !parallel || macs > winogradSmallGemmMACs {
+private func forEachPoint(_ count: Int, small: Bool, parallel: Bool = true, _ body: (Int) -> Void) {
+    if !parallel || !small {
         for xi in 0..<count { body(xi) }
         return
     }
-    parallelFor(count, workPerItem: macs) { range in
+    parallelFor(count, workPerItem: parallelWorkThreshold) { range in
         for xi in range { body(xi) }
     }
 }
@@ -344,7 +379,8 @@ private func winogradCorrelate<T: WinogradTransform>(_ p: WinogradPlan, _: T.Typ
             let tc = rows.count * p.tilesW, v = ws.v(worker), mm = ws.mm(worker)
             let slots = ws.slots + worker * p.slotCount
             transformInput(p, T.self, x: xg, rows: rows, v: v, slots: slots, parallel: parallel)
-            forEachPoint(a2, macs: p.outC * tc * p.inC, parallel: parallel) { xi in
+            forEachPoint(a2, small: gemmRunsOnCallingThread(m: p.outC, n: tc, k: p.inC, transB: false),
+                         parallel: parallel) { xi in
                 // M[ξ][outC, T] = U[ξ][outC, inC] x V[ξ][inC, T]
                 gemm(m: p.outC, n: tc, k: p.inC, a: ws.u + xi * p.outC * p.inC, lda: p.inC,
                      b: v + xi * p.inC * tc, ldb: tc, c: mm + xi * p.outC * tc, ldc: tc)
@@ -377,21 +413,52 @@ private func winogradFilterGradient<T: WinogradTransform>(_ p: WinogradPlan, _: 
                                                           workspace: UnsafeMutablePointer<Float>) {
     let ws = WinogradWorkspace(p, workspace)
     let a2 = p.alpha * p.alpha, inPlane = p.n * p.h * p.w, outPlane = p.n * p.oh * p.ow
+    let parts = p.partials, chunkCount = p.chunkCount, tileRows = p.n * p.tilesH
     for grp in 0..<p.groups {
         let xg = x + grp * p.inC * inPlane, dyg = dy + grp * p.outC * outPlane
-        forEachTileChunk(p) { rows in
-            let tc = rows.count * p.tilesW
-            let v = ws.v(0), mm = ws.mm(0)
-            transformInput(p, T.self, x: xg, rows: rows, v: v, slots: ws.slots)          // Xhat
-            transformGradient(p, T.self, dy: dyg, rows: rows, mm: mm, slots: ws.slots)   // dYhat
-            forEachPoint(a2, macs: p.outC * tc * p.inC) { xi in
+        /// Adds one chunk into the partial sum `s` (overwrites it when `first`).
+        func chunk(_ rows: Range<Int>, worker: Int, first: Bool, s: UnsafeMutablePointer<Float>, parallel: Bool) {
+            let tc = rows.count * p.tilesW, v = ws.v(worker), mm = ws.mm(worker)
+            let slots = ws.slots + worker * p.slotCount
+            transformInput(p, T.self, x: xg, rows: rows, v: v, slots: slots, parallel: parallel)         // Xhat
+            transformGradient(p, T.self, dy: dyg, rows: rows, mm: mm, slots: slots, parallel: parallel)  // dYhat
+            forEachPoint(a2, small: gemmRunsOnCallingThread(m: p.outC, n: p.inC, k: tc, transB: true),
+                         parallel: parallel) { xi in
                 // S[ξ][outC, inC] (+)= dYhat[ξ][outC, T] x Xhat[ξ][inC, T]ᵀ
                 gemm(transB: true, m: p.outC, n: p.inC, k: tc, a: mm + xi * p.outC * tc, lda: tc,
-                     b: v + xi * p.inC * tc, ldb: tc, beta: rows.lowerBound == 0 ? 0 : 1,
-                     c: ws.u + xi * p.outC * p.inC, ldc: p.inC)
+                     b: v + xi * p.inC * tc, ldb: tc, beta: first ? 0 : 1,
+                     c: s + xi * p.outC * p.inC, ldc: p.inC)
             }
         }
+        if parts == 1 {
+            forEachTileChunk(p) { chunk($0, worker: 0, first: $0.lowerBound == 0, s: ws.u, parallel: true) }
+        } else {
+            // Small GEMMs: each partial sum takes a fixed share of the chunks on its own thread
+            // (as in winogradCorrelate); the partial sums are then added in order.
+            parallelFor(parts, workPerItem: parallelWorkThreshold) { range in
+                for w in range {
+                    let c0 = w * chunkCount / parts, c1 = (w + 1) * chunkCount / parts
+                    for c in c0..<c1 {
+                        let r0 = c * p.rowsPerChunk
+                        chunk(r0..<min(tileRows, r0 + p.rowsPerChunk), worker: w, first: c == c0,
+                              s: ws.u + w * p.filterCount, parallel: false)
+                    }
+                }
+            }
+            addPartialSums(ws.u, count: p.filterCount, partials: parts)
+        }
         inverseFilter(p, T.self, s: ws.u, dWeight: dWeight + grp * p.outC * p.inC * 9, slots: ws.slots)
+    }
+}
+
+/// `s[0..<count] = s[0] + s[1] + ...`: the weight gradient's partial sums, stored `count` apart,
+/// added in partial order (so the result does not depend on which thread made which).
+private func addPartialSums(_ s: UnsafeMutablePointer<Float>, count: Int, partials: Int) {
+    parallelFor(count, workPerItem: partials) { range in
+        for k in 1..<partials {
+            let src = s + k * count
+            for i in range { s[i] += src[i] }
+        }
     }
 }
 
@@ -614,11 +681,12 @@ private func transformOutput<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type,
 /// place (`st[i][ξ2][t]`, rows alpha apart), then down into dYhat.
 private func transformGradient<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type, dy: UnsafePointer<Float>,
                                                      rows: Range<Int>, mm: UnsafeMutablePointer<Float>,
-                                                     slots: UnsafeMutablePointer<Float>) {
+                                                     slots: UnsafeMutablePointer<Float>, parallel: Bool = true) {
     let (alpha, m, tilesW, tilesH, tp) = (T.alpha, T.m, p.tilesW, p.tilesH, p.tilesPad)   // alpha, m: constants
     let vw = winogradVectorWidth
     let tc = rows.count * tilesW, xiStride = p.outC * tc
-    parallelSlots(p.outC, workPerItem: tc * alpha * alpha, slots: slots, slotCount: p.slotCount) { slot, channels in
+    parallelSlots(p.outC, workPerItem: tc * alpha * alpha, slots: slots, slotCount: p.slotCount,
+                  parallel: parallel) { slot, channels in
         let st = slot                                           // [m][alpha][tilesPad]
         let tail = st + m * alpha * tp                          // [alpha][8]
         for k in 0..<m * alpha { (st + k * tp + tc).update(repeating: 0, count: tp - tc) }

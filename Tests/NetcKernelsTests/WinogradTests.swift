@@ -180,13 +180,19 @@ func winogradLargeGemmsMatchIm2col(_ tile: WinogradTile) {
     #expect(!s2.winogradApplies)
     let oneByOne = ConvGeometry(n: 1, inChannels: 4, height: 5, width: 5, outChannels: 4, kernelH: 1, kernelW: 1)
     #expect(!oneByOne.winogradApplies)
-    // A workspace sized for the largest batch serves every smaller one.
+    // A workspace sized for the largest batch serves every smaller one: dense, and ResNeXt's
+    // 16-channel groups (whose small GEMMs switch to chunks at once as n grows).
+    var grouped = g
+    grouped.groups = 4
     for tile in WinogradTile.allCases {
-        let big = g.winogradWorkspaceCount(tile)
-        for n in 1...128 {
-            var h = g
-            h.n = n
-            #expect(h.winogradWorkspaceCount(tile) <= big)
+        for geometry in [g, grouped] {
+            var previous = 0
+            for n in 1...128 {
+                var h = geometry
+                h.n = n
+                #expect(h.winogradWorkspaceCount(tile) >= previous, "\(tile) groups \(h.groups) n \(n)")
+                previous = h.winogradWorkspaceCount(tile)
+            }
         }
     }
 }

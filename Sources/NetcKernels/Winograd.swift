@@ -18,9 +18,10 @@
 // batch, so the workspace is bounded however large an image is, and sized like im2col's
 // (ConvGeometry.imagesPerChunk): V + M of one chunk about `winogradChunkTargetFloats` (L2), but
 // at least `winogradMinTiles` and 2 tiles per channel (see there). When a chunk's GEMMs are
-// small enough for OpenBLAS to run them on the calling thread, whole chunks run at once, one per
-// thread; the weight gradient then sums two fixed halves of the chunks separately and adds the
-// two sums, else it runs 4x longer chunks in order (see `gemmRunsOnCallingThread`).
+// small enough for OpenBLAS to run them on the calling thread, whole groups (when they split
+// evenly over the threads) or whole chunks run at once, one per thread; the weight gradient then
+// sums two fixed halves of the chunks separately and adds the two sums, else it runs 4x longer
+// chunks in order (see `gemmRunsOnCallingThread`).
 // The filter transform is done into the workspace on every call (vectorised, it is ~1% of the
 // forward pass at 64 channels and ~10% at 512 with F(4x4), where U is 37 MB), so the caller
 // keeps only PyTorch-layout weights and nothing goes stale when they change.
@@ -28,10 +29,11 @@
 // Determinism: every output element is computed by one fixed sequence of operations whatever
 // the thread split: transforms are parallel over channels, each channel's tiles done by one
 // thread in order; each point ξ's GEMM is one call, on whichever thread (small ones run several
-// at a time, see `forEachPoint`, or whole chunks run at once, see `WinogradPlan.chunksAtOnce`,
-// each writing only its own matrices and its own part of y); OpenBLAS splits a GEMM's rows and
-// columns across its threads, never k; the weight gradient sums its chunks in chunk order, or
-// in two halves fixed by the shape (not by the core count) added first to second.
+// at a time, see `forEachPoint`, or whole groups or chunks run at once, see
+// `WinogradPlan.groupsAtOnce`, each writing only its own matrices and its own part of y);
+// OpenBLAS splits a GEMM's rows and columns across its threads, never k; the weight gradient
+// sums its chunks in chunk order, or in two halves fixed by the shape (not by the core count)
+// added first to second.
 
 /// Which Winograd algorithm: the output tile size for a 3x3 filter.
 public enum WinogradTile: Sendable, CaseIterable {
@@ -196,9 +198,9 @@ struct WinogradPlan {
                   tile: tile, chunkImages: g.chunkImages)
     }
 
-    /// The weight gradient's: the forward tiling, its chunks summed in `winogradFilterPartials`
-    /// independent halves when their GEMMs are small (`partials`), else in one run of
-    /// `winogradFilterChunkScale` times larger chunks.
+    /// The weight gradient's: the forward tiling when its GEMMs are then small (see `partials`),
+    /// else `winogradFilterChunkScale` times larger chunks. A choice by shape only, as the
+    /// chunks decide the order of the sum.
     init(filterGradient g: ConvGeometry, _ tile: WinogradTile) {
         func plan(_ scale: Int) -> WinogradPlan {
             WinogradPlan(n: g.n, groups: g.groups, inC: g.groupInChannels, outC: g.groupOutChannels,
@@ -206,7 +208,7 @@ struct WinogradPlan {
                          tile: tile, chunkImages: g.chunkImages, chunkScale: scale, reducesOverChunks: true)
         }
         let small = plan(1)
-        self = small.partials > 1 ? small : plan(winogradFilterChunkScale)
+        self = small.smallGemms ? small : plan(winogradFilterChunkScale)
     }
 
     /// dx = full correlation of dy with the rotated filter: pad 2 - p turns OH back into H.
@@ -235,45 +237,78 @@ struct WinogradPlan {
         reducesOverChunks ? gemmRunsOnCallingThread(m: outC, n: inC, k: tilesPerChunk, transB: true)
                           : gemmRunsOnCallingThread(m: outC, n: tilesPerChunk, k: inC, transB: false)
     }
-    /// Chunks processed at once, each by one thread with its own V and M: several when a
-    /// chunk's GEMMs run on the calling thread and the chunks are independent (for the weight
-    /// gradient, see `partials`). Depends on the shape only, never on timing; never decreases
-    /// when `n` grows.
+    /// Groups processed at once, each by one thread that runs the whole group alone (its own U,
+    /// V, M and slot): when the GEMMs run on the calling thread and the groups split evenly over
+    /// the threads, or are many (ResNeXt's 4-32 groups of 16 channels: otherwise three short
+    /// dispatches per group and chunk). Scheduling only: a group computes the same bits either way.
+    var groupsAtOnce: Int {
+        let t = kernelThreadCount
+        guard t > 1, groups > 1, smallGemms, groups % t == 0 || groups >= 4 * t else { return 1 }
+        return min(t, groups)
+    }
+    /// Chunks of one group processed at once, each by one thread with its own V and M: several
+    /// when the GEMMs run on the calling thread and the groups do not already fill the threads
+    /// (for the weight gradient, see `partials`). Scheduling only: a chunk computes the same bits
+    /// either way. Never decreases when `n` grows.
     var chunksAtOnce: Int {
+        if groupsAtOnce > 1 { return 1 }
         if reducesOverChunks { return partials }
         return smallGemms ? max(1, min(kernelThreadCount, chunkCount)) : 1
     }
-    /// Weight gradient: partial sums S, each over a fixed contiguous share of the chunks, run
-    /// at once and added in order: `winogradFilterPartials` when the GEMMs are small and there are
-    /// enough chunks, else 1. A shape constant, not the core count, so the sum's order is fixed.
+    /// Weight gradient: partial sums S, each over a fixed contiguous share of the chunks (run at
+    /// once when `chunksAtOnce` says so), added in order: `winogradFilterPartials` when the GEMMs
+    /// are small and there are enough chunks, else 1. A shape constant, not the core count, so
+    /// the sum's order is fixed.
     var partials: Int {
         reducesOverChunks && smallGemms ? min(winogradFilterPartials, chunkCount) : 1
     }
-    /// Scratch slots: one per thread, and one per chunk run at once.
-    var slotsCount: Int { max(kernelThreadCount, chunksAtOnce) }
-    /// U (or S, once per partial sum) + (V `[alpha², inC, T]` + M `[alpha², outC, T]`) per chunk
-    /// at once + the scratch slots.
+    /// Regions of U (or of the `partials` sums S): one per group at once.
+    var filterRegions: Int { groupsAtOnce }
+    /// Regions of V + M: one per group or chunk at once.
+    var chunkRegions: Int { max(groupsAtOnce, chunksAtOnce) }
+    /// Scratch slots: one per thread, and one per group or chunk at once.
+    var slotsCount: Int { max(kernelThreadCount, chunkRegions) }
+    /// U (or the S partial sums) per group at once + (V `[alpha², inC, T]` + M `[alpha², outC, T]`)
+    /// per group or chunk at once + the scratch slots.
     var workspaceCount: Int {
-        partials * filterCount + chunksAtOnce * alpha * alpha * (inC + outC) * tilesPerChunk + slotsCount * slotCount
+        filterRegions * partials * filterCount + chunkRegions * alpha * alpha * (inC + outC) * tilesPerChunk
+            + slotsCount * slotCount
     }
 }
 
-/// Workspace regions of one plan: U, one scratch slot per thread, then V and M for each chunk
-/// processed at once (`chunksAtOnce`).
+/// Workspace regions of one plan: U (or S) per group at once, one scratch slot per thread,
+/// then V and M for each group or chunk at once.
 private struct WinogradWorkspace {
-    let u: UnsafeMutablePointer<Float>, slots: UnsafeMutablePointer<Float>
-    private let chunks: UnsafeMutablePointer<Float>, vCount: Int, mCount: Int
+    let slots: UnsafeMutablePointer<Float>
+    private let base: UnsafeMutablePointer<Float>, chunks: UnsafeMutablePointer<Float>
+    private let uCount: Int, slotCount: Int, vCount: Int, mCount: Int
     init(_ p: WinogradPlan, _ base: UnsafeMutablePointer<Float>) {
-        u = base                                             // [partials][alpha², outC, inC]
-        slots = u + p.partials * p.filterCount               // [slotsCount][slotCount]
-        chunks = slots + p.slotsCount * p.slotCount
+        self.base = base                                     // [filterRegions][partials][alpha², outC, inC]
+        uCount = p.partials * p.filterCount
+        slots = base + p.filterRegions * uCount              // [slotsCount][slotCount]
+        slotCount = p.slotCount
+        chunks = slots + p.slotsCount * p.slotCount          // [chunkRegions][V, M]
         vCount = p.alpha * p.alpha * p.inC * p.tilesPerChunk
         mCount = p.alpha * p.alpha * p.outC * p.tilesPerChunk
     }
+    /// U `[alpha², outC, inC]`, or the S partial sums `[partials][alpha², outC, inC]`, of a group
+    /// at once.
+    func u(_ region: Int) -> UnsafeMutablePointer<Float> { base + region * uCount }
+    /// The worker's scratch slot.
+    func slot(_ worker: Int) -> UnsafeMutablePointer<Float> { slots + worker * slotCount }
     /// V `[alpha², inC, T]` of the worker's chunk.
     func v(_ worker: Int) -> UnsafeMutablePointer<Float> { chunks + worker * (vCount + mCount) }
     /// M `[alpha², outC, T]` (or dYhat) of the worker's chunk.
     func mm(_ worker: Int) -> UnsafeMutablePointer<Float> { v(worker) + vCount }
+}
+
+/// Runs `body(worker, items)` over `0..<count` in `workers` fixed contiguous shares, at once
+/// (each on a thread of `parallelFor`).
+@inline(__always)
+private func forEachShare(_ count: Int, workers: Int, _ body: (_ worker: Int, _ items: Range<Int>) -> Void) {
+    parallelFor(workers, workPerItem: parallelWorkThreshold) { range in
+        for w in range { body(w, (w * count / workers)..<((w + 1) * count / workers)) }
+    }
 }
 
 /// Scratch slot and items for one part of a split loop.
@@ -333,18 +368,6 @@ private func forEachPoint(_ count: Int, small: Bool, parallel: Bool = true, _ bo
     }
 }
 
-/// Calls `body` with consecutive tile-row ranges of at most `p.rowsPerChunk` covering the batch.
-@inline(__always)
-private func forEachTileChunk(_ p: WinogradPlan, _ body: (Range<Int>) -> Void) {
-    let rows = p.n * p.tilesH
-    var r0 = 0
-    while r0 < rows {
-        let r1 = min(rows, r0 + p.rowsPerChunk)
-        body(r0..<r1)
-        r0 = r1
-    }
-}
-
 /// y (+)= correlate(x, w) (+ bias) per the plan: the forward pass, or backward data when
 /// `flipWeight` (w read as rotated and in/out-transposed).
 private func winogradCorrelate(_ p: WinogradPlan, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
@@ -367,46 +390,52 @@ private func winogradCorrelate<T: WinogradTransform>(_ p: WinogradPlan, _: T.Typ
                                                      workspace: UnsafeMutablePointer<Float>) {
     let ws = WinogradWorkspace(p, workspace)
     let a2 = p.alpha * p.alpha, inPlane = p.n * p.h * p.w, outPlane = p.n * p.oh * p.ow
-    let workers = p.chunksAtOnce, chunkCount = p.chunkCount, tileRows = p.n * p.tilesH
-    for grp in 0..<p.groups {
+    let chunkCount = p.chunkCount, tileRows = p.n * p.tilesH
+    /// One group; `alone`: the whole group on this thread, with worker `worker`'s regions.
+    func group(_ grp: Int, worker: Int, alone: Bool) {
         let xg = x + grp * p.inC * inPlane, yg = y + grp * p.outC * outPlane
-        let bg = bias.map { $0 + grp * p.outC }
+        let bg = bias.map { $0 + grp * p.outC }, u = ws.u(worker)
         // The group's block of w `[Cout][Cin/g][3][3]` (Cout/g * Cin/g filters, either way round).
         let wg = weight + grp * p.inC * p.outC * 9
-        transformFilter(p, T.self, weight: wg, flip: flipWeight, u: ws.u, slots: ws.slots)
-        /// One chunk, start to end; `worker` picks the V, M and slot when chunks run at once.
-        func chunk(_ rows: Range<Int>, worker: Int, parallel: Bool) {
-            let tc = rows.count * p.tilesW, v = ws.v(worker), mm = ws.mm(worker)
-            let slots = ws.slots + worker * p.slotCount
-            transformInput(p, T.self, x: xg, rows: rows, v: v, slots: slots, parallel: parallel)
+        transformFilter(p, T.self, weight: wg, flip: flipWeight, u: u, slots: ws.slot(worker), parallel: !alone)
+        /// One chunk, start to end, with worker `w`'s V, M and slot; `parallel`: spread its steps
+        /// over the threads (else this thread is one of several workers).
+        func chunk(_ rows: Range<Int>, _ w: Int, parallel: Bool) {
+            let tc = rows.count * p.tilesW, v = ws.v(w), mm = ws.mm(w), slot = ws.slot(w)
+            transformInput(p, T.self, x: xg, rows: rows, v: v, slots: slot, parallel: parallel)
             forEachPoint(a2, small: gemmRunsOnCallingThread(m: p.outC, n: tc, k: p.inC, transB: false),
                          parallel: parallel) { xi in
                 // M[ξ][outC, T] = U[ξ][outC, inC] x V[ξ][inC, T]
-                gemm(m: p.outC, n: tc, k: p.inC, a: ws.u + xi * p.outC * p.inC, lda: p.inC,
+                gemm(m: p.outC, n: tc, k: p.inC, a: u + xi * p.outC * p.inC, lda: p.inC,
                      b: v + xi * p.inC * tc, ldb: tc, c: mm + xi * p.outC * tc, ldc: tc)
             }
-            transformOutput(p, T.self, mm: mm, rows: rows, y: yg, bias: bg, accumulate: accumulate, slots: slots,
+            transformOutput(p, T.self, mm: mm, rows: rows, y: yg, bias: bg, accumulate: accumulate, slots: slot,
                             parallel: parallel)
         }
-        if workers == 1 {
-            forEachTileChunk(p) { chunk($0, worker: 0, parallel: true) }
-            continue
-        }
-        // Small GEMMs (OpenBLAS runs them on the calling thread): whole chunks in parallel, one
-        // per worker, so the GEMMs use every core and each step is one dispatch for the group
-        // instead of three per chunk. Chunks write disjoint parts of y.
-        parallelFor(workers, workPerItem: parallelWorkThreshold) { parts in
-            for w in parts {
-                for c in (w * chunkCount / workers)..<((w + 1) * chunkCount / workers) {
-                    let r0 = c * p.rowsPerChunk
-                    chunk(r0..<min(tileRows, r0 + p.rowsPerChunk), worker: w, parallel: false)
-                }
+        func rows(_ c: Int) -> Range<Int> { c * p.rowsPerChunk..<min(tileRows, (c + 1) * p.rowsPerChunk) }
+        if alone {
+            for c in 0..<chunkCount { chunk(rows(c), worker, parallel: false) }
+        } else if p.chunksAtOnce == 1 {
+            for c in 0..<chunkCount { chunk(rows(c), 0, parallel: true) }
+        } else {
+            // Small GEMMs (OpenBLAS runs them on the calling thread): whole chunks at once, one
+            // per worker, so the GEMMs use every core and each step is one dispatch for the group
+            // instead of three per chunk. Chunks write disjoint parts of y.
+            forEachShare(chunkCount, workers: p.chunksAtOnce) { w, chunks in
+                for c in chunks { chunk(rows(c), w, parallel: false) }
             }
         }
     }
+    if p.groupsAtOnce > 1 {
+        forEachShare(p.groups, workers: p.groupsAtOnce) { w, groups in
+            for grp in groups { group(grp, worker: w, alone: true) }
+        }
+    } else {
+        for grp in 0..<p.groups { group(grp, worker: 0, alone: false) }
+    }
 }
 
-/// dW = Gᵀ [Σ_tiles (A dY Aᵀ) ⊙ (Bᵀ x B)] G per the forward plan.
+/// dW = Gᵀ [Σ_tiles (A dY Aᵀ) ⊙ (Bᵀ x B)] G per the weight-gradient plan.
 private func winogradFilterGradient<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type,
                                                           x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                                           dWeight: UnsafeMutablePointer<Float>,
@@ -414,52 +443,64 @@ private func winogradFilterGradient<T: WinogradTransform>(_ p: WinogradPlan, _: 
     let ws = WinogradWorkspace(p, workspace)
     let a2 = p.alpha * p.alpha, inPlane = p.n * p.h * p.w, outPlane = p.n * p.oh * p.ow
     let parts = p.partials, chunkCount = p.chunkCount, tileRows = p.n * p.tilesH
-    for grp in 0..<p.groups {
-        let xg = x + grp * p.inC * inPlane, dyg = dy + grp * p.outC * outPlane
-        /// Adds one chunk into the partial sum `s` (overwrites it when `first`).
-        func chunk(_ rows: Range<Int>, worker: Int, first: Bool, s: UnsafeMutablePointer<Float>, parallel: Bool) {
-            let tc = rows.count * p.tilesW, v = ws.v(worker), mm = ws.mm(worker)
-            let slots = ws.slots + worker * p.slotCount
-            transformInput(p, T.self, x: xg, rows: rows, v: v, slots: slots, parallel: parallel)         // Xhat
-            transformGradient(p, T.self, dy: dyg, rows: rows, mm: mm, slots: slots, parallel: parallel)  // dYhat
+    /// One group; `alone`: the whole group on this thread, with worker `worker`'s regions.
+    func group(_ grp: Int, worker: Int, alone: Bool) {
+        let xg = x + grp * p.inC * inPlane, dyg = dy + grp * p.outC * outPlane, s = ws.u(worker)
+        /// Adds one chunk into partial sum `part` (overwrites it when `first`), with worker `w`'s
+        /// V, M and slot; `parallel`: spread its steps over the threads.
+        func chunk(_ c: Int, _ w: Int, part: Int, first: Bool, parallel: Bool) {
+            let rows = c * p.rowsPerChunk..<min(tileRows, (c + 1) * p.rowsPerChunk)
+            let tc = rows.count * p.tilesW, v = ws.v(w), mm = ws.mm(w), slot = ws.slot(w)
+            transformInput(p, T.self, x: xg, rows: rows, v: v, slots: slot, parallel: parallel)         // Xhat
+            transformGradient(p, T.self, dy: dyg, rows: rows, mm: mm, slots: slot, parallel: parallel)  // dYhat
+            let sp = s + part * p.filterCount
             forEachPoint(a2, small: gemmRunsOnCallingThread(m: p.outC, n: p.inC, k: tc, transB: true),
                          parallel: parallel) { xi in
                 // S[ξ][outC, inC] (+)= dYhat[ξ][outC, T] x Xhat[ξ][inC, T]ᵀ
                 gemm(transB: true, m: p.outC, n: p.inC, k: tc, a: mm + xi * p.outC * tc, lda: tc,
                      b: v + xi * p.inC * tc, ldb: tc, beta: first ? 0 : 1,
-                     c: s + xi * p.outC * p.inC, ldc: p.inC)
+                     c: sp + xi * p.outC * p.inC, ldc: p.inC)
             }
         }
-        if parts == 1 {
-            forEachTileChunk(p) { chunk($0, worker: 0, first: $0.lowerBound == 0, s: ws.u, parallel: true) }
-        } else {
-            // Small GEMMs: each partial sum takes a fixed share of the chunks on its own thread
-            // (as in winogradCorrelate); the partial sums are then added in order.
-            parallelFor(parts, workPerItem: parallelWorkThreshold) { range in
-                for w in range {
-                    let c0 = w * chunkCount / parts, c1 = (w + 1) * chunkCount / parts
-                    for c in c0..<c1 {
-                        let r0 = c * p.rowsPerChunk
-                        chunk(r0..<min(tileRows, r0 + p.rowsPerChunk), worker: w, first: c == c0,
-                              s: ws.u + w * p.filterCount, parallel: false)
-                    }
+        /// The chunks of partial sum `part`: a fixed contiguous share, summed in order.
+        func share(_ part: Int) -> Range<Int> { (part * chunkCount / parts)..<((part + 1) * chunkCount / parts) }
+        if alone || p.chunksAtOnce == 1 {
+            for part in 0..<parts {
+                for c in share(part) {
+                    chunk(c, worker, part: part, first: c == share(part).lowerBound, parallel: !alone)
                 }
             }
-            addPartialSums(ws.u, count: p.filterCount, partials: parts)
+        } else {
+            // Small GEMMs: each partial sum on its own thread (as in winogradCorrelate).
+            forEachShare(parts, workers: parts) { w, partsOfWorker in
+                for part in partsOfWorker {
+                    for c in share(part) { chunk(c, w, part: part, first: c == share(part).lowerBound, parallel: false) }
+                }
+            }
         }
-        inverseFilter(p, T.self, s: ws.u, dWeight: dWeight + grp * p.outC * p.inC * 9, slots: ws.slots)
+        if parts > 1 { addPartialSums(s, count: p.filterCount, partials: parts, parallel: !alone) }
+        inverseFilter(p, T.self, s: s, dWeight: dWeight + grp * p.outC * p.inC * 9, slots: ws.slot(worker),
+                      parallel: !alone)
+    }
+    if p.groupsAtOnce > 1 {
+        forEachShare(p.groups, workers: p.groupsAtOnce) { w, groups in
+            for grp in groups { group(grp, worker: w, alone: true) }
+        }
+    } else {
+        for grp in 0..<p.groups { group(grp, worker: 0, alone: false) }
     }
 }
 
 /// `s[0..<count] = s[0] + s[1] + ...`: the weight gradient's partial sums, stored `count` apart,
 /// added in partial order (so the result does not depend on which thread made which).
-private func addPartialSums(_ s: UnsafeMutablePointer<Float>, count: Int, partials: Int) {
-    parallelFor(count, workPerItem: partials) { range in
+private func addPartialSums(_ s: UnsafeMutablePointer<Float>, count: Int, partials: Int, parallel: Bool) {
+    let add = { (range: Range<Int>) in
         for k in 1..<partials {
             let src = s + k * count
             for i in range { s[i] += src[i] }
         }
     }
+    if parallel { parallelFor(count, workPerItem: partials, add) } else { add(0..<count) }
 }
 
 /// U[ξ][o][i] = (G w[o][i] Gᵀ)[ξ] for one group: `w` is `[outC][inC][3][3]`, or with `flip`
@@ -468,9 +509,10 @@ private func addPartialSums(_ s: UnsafeMutablePointer<Float>, count: Int, partia
 /// F(4x4), and a filter at a time with scalar stores took a third of the forward pass.
 private func transformFilter<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type, weight: UnsafePointer<Float>,
                                                    flip: Bool, u: UnsafeMutablePointer<Float>,
-                                                   slots: UnsafeMutablePointer<Float>) {
+                                                   slots: UnsafeMutablePointer<Float>, parallel: Bool) {
     let alpha = T.alpha, vw = winogradVectorWidth, stride = p.outC * p.inC   // between the alpha² matrices
-    parallelSlots(p.outC, workPerItem: p.inC * alpha * alpha * 4, slots: slots, slotCount: p.slotCount) { slot, outs in
+    parallelSlots(p.outC, workPerItem: p.inC * alpha * alpha * 4, slots: slots, slotCount: p.slotCount,
+                  parallel: parallel) { slot, outs in
         let g = slot                                            // [9][8]: the 8 filters, tap-major
         let g3 = g + 9 * vw                                     // [alpha][3][8]: G g
         let tail = g3 + 3 * alpha * vw                          // [alpha][alpha][8]
@@ -734,9 +776,10 @@ private func transformGradient<T: WinogradTransform>(_ p: WinogradPlan, _: T.Typ
 /// `[outC][inC][3][3]`. SIMD lanes are 8 consecutive input channels, as in transformFilter.
 private func inverseFilter<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type, s: UnsafePointer<Float>,
                                                  dWeight: UnsafeMutablePointer<Float>,
-                                                 slots: UnsafeMutablePointer<Float>) {
+                                                 slots: UnsafeMutablePointer<Float>, parallel: Bool) {
     let alpha = T.alpha, vw = winogradVectorWidth, stride = p.outC * p.inC
-    parallelSlots(p.outC, workPerItem: p.inC * alpha * alpha * 4, slots: slots, slotCount: p.slotCount) { slot, outs in
+    parallelSlots(p.outC, workPerItem: p.inC * alpha * alpha * 4, slots: slots, slotCount: p.slotCount,
+                  parallel: parallel) { slot, outs in
         let sv = slot                                           // [alpha][alpha][8]: S, lane = input channel
         let rowsT = sv + alpha * alpha * vw                     // [alpha][3][8]: each row of S times G
         let g = rowsT + 3 * alpha * vw                          // [9][8]: the 8 filter gradients, tap-major

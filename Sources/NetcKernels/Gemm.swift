@@ -32,7 +32,7 @@ public func gemm(transA: Bool = false, transB: Bool = false,
         return
     }
     _ = singleThreadedBLAS
-    let parts = min(kernelThreadCount, max(1, 2 * m * n * k / minimumFlopsPerThread), max(m, n) / 8)
+    let parts = gemmParts(m: m, n: n, k: k)
     guard parts > 1 else {
         sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         return
@@ -51,6 +51,14 @@ public func gemm(transA: Bool = false, transB: Bool = false,
             }
         }
     }
+}
+
+/// How many blocks `gemm` cuts a product of this size into, one per core; 1 when it runs on the
+/// calling thread (too small to be worth waking another: under `minimumFlopsPerThread` a part,
+/// or fewer than 16 rows and columns).
+func gemmParts(m: Int, n: Int, k: Int) -> Int {
+    let flops = 2 * Double(m) * Double(n) * Double(k)
+    return max(1, min(kernelThreadCount, Int(min(flops / Double(minimumFlopsPerThread), 1e9)), max(m, n) / 8))
 }
 
 /// Below this many flops a thread's share is not worth waking it for.

@@ -31,7 +31,7 @@
 // thread in order; each point ξ's GEMM is one call, on whichever thread (small ones run several
 // at a time, see `forEachPoint`, or whole groups or chunks run at once, see
 // `WinogradPlan.groupsAtOnce`, each writing only its own matrices and its own part of y);
-// OpenBLAS splits a GEMM's rows and columns across its threads, never k; the weight gradient
+// `gemm` splits a product's rows or columns across the cores, never k; the weight gradient
 // sums its chunks in chunk order, or in two halves fixed by the shape (not by the core count)
 // added first to second.
 
@@ -96,17 +96,18 @@ let winogradFilterChunkScale = 4
 ///   - x: `[Cin][N][H][W]`.
 ///   - weight: `[Cout][Cin/g][3][3]`.
 ///   - bias: `[Cout]` or nil.
-///   - y: `[Cout][N][OH][OW]`, overwritten.
+///   - y: `[Cout][N][OH][OW]`, overwritten (added to with `epilogue.accumulate`).
 ///   - workspace: at least `geometry.winogradWorkspaceCount(tile)` floats.
+///   - epilogue: the residual join already in `y` and the ReLU, fused into the output transform.
 public func winogradConvForward(_ g: ConvGeometry, tile: WinogradTile,
                                 x: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>,
                                 bias: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>,
-                                workspace: UnsafeMutableBufferPointer<Float>) {
+                                workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none) {
     checkWinogradBuffers(g, tile, x.count, y.count, weight.count, workspace.count)
     if let bias { precondition(bias.count >= g.outChannels, "winograd: bias too small") }
     winogradCorrelate(WinogradPlan(forward: g, tile), x: x.baseAddress!, weight: weight.baseAddress!,
-                      flipWeight: false, bias: bias?.baseAddress, y: y.baseAddress!, accumulate: false,
-                      workspace: workspace.baseAddress!)
+                      flipWeight: false, bias: bias?.baseAddress, y: y.baseAddress!, accumulate: epilogue.accumulate,
+                      relu: epilogue.relu, workspace: workspace.baseAddress!)
 }
 
 /// Gradient with respect to the input by Winograd: `dx (+)= convᵀ(dy, weight)`, 3x3, stride 1.
@@ -121,7 +122,7 @@ public func winogradConvBackwardData(_ g: ConvGeometry, tile: WinogradTile,
     checkWinogradBuffers(g, tile, dx.count, dy.count, weight.count, workspace.count)
     winogradCorrelate(WinogradPlan(backwardData: g, tile), x: dy.baseAddress!, weight: weight.baseAddress!,
                       flipWeight: true, bias: nil, y: dx.baseAddress!, accumulate: accumulate,
-                      workspace: workspace.baseAddress!)
+                      relu: false, workspace: workspace.baseAddress!)
 }
 
 /// Gradients with respect to the weights (overwritten) and optionally the bias (overwritten),
@@ -181,7 +182,8 @@ struct WinogradPlan {
         self.h = h; self.w = w; self.oh = oh; self.ow = ow; self.padH = padH; self.padW = padW
         m = tile.outputTile; alpha = tile.inputTile
         tilesH = (oh + m - 1) / m; tilesW = (ow + m - 1) / m
-        let rows = n * tilesH
+        let (product, overflow) = n.multipliedReportingOverflow(by: tilesH)
+        let rows = overflow ? Int.max : product                 // saturating, as `tileRows`
         if let chunkImages {
             rowsPerChunk = max(1, min(rows, chunkImages * tilesH))
         } else {
@@ -230,12 +232,14 @@ struct WinogradPlan {
         let v = winogradVectorWidth
         return max(alpha * alpha * tilesPad, (alpha * alpha + 3 * alpha + 9) * v) + alpha * v
     }
-    var chunkCount: Int { (n * tilesH + rowsPerChunk - 1) / rowsPerChunk }
+    /// Tile rows of the whole batch (saturating: memory budgets ask about batches far too large to run).
+    var tileRows: Int { let (r, overflow) = n.multipliedReportingOverflow(by: tilesH); return overflow ? Int.max : r }
+    var chunkCount: Int { tileRows / rowsPerChunk + (tileRows % rowsPerChunk == 0 ? 0 : 1) }
     /// True when a chunk's point GEMMs run on the calling thread (see `gemmRunsOnCallingThread`):
     /// `[outC, T] x [inC, T]ᵀ` for the weight gradient, `[outC, inC] x [inC, T]` otherwise.
     var smallGemms: Bool {
-        reducesOverChunks ? gemmRunsOnCallingThread(m: outC, n: inC, k: tilesPerChunk, transB: true)
-                          : gemmRunsOnCallingThread(m: outC, n: tilesPerChunk, k: inC, transB: false)
+        reducesOverChunks ? gemmRunsOnCallingThread(m: outC, n: inC, k: tilesPerChunk)
+                          : gemmRunsOnCallingThread(m: outC, n: tilesPerChunk, k: inC)
     }
     /// Groups processed at once, each by one thread that runs the whole group alone (its own U,
     /// V, M and slot): when the GEMMs run on the calling thread and the groups split evenly over
@@ -337,21 +341,16 @@ private func parallelSlots(_ count: Int, workPerItem: Int, slots: UnsafeMutableP
 /// Partial sums of the weight gradient run at once (see `WinogradPlan.partials`).
 let winogradFilterPartials = 2
 
-/// True when OpenBLAS 0.3.21 runs this row-major GEMM (`[m, k] x [k, n]`, B transposed or not)
-/// on the calling thread, with its small-matrix kernels (kernel/x86_64/
-/// sgemm_small_kernel_permit_skylakex.c: m*n*k <= 100³; a row-major Bᵀ is its column-major TN
-/// case, which also needs m*n <= 1200 and k >= 32). A chunk's alpha² GEMMs of that kind would
-/// keep one core busy and the other idle, so whole chunks then run at once, one per thread
-/// (`WinogradPlan.chunksAtOnce`, `partials`), or `forEachPoint` spreads the points. Measured
-/// (64 channels, 24x24, batch 128, 2 cores): forward 40 -> 23 ms with F(2x2), 21 -> 16 with
-/// F(4x4); ResNeXt's 4 groups of 16: 34 -> 22 and 21 -> 14, weight gradient 22 -> 16, 12 -> 11.
-/// Larger GEMMs use OpenBLAS's own threads and must not run two at a time (4 threads on 2
-/// cores spin-wait: measured 2x slower).
-func gemmRunsOnCallingThread(m: Int, n: Int, k: Int, transB: Bool) -> Bool {
-    if Double(m) * Double(n) * Double(k) > winogradSmallGemmMACs { return false }
-    return !transB || (m * n <= 1200 && k >= 32)
+/// True when `gemm` runs this product on the calling thread (`gemmParts`). A chunk's alpha²
+/// GEMMs of that kind would keep one core busy and the other idle, so whole chunks then run at
+/// once, one per thread (`WinogradPlan.chunksAtOnce`, `partials`), or `forEachPoint` spreads the
+/// points. Measured (64 channels, 24x24, batch 128, 2 cores): forward 40 -> 23 ms with F(2x2),
+/// 21 -> 16 with F(4x4); ResNeXt's 4 groups of 16: 34 -> 22 and 21 -> 14, weight gradient
+/// 22 -> 16, 12 -> 11. Larger GEMMs are split across the cores by `gemm` itself and must not
+/// run two at a time.
+func gemmRunsOnCallingThread(m: Int, n: Int, k: Int) -> Bool {
+    gemmParts(m: m, n: n, k: k) == 1
 }
-let winogradSmallGemmMACs = Double(100 * 100 * 100)
 
 /// Calls `body(ξ)` for the alpha² points: one at a time when the caller is itself one of several
 /// workers (`parallel` false) or each GEMM uses OpenBLAS's threads (`small` false), else spread
@@ -368,29 +367,29 @@ private func forEachPoint(_ count: Int, small: Bool, parallel: Bool = true, _ bo
     }
 }
 
-/// y (+)= correlate(x, w) (+ bias) per the plan: the forward pass, or backward data when
-/// `flipWeight` (w read as rotated and in/out-transposed).
+/// y (+)= correlate(x, w) (+ bias), then max(·, 0) when `relu`, per the plan: the forward pass,
+/// or backward data when `flipWeight` (w read as rotated and in/out-transposed).
 private func winogradCorrelate(_ p: WinogradPlan, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                flipWeight: Bool, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                               accumulate: Bool, workspace: UnsafeMutablePointer<Float>) {
+                               accumulate: Bool, relu: Bool, workspace: UnsafeMutablePointer<Float>) {
     // One specialised copy per algorithm, as in winogradConvBackwardFilter.
     if p.m == WinogradF2.m {
         winogradCorrelate(p, WinogradF2.self, x: x, weight: weight, flipWeight: flipWeight, bias: bias, y: y,
-                          accumulate: accumulate, workspace: workspace)
+                          accumulate: accumulate, relu: relu, workspace: workspace)
     } else {
         winogradCorrelate(p, WinogradF4.self, x: x, weight: weight, flipWeight: flipWeight, bias: bias, y: y,
-                          accumulate: accumulate, workspace: workspace)
+                          accumulate: accumulate, relu: relu, workspace: workspace)
     }
 }
 
 private func winogradCorrelate<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type,
                                                      x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                                      flipWeight: Bool, bias: UnsafePointer<Float>?,
-                                                     y: UnsafeMutablePointer<Float>, accumulate: Bool,
+                                                     y: UnsafeMutablePointer<Float>, accumulate: Bool, relu: Bool,
                                                      workspace: UnsafeMutablePointer<Float>) {
     let ws = WinogradWorkspace(p, workspace)
     let a2 = p.alpha * p.alpha, inPlane = p.n * p.h * p.w, outPlane = p.n * p.oh * p.ow
-    let chunkCount = p.chunkCount, tileRows = p.n * p.tilesH
+    let chunkCount = p.chunkCount, tileRows = p.tileRows
     /// One group; `alone`: the whole group on this thread, with worker `worker`'s regions.
     func group(_ grp: Int, worker: Int, alone: Bool) {
         let xg = x + grp * p.inC * inPlane, yg = y + grp * p.outC * outPlane
@@ -403,14 +402,14 @@ private func winogradCorrelate<T: WinogradTransform>(_ p: WinogradPlan, _: T.Typ
         func chunk(_ rows: Range<Int>, _ w: Int, parallel: Bool) {
             let tc = rows.count * p.tilesW, v = ws.v(w), mm = ws.mm(w), slot = ws.slot(w)
             transformInput(p, T.self, x: xg, rows: rows, v: v, slots: slot, parallel: parallel)
-            forEachPoint(a2, small: gemmRunsOnCallingThread(m: p.outC, n: tc, k: p.inC, transB: false),
+            forEachPoint(a2, small: gemmRunsOnCallingThread(m: p.outC, n: tc, k: p.inC),
                          parallel: parallel) { xi in
                 // M[ξ][outC, T] = U[ξ][outC, inC] x V[ξ][inC, T]
                 gemm(m: p.outC, n: tc, k: p.inC, a: u + xi * p.outC * p.inC, lda: p.inC,
                      b: v + xi * p.inC * tc, ldb: tc, c: mm + xi * p.outC * tc, ldc: tc)
             }
-            transformOutput(p, T.self, mm: mm, rows: rows, y: yg, bias: bg, accumulate: accumulate, slots: slot,
-                            parallel: parallel)
+            transformOutput(p, T.self, mm: mm, rows: rows, y: yg, bias: bg, accumulate: accumulate, relu: relu,
+                            slots: slot, parallel: parallel)
         }
         func rows(_ c: Int) -> Range<Int> { c * p.rowsPerChunk..<min(tileRows, (c + 1) * p.rowsPerChunk) }
         if alone {
@@ -442,7 +441,7 @@ private func winogradFilterGradient<T: WinogradTransform>(_ p: WinogradPlan, _: 
                                                           workspace: UnsafeMutablePointer<Float>) {
     let ws = WinogradWorkspace(p, workspace)
     let a2 = p.alpha * p.alpha, inPlane = p.n * p.h * p.w, outPlane = p.n * p.oh * p.ow
-    let parts = p.partials, chunkCount = p.chunkCount, tileRows = p.n * p.tilesH
+    let parts = p.partials, chunkCount = p.chunkCount, tileRows = p.tileRows
     /// One group; `alone`: the whole group on this thread, with worker `worker`'s regions.
     func group(_ grp: Int, worker: Int, alone: Bool) {
         let xg = x + grp * p.inC * inPlane, dyg = dy + grp * p.outC * outPlane, s = ws.u(worker)
@@ -454,7 +453,7 @@ private func winogradFilterGradient<T: WinogradTransform>(_ p: WinogradPlan, _: 
             transformInput(p, T.self, x: xg, rows: rows, v: v, slots: slot, parallel: parallel)         // Xhat
             transformGradient(p, T.self, dy: dyg, rows: rows, mm: mm, slots: slot, parallel: parallel)  // dYhat
             let sp = s + part * p.filterCount
-            forEachPoint(a2, small: gemmRunsOnCallingThread(m: p.outC, n: p.inC, k: tc, transB: true),
+            forEachPoint(a2, small: gemmRunsOnCallingThread(m: p.outC, n: p.inC, k: tc),
                          parallel: parallel) { xi in
                 // S[ξ][outC, inC] (+)= dYhat[ξ][outC, T] x Xhat[ξ][inC, T]ᵀ
                 gemm(transB: true, m: p.outC, n: p.inC, k: tc, a: mm + xi * p.outC * tc, lda: tc,
@@ -643,11 +642,11 @@ private func transformInput<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type, 
 }
 
 /// y tile = Aᵀ M A for the tiles of `rows`, plus bias, written (or added when `accumulate`)
-/// where it lies inside `[OH][OW]`. Per channel: M down the ξ1 axis into `st[i][ξ2][t]`
+/// where it lies inside `[OH][OW]`, then clamped at 0 when `relu`. Per channel: M down the ξ1 axis into `st[i][ξ2][t]`
 /// (i < m), along in place to `st[i][j][t]`, then scattered into y.
 private func transformOutput<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type, mm: UnsafePointer<Float>,
                                                    rows: Range<Int>, y: UnsafeMutablePointer<Float>,
-                                                   bias: UnsafePointer<Float>?, accumulate: Bool,
+                                                   bias: UnsafePointer<Float>?, accumulate: Bool, relu: Bool,
                                                    slots: UnsafeMutablePointer<Float>, parallel: Bool = true) {
     let (alpha, m, tilesW, tilesH, tp) = (T.alpha, T.m, p.tilesW, p.tilesH, p.tilesPad)   // alpha, m: constants
     let vw = winogradVectorWidth
@@ -711,6 +710,9 @@ private func transformOutput<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type,
                             for j in 0..<m where tw &* m &+ j < p.ow { dst[tw &* m &+ j] = s[j &* tp &+ tw] + b }
                             tw &+= 1
                         }
+                    }
+                    if relu {
+                        for q in 0..<p.ow { dst[q] = max(dst[q], 0) }
                     }
                 }
             }

@@ -50,6 +50,28 @@ import NetcKernels
         #expect(Self.relative(interpreter.output(), literal) < 1e-5, "\(name): every pass")
     }
 
+    /// Every algorithm can be forced on every convolution it applies to, and gives the graph's
+    /// outputs (F(4x4) within its larger error: see `winogradTolerance`).
+    @Test(arguments: ConvAlgorithm.allCases)
+    func everyAlgorithmCanBeForced(_ algorithm: ConvAlgorithm) {
+        let graph = compile(tinyPoolSpec)
+        let store = Self.randomStore(graph)
+        let interpreter = Interpreter(graph: graph, store: store, batchSize: 3)
+        var rng = SplitMix64(seed: 11)
+        let input = randomFloats(3 * graph.inputShape.elementCount, &rng)
+        var program = Program.inference(graph), forced = 0
+        for k in program.steps.indices {
+            guard case .conv(let c) = graph.nodes[program.steps[k].node].op,
+                  algorithm.applies(to: convGeometry(c, input: graph.nodes[graph.nodes[program.steps[k].node].inputs[0]].shape, n: 1))
+            else { continue }
+            program.steps[k].algorithm = algorithm
+            forced += 1
+        }
+        #expect(forced > 0 || algorithm == .liveTaps, "\(algorithm) forced nowhere")
+        let tolerance = algorithm == .winograd4x4 ? 1e-4 : 1e-5
+        #expect(Self.relative(interpreter.infer(input, program: program), interpreter.infer(input, program: Program(graph: graph))) < tolerance)
+    }
+
     /// ResNet-18's basic block becomes two steps: conv1 with bn1 and its ReLU, conv2 with bn2,
     /// the residual join and the block's ReLU; a projection shortcut is a conv with its bn.
     @Test func resnet18FusesEachBlockIntoItsConvs() {
@@ -150,26 +172,26 @@ import NetcKernels
         let program = Program.inference(graph)
         #expect(program.explain(plan: InferencePlan(program: program, batchSize: 2)) == """
             tiny: 18 steps for 44 nodes; passes: fold-batchnorm, fuse-residual-add, fuse-relu
-            step  runs              op                 algorithm    fused into it                                               output
-               0  input             Input              -            -                                                           slot 1
-               1  stem.conv1        Conv2d             im2col gemm  bn1 (folded into weights), relu1                            slot 0
-               2  stages.0.0.conv1  Conv2d             im2col gemm  bn1 (folded into weights), relu1                            slot 1
-               3  stages.0.0.conv2  Conv2d             im2col gemm  bn2 (folded into weights), add (+ stem.relu1), relu2        slot 0, onto its residual
-               4  stages.1.0.conv1  Conv2d             gemm 1x1     bn1 (folded into weights), relu1                            slot 1
-               5  stages.1.0.conv2  Conv2d             im2col gemm  bn2 (folded into weights), relu2                            slot 2
-               6  stages.1.0.conv3  Conv2d             gemm 1x1     bn3 (folded into weights)                                   slot 1
-               7  stages.1.0.conv4  Conv2d             im2col gemm  bn4 (folded into weights), add (+ bn3), relu3               slot 1, onto its residual
-               8  stages.2.0.conv1  Conv2d             gemm 1x1     bn1 (folded into weights), relu1                            slot 0
-               9  stages.2.0.conv2  Conv2d             im2col gemm  bn2 (folded into weights), relu2                            slot 2
-              10  stages.2.0.conv3  Conv2d             gemm 1x1     bn3 (folded into weights), add (+ stages.1.0.relu3), relu3  slot 1, onto its residual
-              11  stages.3.0.bn1    BatchNorm2d        -            relu1                                                       slot 1
-              12  stages.3.0.conv1  Conv2d             im2col gemm  bn2 (folded into weights), relu2                            slot 0
-              13  stages.3.0.conv2  Conv2d             im2col gemm  -                                                           slot 2
-              14  stages.3.0.conv3  Conv2d             im2col gemm  add (+ conv2)                                               slot 2, onto its residual
-              15  head.avgpool1     AdaptiveAvgPool2d  -            -                                                           slot 0
-              16  head.flatten1     Flatten            -            -                                                           slot 1
-              17  head.fc1          Linear             -            -                                                           slot 0
-            memory at batch 2: 23.0 KiB in 3 slots and a conv workspace
+            step  runs              op                 algorithm            fused into it                                               output
+               0  input             Input              -                    -                                                           slot 1
+               1  stem.conv1        Conv2d             winograd F(2x2,3x3)  bn1 (folded into weights), relu1                            slot 0
+               2  stages.0.0.conv1  Conv2d             winograd F(2x2,3x3)  bn1 (folded into weights), relu1                            slot 1
+               3  stages.0.0.conv2  Conv2d             winograd F(2x2,3x3)  bn2 (folded into weights), add (+ stem.relu1), relu2        slot 0, onto its residual
+               4  stages.1.0.conv1  Conv2d             gemm 1x1             bn1 (folded into weights), relu1                            slot 1
+               5  stages.1.0.conv2  Conv2d             im2col gemm          bn2 (folded into weights), relu2                            slot 2
+               6  stages.1.0.conv3  Conv2d             gemm 1x1             bn3 (folded into weights)                                   slot 1
+               7  stages.1.0.conv4  Conv2d             im2col gemm          bn4 (folded into weights), add (+ bn3), relu3               slot 1, onto its residual
+               8  stages.2.0.conv1  Conv2d             gemm 1x1             bn1 (folded into weights), relu1                            slot 0
+               9  stages.2.0.conv2  Conv2d             winograd F(2x2,3x3)  bn2 (folded into weights), relu2                            slot 2
+              10  stages.2.0.conv3  Conv2d             gemm 1x1             bn3 (folded into weights), add (+ stages.1.0.relu3), relu3  slot 1, onto its residual
+              11  stages.3.0.bn1    BatchNorm2d        -                    relu1                                                       slot 1
+              12  stages.3.0.conv1  Conv2d             im2col gemm          bn2 (folded into weights), relu2                            slot 0
+              13  stages.3.0.conv2  Conv2d             im2col gemm          -                                                           slot 2
+              14  stages.3.0.conv3  Conv2d             im2col gemm          add (+ conv2)                                               slot 2, onto its residual
+              15  head.avgpool1     AdaptiveAvgPool2d  -                    -                                                           slot 0
+              16  head.flatten1     Flatten            -                    -                                                           slot 1
+              17  head.fc1          Linear             -                    -                                                           slot 0
+            memory at batch 2: 26.2 KiB in 3 slots and a conv workspace
 
             """)
     }

@@ -183,7 +183,7 @@ func winogradLargeGemmsMatchIm2col(_ tile: WinogradTile) {
     #expect(!oneByOne.winogradApplies)
     // A workspace sized for the largest batch serves every smaller one: dense and grouped shapes
     // whose GEMMs are small or not, whose groups or chunks run at once or not.
-    let shapes = [(64, 24, 1), (64, 24, 4), (128, 12, 1), (128, 12, 2), (48, 7, 3), (512, 3, 32), (256, 2, 1)]
+    let shapes = [(64, 24, 1), (64, 24, 4), (128, 12, 1), (128, 12, 2), (256, 12, 2), (48, 7, 3), (512, 3, 32), (256, 2, 1)]
     for tile in WinogradTile.allCases {
         for (c, size, groups) in shapes {
             let geometry = ConvGeometry(n: 1, inChannels: c, height: size, width: size, outChannels: c,

@@ -55,11 +55,12 @@ extension ConvGeometry {
         kernelH == 3 && kernelW == 3 && strideH == 1 && strideW == 1
     }
 
-    /// Floats of workspace the three Winograd kernels need (one buffer serves all three):
-    /// `alpha²*(Cout/g*Cin/g + (Cin/g + Cout/g)*T) + threads*slot` for the largest of the
-    /// forward, backward-data and weight-gradient plans (see `WinogradPlan.workspaceCount`).
-    /// Never grows when `n` shrinks, so a workspace sized for the largest batch serves every
-    /// smaller one.
+    /// Floats of workspace the three Winograd kernels need (one buffer serves all three): the
+    /// largest of the forward, backward-data and weight-gradient plans', each
+    /// `regions*alpha²*(Cout/g*Cin/g + (Cin/g + Cout/g)*T) + slots*(alpha²*T + 8*alpha)`
+    /// (T: tiles per chunk; regions: groups or chunks run at once, up to the core count; see
+    /// `WinogradPlan.workspaceCount`). Never grows when `n` shrinks, so a workspace sized for the
+    /// largest batch serves every smaller one. Depends on the core count (a process constant).
     public func winogradWorkspaceCount(_ tile: WinogradTile) -> Int {
         precondition(winogradApplies, "winograd: needs a 3x3 stride-1 convolution")
         return max(WinogradPlan(forward: self, tile).workspaceCount,
@@ -172,6 +173,9 @@ struct WinogradPlan {
     let tilesH: Int, tilesW: Int
     /// Tile rows (tilesW tiles each, of one image) per chunk.
     let rowsPerChunk: Int
+    /// `rowsPerChunk` for an unbounded batch: scheduling is decided at this size, so it does not
+    /// change with `n` (and the workspace never shrinks as `n` grows).
+    let fullRowsPerChunk: Int
     /// True for the weight gradient, which sums over chunks (so they run in order).
     let reducesOverChunks: Bool
 
@@ -182,16 +186,16 @@ struct WinogradPlan {
         self.h = h; self.w = w; self.oh = oh; self.ow = ow; self.padH = padH; self.padW = padW
         m = tile.outputTile; alpha = tile.inputTile
         tilesH = (oh + m - 1) / m; tilesW = (ow + m - 1) / m
-        let (product, overflow) = n.multipliedReportingOverflow(by: tilesH)
-        let rows = overflow ? Int.max : product                 // saturating, as `tileRows`
         if let chunkImages {
-            rowsPerChunk = max(1, min(rows, chunkImages * tilesH))
+            fullRowsPerChunk = max(1, chunkImages * tilesH)
         } else {
             let byCache = chunkScale * winogradChunkTargetFloats / max(1, alpha * alpha * (inC + outC) * tilesW)
             let minTiles = chunkScale * max(winogradMinTiles, winogradTilesPerChannel * max(inC, outC))
             let byColumns = (minTiles + tilesW - 1) / tilesW
-            rowsPerChunk = max(1, min(rows, max(byCache, byColumns)))
+            fullRowsPerChunk = max(1, byCache, byColumns)
         }
+        let (rows, overflow) = n.multipliedReportingOverflow(by: tilesH)   // saturating, as `tileRows`
+        rowsPerChunk = max(1, min(overflow ? Int.max : rows, fullRowsPerChunk))
     }
 
     init(forward g: ConvGeometry, _ tile: WinogradTile) {
@@ -235,11 +239,14 @@ struct WinogradPlan {
     /// Tile rows of the whole batch (saturating: memory budgets ask about batches far too large to run).
     var tileRows: Int { let (r, overflow) = n.multipliedReportingOverflow(by: tilesH); return overflow ? Int.max : r }
     var chunkCount: Int { tileRows / rowsPerChunk + (tileRows % rowsPerChunk == 0 ? 0 : 1) }
-    /// True when a chunk's point GEMMs run on the calling thread (see `gemmRunsOnCallingThread`):
-    /// `[outC, T] x [inC, T]ᵀ` for the weight gradient, `[outC, inC] x [inC, T]` otherwise.
+    /// True when a full chunk's point GEMMs run on the calling thread (see
+    /// `gemmRunsOnCallingThread`): `[outC, T] x [inC, T]ᵀ` for the weight gradient,
+    /// `[outC, inC] x [inC, T]` otherwise. Judged at the full chunk size, so it does not depend
+    /// on `n`; a smaller batch's GEMMs are smaller still.
     var smallGemms: Bool {
-        reducesOverChunks ? gemmRunsOnCallingThread(m: outC, n: inC, k: tilesPerChunk)
-                          : gemmRunsOnCallingThread(m: outC, n: tilesPerChunk, k: inC)
+        let t = fullRowsPerChunk * tilesW
+        return reducesOverChunks ? gemmRunsOnCallingThread(m: outC, n: inC, k: t)
+                                 : gemmRunsOnCallingThread(m: outC, n: t, k: inC)
     }
     /// Groups processed at once, each by one thread that runs the whole group alone (its own U,
     /// V, M and slot): when the GEMMs run on the calling thread and the groups split evenly over

@@ -181,17 +181,18 @@ func winogradLargeGemmsMatchIm2col(_ tile: WinogradTile) {
     #expect(!s2.winogradApplies)
     let oneByOne = ConvGeometry(n: 1, inChannels: 4, height: 5, width: 5, outChannels: 4, kernelH: 1, kernelW: 1)
     #expect(!oneByOne.winogradApplies)
-    // A workspace sized for the largest batch serves every smaller one: dense, and ResNeXt's
-    // 16-channel groups (whose small GEMMs switch to chunks at once as n grows).
-    var grouped = g
-    grouped.groups = 4
+    // A workspace sized for the largest batch serves every smaller one: dense and grouped shapes
+    // whose GEMMs are small or not, whose groups or chunks run at once or not.
+    let shapes = [(64, 24, 1), (64, 24, 4), (128, 12, 1), (128, 12, 2), (256, 12, 2), (48, 7, 3), (512, 3, 32), (256, 2, 1)]
     for tile in WinogradTile.allCases {
-        for geometry in [g, grouped] {
+        for (c, size, groups) in shapes {
+            let geometry = ConvGeometry(n: 1, inChannels: c, height: size, width: size, outChannels: c,
+                                        kernelH: 3, kernelW: 3, padH: 1, padW: 1, groups: groups)
             var previous = 0
             for n in 1...128 {
                 var h = geometry
                 h.n = n
-                #expect(h.winogradWorkspaceCount(tile) >= previous, "\(tile) groups \(h.groups) n \(n)")
+                #expect(h.winogradWorkspaceCount(tile) >= previous, "\(tile) \(c)ch \(size)x\(size) g\(groups) n \(n)")
                 previous = h.winogradWorkspaceCount(tile)
             }
         }

@@ -82,25 +82,26 @@ public func batchNormForwardInference(
 /// With x̂ = (x - mean) * invStd:
 /// `dx = gamma * invStd * (dy - mean(dy) - x̂ * mean(dy * x̂))`,
 /// `dGamma = Σ dy * x̂`, `dBeta = Σ dy`.
-/// With `reluOutput` (the forward ran with `relu: true` and wrote `y`), `dy` is the gradient of
+/// With `reluBeta` (the forward ran with `relu: true`; this is its beta), `dy` is the gradient of
 /// the ReLU's output and the batch norm's own is `dy` where `y > 0`, else 0: the ReLU's
-/// backward folded into both passes, so its gradient never goes to memory.
+/// backward folded into both passes, so its gradient never goes to memory. `y > 0` is
+/// recomputed from x exactly as the forward computed it, so y itself need not be kept.
 /// - Parameters:
 ///   - x, dy, dx: `[C, M]`; dx is overwritten, or added to when `accumulate`.
 ///   - gamma, saveMean, saveInvStd, dGamma, dBeta: `[C]` (dGamma, dBeta overwritten).
-///   - reluOutput: `[C, M]`, the fused forward's output, or nil.
+///   - reluBeta: `[C]`, the batch norm's beta when the ReLU is fused, or nil.
 public func batchNormBackward(
     x: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>, dx: UnsafeMutableBufferPointer<Float>,
     channels: Int, perChannel m: Int,
     gamma: UnsafeBufferPointer<Float>, saveMean: UnsafeBufferPointer<Float>, saveInvStd: UnsafeBufferPointer<Float>,
     dGamma: UnsafeMutableBufferPointer<Float>, dBeta: UnsafeMutableBufferPointer<Float>,
-    accumulate: Bool, reluOutput: UnsafeBufferPointer<Float>? = nil
+    accumulate: Bool, reluBeta: UnsafeBufferPointer<Float>? = nil
 ) {
     precondition(x.count >= channels * m && dy.count >= channels * m && dx.count >= channels * m,
                  "batchnorm: bad buffers")
-    precondition(reluOutput.map { $0.count >= channels * m } ?? true, "batchnorm: bad ReLU output buffer")
-    if let reluOutput {
-        batchNormReLUBackward(x: x, dy: dy, y: reluOutput, dx: dx, channels: channels, perChannel: m, gamma: gamma,
+    precondition(reluBeta.map { $0.count >= channels } ?? true, "batchnorm: per-channel buffer too small")
+    if let reluBeta {
+        batchNormReLUBackward(x: x, dy: dy, beta: reluBeta, dx: dx, channels: channels, perChannel: m, gamma: gamma,
                               saveMean: saveMean, saveInvStd: saveInvStd, dGamma: dGamma, dBeta: dBeta, accumulate: accumulate)
         return
     }
@@ -128,39 +129,43 @@ public func batchNormBackward(
     }
 }
 
-/// `batchNormBackward` through a fused ReLU: `dz = y > 0 ? dy : 0` computed on the fly, in
-/// SIMD selects (a branch on y would keep LLVM from vectorizing, as in `reluBackward`).
+/// `batchNormBackward` through a fused ReLU: `dz = y > 0 ? dy : 0` with `y = x * scale + shift`
+/// recomputed as the forward computed it (same operations, so the same bits), in SIMD selects (a
+/// branch would keep LLVM from vectorizing, as in `reluBackward`).
 private func batchNormReLUBackward(
-    x: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>, y: UnsafeBufferPointer<Float>,
+    x: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>,
     dx: UnsafeMutableBufferPointer<Float>, channels: Int, perChannel m: Int,
     gamma: UnsafeBufferPointer<Float>, saveMean: UnsafeBufferPointer<Float>, saveInvStd: UnsafeBufferPointer<Float>,
     dGamma: UnsafeMutableBufferPointer<Float>, dBeta: UnsafeMutableBufferPointer<Float>, accumulate: Bool
 ) {
-    let xp = x.baseAddress!, dyp = dy.baseAddress!, yp = y.baseAddress!, dxp = dx.baseAddress!
+    let xp = x.baseAddress!, dyp = dy.baseAddress!, dxp = dx.baseAddress!
     let dgp = dGamma.baseAddress!, dbp = dBeta.baseAddress!
-    parallelFor(channels, workPerItem: 5 * m) { range in
+    parallelFor(channels, workPerItem: 4 * m) { range in
         for c in range {
-            let xc = xp + c * m, dyc = dyp + c * m, yc = yp + c * m, dxc = dxp + c * m
+            let xc = xp + c * m, dyc = dyp + c * m, dxc = dxp + c * m
             let mean = saveMean[c], invStd = saveInvStd[c]
-            let (sumDz, sumDzXc) = maskedSums(dyc, yc, xc, m, mean)        // Σ dz, Σ dz * (x - mean)
+            // The forward's scale and shift, computed the same way (batchNormForwardTraining).
+            let scale = gamma[c] * invStd, shift = beta[c] - mean * scale
+            let (sumDz, sumDzXc) = maskedSums(dyc, xc, scale, shift, m, mean)   // Σ dz, Σ dz * (x - mean)
             dbp[c] = Float(sumDz)
             dgp[c] = Float(sumDzXc * Double(invStd))
             let k = gamma[c] * invStd, meanDz = Float(sumDz / Double(m))
             let coef = Float(sumDzXc / Double(m)) * invStd * invStd
             let zero = SIMD8<Float>(), kv = SIMD8<Float>(repeating: k), mv = SIMD8<Float>(repeating: mean)
             let meanv = SIMD8<Float>(repeating: meanDz), coefv = SIMD8<Float>(repeating: coef)
+            let sv = SIMD8<Float>(repeating: scale), tv = SIMD8<Float>(repeating: shift)
             var i = 0
             while i + 8 <= m {
-                let yv = UnsafeRawPointer(yc + i).loadUnaligned(as: SIMD8<Float>.self)
-                let dz = UnsafeRawPointer(dyc + i).loadUnaligned(as: SIMD8<Float>.self).replacing(with: zero, where: .!(yv .> zero))
                 let xv = UnsafeRawPointer(xc + i).loadUnaligned(as: SIMD8<Float>.self)
+                let yv = xv * sv + tv
+                let dz = UnsafeRawPointer(dyc + i).loadUnaligned(as: SIMD8<Float>.self).replacing(with: zero, where: .!(yv .> zero))
                 var d = kv * (dz - meanv - (xv - mv) * coefv)
                 if accumulate { d += UnsafeRawPointer(dxc + i).loadUnaligned(as: SIMD8<Float>.self) }
                 UnsafeMutableRawPointer(dxc + i).storeBytes(of: d, as: SIMD8<Float>.self)
                 i += 8
             }
             while i < m {
-                let dz = yc[i] > 0 ? dyc[i] : 0
+                let dz = xc[i] * scale + shift > 0 ? dyc[i] : 0
                 let d = k * (dz - meanDz - (xc[i] - mean) * coef)
                 dxc[i] = accumulate ? dxc[i] + d : d
                 i += 1
@@ -169,25 +174,26 @@ private func batchNormReLUBackward(
     }
 }
 
-/// `(Σ dz, Σ dz * (x - mean))` with `dz = y > 0 ? dy : 0`, blocked like `sumDouble`.
+/// `(Σ dz, Σ dz * (x - mean))` with `dz = x * scale + shift > 0 ? dy : 0`, blocked like `sumDouble`.
 @inline(__always)
-func maskedSums(_ dy: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ x: UnsafePointer<Float>,
+func maskedSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ scale: Float, _ shift: Float,
                 _ count: Int, _ mean: Float) -> (Double, Double) {
     var total = 0.0, totalXc = 0.0, i = 0
     let mv = SIMD8<Float>(repeating: mean), zero = SIMD8<Float>()
+    let sv = SIMD8<Float>(repeating: scale), tv = SIMD8<Float>(repeating: shift)
     while i < count {
         let end = min(count, i + 1024)
         var acc = SIMD8<Float>(), accXc = SIMD8<Float>()
         while i + 8 <= end {
-            let yv = UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self)
-            let dz = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self).replacing(with: zero, where: .!(yv .> zero))
+            let xv = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            let dz = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD8<Float>.self).replacing(with: zero, where: .!(xv * sv + tv .> zero))
             acc += dz
-            accXc += dz * (UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - mv)
+            accXc += dz * (xv - mv)
             i += 8
         }
         var part = Double(acc.sum()), partXc = Double(accXc.sum())
         while i < end {
-            let dz = y[i] > 0 ? dy[i] : 0
+            let dz = x[i] * scale + shift > 0 ? dy[i] : 0
             part += Double(dz); partXc += Double(dz * (x[i] - mean)); i += 1
         }
         total += part; totalXc += partXc

@@ -151,12 +151,12 @@ struct PlanLayout {
             }
         }
         // A fused ReLU's output is its batch norm's (in place), and the batch norm's backward reads
-        // it and the ReLU's gradient instead of a gradient of its own.
+        // the ReLU's gradient instead of a gradient of its own (and recomputes the ReLU's mask
+        // from its input, so the output need not outlive its readers).
         for bn in 0..<n {
             guard let relu = fusedReLU[bn] else { continue }
             precondition(inPlace[relu], "a fused ReLU runs in place")
             if hasGrad[bn] {
-                live(relu, backwardStep(bn))
                 live(n + relu, backwardStep(bn))
                 first[n + bn] = .max; last[n + bn] = -1; size[n + bn] = 0
             }

@@ -16,15 +16,15 @@ func runFastBN(x: [Float], dy: [Float], channels c: Int, m: Int, gamma: [Float],
                                      epsilon: eps, momentum: momentum, runningMean: rm, runningVar: rv,
                                      saveMean: sm, saveInvStd: si, relu: relu)
         } } } } }
-        let (mean, inv, y) = (r.mean, r.invStd, r.y)
-        mean.ro { sm in inv.ro { si in y.ro { yp in
+        let (mean, inv) = (r.mean, r.invStd)
+        mean.ro { sm in inv.ro { si in
             r.dx.withUnsafeMutableBufferPointer { dxp in r.dGamma.withUnsafeMutableBufferPointer { dg in
             r.dBeta.withUnsafeMutableBufferPointer { db in
                 batchNormBackward(x: xp, dy: dyp, dx: dxp, channels: c, perChannel: m, gamma: gp,
                                   saveMean: sm, saveInvStd: si, dGamma: dg, dBeta: db, accumulate: accumulate,
-                                  reluOutput: relu ? yp : nil)
+                                  reluBeta: relu ? bp : nil)
             } } }
-        } } }
+        } }
     } } } }
     return r
 }

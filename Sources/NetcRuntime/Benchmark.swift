@@ -58,7 +58,7 @@ public func benchmarkTrainingStep(graph: Graph, batch: Int, steps: Int = 3, seed
         }
     }
     let profile = interpreter.profile!
-    let program = Program.training(graph)
+    let program = Program.training(graph, batch: batch)
     let nodeTimes = program.steps.map { NodeTime(graph, $0, forward: profile.forward[$0.node], backward: profile.backward[$0.node], batch: batch) }
     times.sort()
     let median = times[times.count / 2]

@@ -99,7 +99,7 @@ public final class ExecutionPlan {
         gradientAliasedInput = layout.gradientAliasedInput
         fusedReLU = layout.fusedReLU
         fusedAway = layout.fusedAway
-        algorithms = layout.algorithms
+        algorithms = layout.algorithms(capacity: capacity)
         unsharedTensorBytes = layout.unsharedPerSample * capacity * MemoryLayout<Float>.stride
         slotSizes = layout.slotPerSample.indices.map { layout.slotCount($0, capacity: capacity) }
         var slotOffset = [Int](), total = 0

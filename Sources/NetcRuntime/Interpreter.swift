@@ -80,7 +80,7 @@ public final class Interpreter {
     /// made on first use.
     public func makeInferencePlan(literal: Bool = false) -> InferencePlan {
         if let p = literal ? literalInferencePlan : inferencePlan { return p }
-        let program = literal ? Program(graph: graph) : Program.inference(graph)
+        let program = literal ? Program(graph: graph, batch: batchCapacity) : Program.inference(graph, batch: batchCapacity)
         let p = InferencePlan(program: program, batchSize: batchCapacity, memory: trainingPlan?.arena)
         if literal { literalInferencePlan = p } else { inferencePlan = p }
         return p

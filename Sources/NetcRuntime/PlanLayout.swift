@@ -32,10 +32,8 @@ struct PlanLayout {
     let slotPerSample: [Int]
     /// Floats per sample of every tensor if each had its own buffer.
     let unsharedPerSample: Int
-    /// Every convolution's algorithm (nil for other nodes).
-    let algorithms: [ConvAlgorithm?]
-    /// Every convolution, its input shape and algorithm, whose largest scratch sizes the workspace.
-    let convs: [(Op.Conv, Shape, ConvAlgorithm)]
+    /// Every convolution (its node, op and input shape), whose algorithms' largest scratch sizes the workspace.
+    let convs: [(Node.ID, Op.Conv, Shape)]
 
     init(graph: Graph, training: Bool, inputGradient: Bool) {
         let nodes = graph.nodes, n = nodes.count
@@ -200,15 +198,12 @@ struct PlanLayout {
         self.indices = (0..<n).map { region(2 * n + $0) }
 
         // --- Workspace and saved statistics --------------------------------------------------
-        var convs: [(Op.Conv, Shape, ConvAlgorithm)] = [], statsCount = 0
+        var convs: [(Node.ID, Op.Conv, Shape)] = [], statsCount = 0
         var statsOffset = [Int?](repeating: nil, count: n)
-        var algorithms = [ConvAlgorithm?](repeating: nil, count: n)
         for node in nodes {
             switch node.op {
             case .conv(let c):
-                let shape = nodes[node.inputs[0]].shape, algorithm = ConvAlgorithm.choose(convGeometry(c, input: shape, n: 1))
-                algorithms[node.id] = algorithm
-                convs.append((c, shape, algorithm))
+                convs.append((node.id, c, nodes[node.inputs[0]].shape))
             case .batchNorm:
                 statsOffset[node.id] = statsCount
                 statsCount += (2 * node.shape.channels + 15) & ~15
@@ -217,7 +212,6 @@ struct PlanLayout {
             }
         }
         self.convs = convs
-        self.algorithms = algorithms
         self.statsCount = statsCount
         self.statsOffset = statsOffset
         self.gradientAliasedInput = addAliases
@@ -226,9 +220,16 @@ struct PlanLayout {
     /// Floats of slot `k` for a batch of `capacity`: 16-float aligned.
     func slotCount(_ k: Int, capacity: Int) -> Int { (slotPerSample[k] * capacity + 15) & ~15 }
 
+    /// Each convolution's algorithm for batches of `capacity` (nil for other nodes).
+    func algorithms(capacity: Int) -> [ConvAlgorithm?] {
+        var algorithms = [ConvAlgorithm?](repeating: nil, count: values.count)
+        for (id, c, shape) in convs { algorithms[id] = ConvAlgorithm.choose(convGeometry(c, input: shape, n: capacity)) }
+        return algorithms
+    }
+
     /// Floats of the conv workspace for a batch of `capacity`.
     func workspaceCount(capacity: Int) -> Int {
-        convs.map { $0.2.workspaceCount(convGeometry($0.0, input: $0.1, n: capacity)) }.max() ?? 0
+        convs.map { let g = convGeometry($0.1, input: $0.2, n: capacity); return ConvAlgorithm.choose(g).workspaceCount(g) }.max() ?? 0
     }
 
     /// Bytes the plan allocates for a batch of `capacity` (arena, workspace, statistics), or

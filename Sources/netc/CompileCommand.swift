@@ -35,7 +35,7 @@ struct CompileCommand: ParsableCommand {
         try reportingErrors {
             let graph = try SpecArgument.graph(spec, size: size)
             try MemoryBudget.check(graph, batch: batch, training: !infer, advice: .flags(batch: "--batch", resize: "--size"))
-            let program = infer ? Program.inference(graph) : Program.training(graph)
+            let program = infer ? Program.inference(graph, batch: batch) : Program.training(graph, batch: batch)
             let plan = infer ? InferencePlan(program: program, batchSize: batch) : nil
             if explain {
                 print(program.explain(plan: plan), terminator: "")

@@ -161,7 +161,10 @@ func interpreterAgreesWithReferenceEvaluation(spec: String) {
 }
 
 /// An epoch's last batch is smaller than the plan's: forward, loss, gradients, batch-norm running
-/// statistics and the SGD step on it must be those of a plan made for exactly that batch.
+/// statistics and the SGD step on it must be those of a plan made for exactly that batch. Up to
+/// rounding, not to the bit: a plan's convolution algorithms depend on its batch (Winograd's
+/// filter transform pays over many images, not over three), and stale values of the images past
+/// the batch would show far above it.
 @Test(arguments: [tinySpec, tinyPoolSpec])
 func aPartialBatchEqualsABatchOfItsOwnSize(spec: String) {
     let graph = compile(spec)
@@ -187,6 +190,11 @@ func aPartialBatchEqualsABatchOfItsOwnSize(spec: String) {
         return (loss, store)
     }
     let exact = step(capacity: n), partial = step(capacity: 8)
-    #expect(partial.loss == exact.loss)
-    #expect(partial.store.snapshot() == exact.store.snapshot(), "weights and running statistics after the step")
+    #expect(abs(partial.loss - exact.loss) <= 1e-6 * abs(exact.loss))
+    let a = partial.store.snapshot(), b = exact.store.snapshot()
+    for (name, values) in b {
+        let scale = max(1e-3, values.map { abs($0) }.max() ?? 0)
+        let worst = zip(a[name]!, values).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst <= 1e-5 * scale, "\(name) after the step: \(worst)")
+    }
 }

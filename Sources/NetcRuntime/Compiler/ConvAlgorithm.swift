@@ -18,12 +18,13 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// 8e-7 of im2col's (measured), far inside the 1e-5 netc holds them to against PyTorch.
     case winograd4x4 = "winograd F(4x4,3x3)"
 
-    /// The algorithm for a convolution of this shape: one GEMM for a 1x1; im2col over the live
-    /// taps when the map is smaller than the kernel's reach; for a 3x3 stride-1 convolution the
-    /// Winograd tile that multiplies least, if it multiplies at most half as much as direct
-    /// convolution (`winogradCost`; on a tie the smaller tile, whose error is smaller); im2col
-    /// otherwise. Measured per shape (ResNet-18 and ResNeXt at 28 and 96, batch 128, forward and
-    /// both backwards), this picks the fastest of the three on every one.
+    /// The algorithm for a convolution of this shape and batch (`g.n`): one GEMM for a 1x1;
+    /// im2col over the live taps when the map is smaller than the kernel's reach; for a 3x3
+    /// stride-1 convolution the Winograd tile that multiplies least, if it multiplies at most half
+    /// as much as direct convolution (`winogradCost`; on a tie the smaller tile, whose error is
+    /// smaller); im2col otherwise. Measured per shape (ResNet-18 and ResNeXt at 28 and 96, batch
+    /// 128, forward and both backwards), this picks the fastest of the three on every one; at
+    /// batch 1 the filter transform no longer pays on small maps, and im2col takes them.
     public static func choose(_ g: ConvGeometry) -> ConvAlgorithm {
         if g.isPointwise { return .pointwise }
         if g.hasDeadTaps { return .liveTaps }
@@ -33,12 +34,17 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         return f4 < f2 ? .winograd4x4 : .winograd
     }
 
-    /// Multiplies of a Winograd tile relative to direct convolution: alpha² per m x m output tile
-    /// (tiles hanging over the map's edge count whole) against 9 per output pixel.
+    /// Multiplies of a Winograd tile per pair of input and output channels, relative to direct
+    /// convolution's 9 per output pixel: alpha² per m x m output tile (tiles hanging over the
+    /// map's edge count whole) for each image, plus the filter's transform (`G g Gᵀ`: 3·alpha·3 +
+    /// alpha·alpha·3), once per call whatever the batch.
     static func winogradCost(_ g: ConvGeometry, _ tile: WinogradTile) -> Double {
-        let m = tile.outputTile, alpha = tile.inputTile
-        let tiles = ((g.outH + m - 1) / m) * ((g.outW + m - 1) / m)
-        return Double(alpha * alpha * tiles) / Double(9 * g.outH * g.outW)
+        // In Double: memory budgets ask about batches whose products overflow an Int.
+        let m = tile.outputTile, alpha = Double(tile.inputTile), n = Double(g.n)
+        let tiles = Double((g.outH + m - 1) / m) * Double((g.outW + m - 1) / m)
+        let winograd: Double = alpha * alpha * tiles * n + 9 * alpha + 3 * alpha * alpha
+        let direct: Double = 9 * Double(g.outH) * Double(g.outW) * n
+        return winograd / direct
     }
 
     /// Whether this algorithm can compute a convolution of this shape.

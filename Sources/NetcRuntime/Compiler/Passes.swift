@@ -69,14 +69,14 @@ extension ProgramPass {
 }
 
 extension Program {
-    /// The program for inference: the graph with every inference pass applied.
-    public static func inference(_ graph: Graph) -> Program {
-        ProgramPass.inference.reduce(Program(graph: graph)) { $0.applying($1) }
+    /// The program for inference in batches of `batch`: the graph with every inference pass applied.
+    public static func inference(_ graph: Graph, batch: Int = 1) -> Program {
+        ProgramPass.inference.reduce(Program(graph: graph, batch: batch)) { $0.applying($1) }
     }
 
-    /// The program for training: the graph with every training pass applied.
-    public static func training(_ graph: Graph) -> Program {
-        ProgramPass.training.reduce(Program(graph: graph)) { $0.applying($1) }
+    /// The program for training in batches of `batch`: the graph with every training pass applied.
+    public static func training(_ graph: Graph, batch: Int = 1) -> Program {
+        ProgramPass.training.reduce(Program(graph: graph, batch: batch)) { $0.applying($1) }
     }
 
     /// Merges a step with the step of its output's only consumer wherever `merge` says how.

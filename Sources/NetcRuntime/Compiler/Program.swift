@@ -13,13 +13,14 @@ public struct Program: Sendable {
     /// The passes that made this program, in order.
     public var passes: [String]
 
-    /// One step per node, in graph order: the graph as written.
-    public init(graph: Graph) {
+    /// One step per node, in graph order: the graph as written, each convolution computed by
+    /// the algorithm `ConvAlgorithm.choose` picks for batches of `batch`.
+    public init(graph: Graph, batch: Int = 1) {
         self.graph = graph
         steps = graph.nodes.map { node in
             var step = Step(node: node.id)
             if case .conv(let c) = node.op {
-                step.algorithm = ConvAlgorithm.choose(convGeometry(c, input: graph.nodes[node.inputs[0]].shape, n: 1))
+                step.algorithm = ConvAlgorithm.choose(convGeometry(c, input: graph.nodes[node.inputs[0]].shape, n: batch))
             }
             return step
         }

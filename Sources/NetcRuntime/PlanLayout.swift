@@ -34,6 +34,8 @@ struct PlanLayout {
     let unsharedPerSample: Int
     /// Every convolution (its node, op and input shape), whose algorithms' largest scratch sizes the workspace.
     let convs: [(Node.ID, Op.Conv, Shape)]
+    /// Whether the plan is for training (which never takes Winograd F(4x4)).
+    let training: Bool
 
     init(graph: Graph, training: Bool, inputGradient: Bool) {
         let nodes = graph.nodes, n = nodes.count
@@ -212,6 +214,7 @@ struct PlanLayout {
             }
         }
         self.convs = convs
+        self.training = training
         self.statsCount = statsCount
         self.statsOffset = statsOffset
         self.gradientAliasedInput = addAliases
@@ -223,13 +226,13 @@ struct PlanLayout {
     /// Each convolution's algorithm for batches of `capacity` (nil for other nodes).
     func algorithms(capacity: Int) -> [ConvAlgorithm?] {
         var algorithms = [ConvAlgorithm?](repeating: nil, count: values.count)
-        for (id, c, shape) in convs { algorithms[id] = ConvAlgorithm.choose(convGeometry(c, input: shape, n: capacity)) }
+        for (id, c, shape) in convs { algorithms[id] = ConvAlgorithm.choose(convGeometry(c, input: shape, n: capacity), training: training) }
         return algorithms
     }
 
     /// Floats of the conv workspace for a batch of `capacity`.
     func workspaceCount(capacity: Int) -> Int {
-        convs.map { let g = convGeometry($0.1, input: $0.2, n: capacity); return ConvAlgorithm.choose(g).workspaceCount(g) }.max() ?? 0
+        convs.map { let g = convGeometry($0.1, input: $0.2, n: capacity); return ConvAlgorithm.choose(g, training: training).workspaceCount(g) }.max() ?? 0
     }
 
     /// Bytes the plan allocates for a batch of `capacity` (arena, workspace, statistics), or

@@ -25,10 +25,16 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// smaller); im2col otherwise. Measured per shape (ResNet-18 and ResNeXt at 28 and 96, batch
     /// 128, forward and both backwards), this picks the fastest of the three on every one; at
     /// batch 1 the filter transform no longer pays on small maps, and im2col takes them.
-    public static func choose(_ g: ConvGeometry) -> ConvAlgorithm {
+    ///
+    /// Training takes no Winograd tile. Its rounding differs from direct convolution's (and from
+    /// PyTorch's) by a few ulps, enough to tip a ReLU input lying within rounding of 0 to the
+    /// other side, and with it that input's whole gradient: one SGD step of ResNet-18 then parted
+    /// from a float64 step by 3e-3 on 2 batches of 5, with F(2x2) as with F(4x4), where im2col and
+    /// PyTorch's float32 stay within 5e-5 (`scripts/compare_pytorch.py` holds a step to 1e-4).
+    public static func choose(_ g: ConvGeometry, training: Bool) -> ConvAlgorithm {
         if g.isPointwise { return .pointwise }
         if g.hasDeadTaps { return .liveTaps }
-        guard g.winogradApplies else { return .im2col }
+        guard g.winogradApplies, !training else { return .im2col }
         let (f2, f4) = (winogradCost(g, .f2x2), winogradCost(g, .f4x4))
         if min(f2, f4) > 0.5 { return .im2col }
         return f4 < f2 ? .winograd4x4 : .winograd

@@ -76,7 +76,7 @@ extension Program {
 
     /// The program for training in batches of `batch`: the graph with every training pass applied.
     public static func training(_ graph: Graph, batch: Int = 1) -> Program {
-        ProgramPass.training.reduce(Program(graph: graph, batch: batch)) { $0.applying($1) }
+        ProgramPass.training.reduce(Program(graph: graph, batch: batch, training: true)) { $0.applying($1) }
     }
 
     /// Merges a step with the step of its output's only consumer wherever `merge` says how.

@@ -14,13 +14,15 @@ public struct Program: Sendable {
     public var passes: [String]
 
     /// One step per node, in graph order: the graph as written, each convolution computed by
-    /// the algorithm `ConvAlgorithm.choose` picks for batches of `batch`.
-    public init(graph: Graph, batch: Int = 1) {
+    /// the algorithm `ConvAlgorithm.choose` picks for batches of `batch` (for inference unless
+    /// `training`).
+    public init(graph: Graph, batch: Int = 1, training: Bool = false) {
         self.graph = graph
         steps = graph.nodes.map { node in
             var step = Step(node: node.id)
             if case .conv(let c) = node.op {
-                step.algorithm = ConvAlgorithm.choose(convGeometry(c, input: graph.nodes[node.inputs[0]].shape, n: batch))
+                step.algorithm = ConvAlgorithm.choose(convGeometry(c, input: graph.nodes[node.inputs[0]].shape, n: batch),
+                                                      training: training)
             }
             return step
         }

@@ -16,7 +16,7 @@ extension Interpreter {
             run(step, folded: folded?.ofStep[k], plan: plan, k: k, input: input, n: n)
             if profile != nil { profile!.forward[step.node] += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
             if checkFinite && firstNonFinite == nil {
-                firstNonFinite = check(graph.nodes[step.output], value: plan.value(step.output, n))
+                firstNonFinite = check(graph.nodes[step.node], value: plan.value(step.output, n))   // one node a step: unfused
             }
         }
     }
@@ -40,7 +40,7 @@ extension Interpreter {
                 y.baseAddress!.update(from: plan.value(r, n).baseAddress!, count: y.count)
             }
             step.algorithm!.forward(g, x: x(), weight: weight, bias: bias, y: y, workspace: plan.workspace,
-                        epilogue: ConvEpilogue(accumulate: step.residual != nil, relu: step.relu != nil))
+                                    epilogue: ConvEpilogue(accumulate: step.residual != nil, relu: step.relu != nil))
         case .batchNorm(let b):
             let s = node.shape
             batchNormForwardInference(x: x(), y: y, channels: s.channels, perChannel: n * s.height * s.width,

@@ -47,17 +47,24 @@ public enum MemoryBudget {
         throw MemoryBudgetError(message: what + figure + ", but this machine has \(gib(limit)) of memory", help: help)
     }
 
-    /// What a run of one graph needs at any batch size: the plan's layout and the parameters do
-    /// not depend on the batch, so they are built once and a batch size costs a multiplication
-    /// (`largestBatch` probes about 2·log2(batch) sizes).
+    /// What a run of one graph needs at any batch size: the parameters do not depend on the
+    /// batch, nor does a training plan's layout, so they are built once and a batch size costs a
+    /// multiplication (`largestBatch` probes about 2·log2(batch) sizes). An inference run needs the
+    /// compiled program's plan, whose convolution algorithms (and so workspace) depend on the
+    /// batch: it is compiled anew for each size asked about, a few passes over the graph.
     struct Footprint {
-        let layout: PlanLayout
+        let planBytes: (Int) -> Int?
         let parameters: Int
         /// Each image's input floats and its label (4 bytes either way); nil on overflow.
         let bytesPerImage: Int?
 
         init(_ graph: Graph, training: Bool) {
-            layout = PlanLayout(graph: graph, training: training, inputGradient: false)
+            if training {
+                let layout = PlanLayout(graph: graph, training: true, inputGradient: false)
+                planBytes = { layout.bytes(capacity: $0) }
+            } else {
+                planBytes = { InferencePlan.bytes(program: Program.inference(graph, batch: $0), batchSize: $0) }
+            }
             parameters = ParameterStore.bytes(of: graph)
             let (floatsPerImage, o1) = graph.inputShape.elementCount.addingReportingOverflow(1)
             let (bytes, o2) = floatsPerImage.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
@@ -65,7 +72,7 @@ public enum MemoryBudget {
         }
 
         func bytes(batch: Int) -> (plan: Int, parameters: Int, data: Int)? {
-            guard let plan = layout.bytes(capacity: batch), let bytesPerImage else { return nil }
+            guard let plan = planBytes(batch), let bytesPerImage else { return nil }
             let (data, overflow) = bytesPerImage.multipliedReportingOverflow(by: batch)
             return overflow ? nil : (plan, parameters, data)
         }

@@ -15,6 +15,16 @@ struct MemoryBudgetTests {
         #expect(ParameterStore.bytes(of: compile(tinySpec)) == store.bytes)
     }
 
+    /// An inference run is budgeted by the compiled program's plan, the one that will run.
+    @Test(arguments: [1, 3, 64])
+    func inferenceIsBudgetedByTheCompiledPlan(batch: Int) {
+        for graph in [compile(tinySpec), architecture("resnet18")] {
+            let plan = InferencePlan(program: Program.inference(graph, batch: batch), batchSize: batch)
+            #expect(MemoryBudget.bytes(graph, batch: batch, training: false)?.plan == plan.plannedBytes)
+        }
+        #expect(MemoryBudget.bytes(architecture("resnet18"), batch: .max / 2, training: false) == nil)
+    }
+
     @Test func anOverflowingBatchIsCountedAsNil() {
         #expect(ExecutionPlan.bytes(graph: architecture("resnet18"), batchSize: .max / 2, training: true) == nil)
     }

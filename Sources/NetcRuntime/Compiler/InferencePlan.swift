@@ -18,6 +18,8 @@ public final class InferencePlan {
     public let program: Program
     public let capacity: Int
     let layout: Layout
+    /// Where each arena slot starts, in floats, for this plan's capacity.
+    let slotOffset: [Int]
     let arena: UnsafeMutableBufferPointer<Float>
     let workspace: UnsafeMutableBufferPointer<Float>
     /// False when the plan runs in memory it was lent (the training arena).
@@ -32,9 +34,10 @@ public final class InferencePlan {
         precondition(capacity >= 1, "batch size must be positive")
         self.program = program
         self.capacity = capacity
-        var layout = Layout(program)
-        let arenaCount = layout.arenaCount(capacity: capacity), workspaceCount = layout.workspaceCount(capacity: capacity)
-        self.layout = layout
+        layout = Layout(program)
+        let (offsets, arenaCount) = layout.slotOffsets(capacity: capacity)
+        let workspaceCount = layout.workspaceCount(capacity: capacity)
+        slotOffset = offsets
         if let memory, memory.count >= arenaCount + workspaceCount {
             arena = UnsafeMutableBufferPointer(rebasing: memory[0..<arenaCount])
             workspace = UnsafeMutableBufferPointer(rebasing: memory[arenaCount..<arenaCount + workspaceCount])
@@ -60,13 +63,13 @@ public final class InferencePlan {
     /// The value of node `id` (a step's output) for a batch of `n`.
     @inline(__always) func value(_ id: Node.ID, _ n: Int) -> UnsafeMutableBufferPointer<Float> {
         guard let r = layout.values[id] else { preconditionFailure("node \(id) has no buffer in this plan") }
-        return UnsafeMutableBufferPointer(start: arena.baseAddress! + layout.slotOffset[r.slot], count: r.perSample * n)
+        return UnsafeMutableBufferPointer(start: arena.baseAddress! + slotOffset[r.slot], count: r.perSample * n)
     }
 
     /// Max-pool winner indices of node `id` (Int32 in the float arena).
     @inline(__always) func indices(_ id: Node.ID, _ n: Int) -> UnsafeMutableBufferPointer<Int32> {
         guard let r = layout.indices[id] else { preconditionFailure("node \(id) has no indices") }
-        let raw = UnsafeMutableRawPointer(arena.baseAddress! + layout.slotOffset[r.slot])
+        let raw = UnsafeMutableRawPointer(arena.baseAddress! + slotOffset[r.slot])
         return UnsafeMutableBufferPointer(start: raw.assumingMemoryBound(to: Int32.self), count: r.perSample * n)
     }
 
@@ -87,8 +90,6 @@ public final class InferencePlan {
         let residualInPlace: [Bool]
         /// Floats per sample of each slot.
         let slotPerSample: [Int]
-        /// Slot offsets for the capacity last asked for (set by `arenaCount`).
-        var slotOffset: [Int] = []
         let convs: [(ConvGeometry, ConvAlgorithm)]
 
         init(_ program: Program) {
@@ -142,14 +143,15 @@ public final class InferencePlan {
             }
         }
 
-        /// Floats of the arena for a batch of `capacity` (each slot 16-float aligned); sets `slotOffset`.
-        mutating func arenaCount(capacity: Int) -> Int {
+        /// Where each slot starts for a batch of `capacity` (each 16-float aligned), and the
+        /// arena's floats.
+        func slotOffsets(capacity: Int) -> (offsets: [Int], count: Int) {
             var total = 0
-            slotOffset = slotPerSample.map { perSample in
+            let offsets = slotPerSample.map { perSample in
                 defer { total += (perSample * capacity + 15) & ~15 }
                 return total
             }
-            return max(total, 16)
+            return (offsets, max(total, 16))
         }
 
         func workspaceCount(capacity: Int) -> Int {

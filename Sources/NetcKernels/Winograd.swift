@@ -649,8 +649,8 @@ private func transformInput<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type, 
 }
 
 /// y tile = Aᵀ M A for the tiles of `rows`, plus bias, written (or added when `accumulate`)
-/// where it lies inside `[OH][OW]`, then clamped at 0 when `relu`. Per channel: M down the ξ1 axis into `st[i][ξ2][t]`
-/// (i < m), along in place to `st[i][j][t]`, then scattered into y.
+/// where it lies inside `[OH][OW]`, then clamped at 0 when `relu`. Per channel: M down the ξ1
+/// axis into `st[i][ξ2][t]` (i < m), along in place to `st[i][j][t]`, then scattered into y.
 private func transformOutput<T: WinogradTransform>(_ p: WinogradPlan, _: T.Type, mm: UnsafePointer<Float>,
                                                    rows: Range<Int>, y: UnsafeMutablePointer<Float>,
                                                    bias: UnsafePointer<Float>?, accumulate: Bool, relu: Bool,

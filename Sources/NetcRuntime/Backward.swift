@@ -56,7 +56,7 @@ extension Interpreter {
             break
         case .conv(let c):
             let g = convGeometry(c, input: inShape(), n: n)
-            let algorithm = plan.algorithms[i]!
+            let algorithm = plan.backwardAlgorithms[i]!
             algorithm.backwardFilter(g, x: x(), dy: dy, dWeight: dp[0], dBias: c.bias ? dp[1] : nil, workspace: plan.workspace)
             if wants() {
                 algorithm.backwardData(g, dy: dy, weight: UnsafeBufferPointer(p[0]), dx: dx(), workspace: plan.workspace,

@@ -85,7 +85,7 @@ public struct NodeTime: Sendable {
     init(_ graph: Graph, _ step: Step, forward: Double, backward: Double, batch: Int) {
         name = graph.nodes[step.node].name
         op = graph.nodes[step.node].op.kindName
-        algorithm = step.algorithm?.rawValue
+        algorithm = step.algorithmName
         fused = step.nodes.dropFirst().map { graph.nodes[$0].name }
         self.forward = forward
         self.backward = backward

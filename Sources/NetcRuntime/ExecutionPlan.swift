@@ -63,8 +63,9 @@ public final class ExecutionPlan {
     /// ReLU is `fusedAway`: no kernel of its own, forward or backward.
     let fusedReLU: [Node.ID?]
     let fusedAway: [Bool]
-    /// Each convolution's algorithm.
+    /// Each convolution's algorithm, forward and (training) backward.
     let algorithms: [ConvAlgorithm?]
+    let backwardAlgorithms: [ConvAlgorithm?]
 
     let arena: UnsafeMutableBufferPointer<Float>
     let workspace: UnsafeMutableBufferPointer<Float>
@@ -99,7 +100,7 @@ public final class ExecutionPlan {
         gradientAliasedInput = layout.gradientAliasedInput
         fusedReLU = layout.fusedReLU
         fusedAway = layout.fusedAway
-        algorithms = layout.algorithms(capacity: capacity)
+        (algorithms, backwardAlgorithms) = layout.algorithms(capacity: capacity)
         unsharedTensorBytes = layout.unsharedPerSample * capacity * MemoryLayout<Float>.stride
         slotSizes = layout.slotPerSample.indices.map { layout.slotCount($0, capacity: capacity) }
         var slotOffset = [Int](), total = 0

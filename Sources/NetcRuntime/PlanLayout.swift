@@ -34,7 +34,7 @@ struct PlanLayout {
     let unsharedPerSample: Int
     /// Every convolution (its node, op and input shape), whose algorithms' largest scratch sizes the workspace.
     let convs: [(Node.ID, Op.Conv, Shape)]
-    /// Whether the plan is for training (which never takes Winograd F(4x4)).
+    /// Whether the plan is for training (whose forward takes no Winograd tile).
     let training: Bool
 
     init(graph: Graph, training: Bool, inputGradient: Bool) {
@@ -223,16 +223,23 @@ struct PlanLayout {
     /// Floats of slot `k` for a batch of `capacity`: 16-float aligned.
     func slotCount(_ k: Int, capacity: Int) -> Int { (slotPerSample[k] * capacity + 15) & ~15 }
 
-    /// Each convolution's algorithm for batches of `capacity` (nil for other nodes).
-    func algorithms(capacity: Int) -> [ConvAlgorithm?] {
-        var algorithms = [ConvAlgorithm?](repeating: nil, count: values.count)
-        for (id, c, shape) in convs { algorithms[id] = ConvAlgorithm.choose(convGeometry(c, input: shape, n: capacity), training: training) }
-        return algorithms
+    /// Each convolution's algorithms for batches of `capacity`, forward and (training) backward;
+    /// nil for other nodes.
+    func algorithms(capacity: Int) -> (forward: [ConvAlgorithm?], backward: [ConvAlgorithm?]) {
+        var forward = [ConvAlgorithm?](repeating: nil, count: values.count), backward = forward
+        for (id, c, shape) in convs {
+            (forward[id], backward[id]) = ConvAlgorithm.choose(convGeometry(c, input: shape, n: capacity), training: training)
+        }
+        return (forward, backward)
     }
 
-    /// Floats of the conv workspace for a batch of `capacity`.
+    /// Floats of the conv workspace for a batch of `capacity`: the most any pass needs.
     func workspaceCount(capacity: Int) -> Int {
-        convs.map { let g = convGeometry($0.1, input: $0.2, n: capacity); return ConvAlgorithm.choose(g, training: training).workspaceCount(g) }.max() ?? 0
+        let (forward, backward) = algorithms(capacity: capacity)
+        return convs.map { id, c, shape in
+            let g = convGeometry(c, input: shape, n: capacity)
+            return [forward[id], backward[id]].compactMap { $0?.workspaceCount(g) }.max() ?? 0
+        }.max() ?? 0
     }
 
     /// Bytes the plan allocates for a batch of `capacity` (arena, workspace, statistics), or

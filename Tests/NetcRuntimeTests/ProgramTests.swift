@@ -166,6 +166,24 @@ import NetcKernels
         #expect(Program.training(graph).passes == ["fuse-batchnorm-relu"])
     }
 
+    /// Training's forward, whose outputs decide the ReLU masks, is never Winograd; its gradients
+    /// take Winograd where the cost model does for inference. The tiny net at batch 3 takes it
+    /// too, so `interpreterAgreesWithReferenceEvaluation` checks those gradients against float64.
+    @Test(arguments: [("resnet18", 128), ("tiny", 3)])
+    func trainingTakesWinogradInItsBackwardOnly(name: String, batch: Int) {
+        let graph = name == "tiny" ? compile(tinySpec) : architecture(name)
+        let training = Program(graph: graph, batch: batch, training: true), inference = Program(graph: graph, batch: batch)
+        let plan = ExecutionPlan(graph: graph, batchSize: batch, training: true)
+        var winogradBackwards = 0
+        for (step, inferred) in zip(training.steps, inference.steps) where step.algorithm != nil {
+            #expect(step.algorithm != .winograd && step.algorithm != .winograd4x4, "\(graph.nodes[step.node].name)")
+            #expect(step.backwardAlgorithm == inferred.algorithm)
+            #expect(plan.algorithms[step.node] == step.algorithm && plan.backwardAlgorithms[step.node] == step.backwardAlgorithm)
+            if step.backwardAlgorithm != step.algorithm { winogradBackwards += 1 }
+        }
+        #expect(winogradBackwards > 0)
+    }
+
     /// `netc compile --infer --explain`: every step, what was fused into it, where it writes.
     @Test func explainShowsWhatEachNodeBecame() {
         let graph = compile(tinySpec)

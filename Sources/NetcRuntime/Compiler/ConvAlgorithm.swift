@@ -18,26 +18,26 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// 8e-7 of im2col's (measured), far inside the 1e-5 netc holds them to against PyTorch.
     case winograd4x4 = "winograd F(4x4,3x3)"
 
-    /// The algorithm for a convolution of this shape and batch (`g.n`): one GEMM for a 1x1;
-    /// im2col over the live taps when the map is smaller than the kernel's reach; for a 3x3
-    /// stride-1 convolution the Winograd tile that multiplies least, if it multiplies at most half
-    /// as much as direct convolution (`winogradCost`; on a tie the smaller tile, whose error is
-    /// smaller); im2col otherwise. Measured per shape (ResNet-18 and ResNeXt at 28 and 96, batch
-    /// 128, forward and both backwards), this picks the fastest of the three on every one; at
-    /// batch 1 the filter transform no longer pays on small maps, and im2col takes them.
-    ///
-    /// Training takes no Winograd tile. Its rounding differs from direct convolution's (and from
-    /// PyTorch's) by a few ulps, enough to tip a ReLU input lying within rounding of 0 to the
-    /// other side, and with it that input's whole gradient: one SGD step of ResNet-18 then parted
-    /// from a float64 step by 3e-3 on 2 batches of 5, with F(2x2) as with F(4x4), where im2col and
-    /// PyTorch's float32 stay within 5e-5 (`scripts/compare_pytorch.py` holds a step to 1e-4).
-    public static func choose(_ g: ConvGeometry, training: Bool) -> ConvAlgorithm {
+    /// The algorithm for one pass of a convolution of this shape and batch (`g.n`): one GEMM for
+    /// a 1x1; im2col over the live taps when the map is smaller than the kernel's reach; for a
+    /// 3x3 stride-1 convolution the Winograd tile that multiplies least, if it multiplies at most
+    /// half as much as direct convolution (`winogradCost`; on a tie the smaller tile, whose error
+    /// is smaller), except in training's forward; im2col otherwise. Measured per shape
+    /// (ResNet-18 and ResNeXt at 28 and 96, batch 128, forward and both backwards), this picks
+    /// the fastest of the three on every one; at batch 1 the filter transform no longer pays on
+    /// small maps, and im2col takes them.
+    public static func choose(_ g: ConvGeometry, for pass: ConvPass) -> ConvAlgorithm {
         if g.isPointwise { return .pointwise }
         if g.hasDeadTaps { return .liveTaps }
-        guard g.winogradApplies, !training else { return .im2col }
+        guard g.winogradApplies, pass != .trainingForward else { return .im2col }
         let (f2, f4) = (winogradCost(g, .f2x2), winogradCost(g, .f4x4))
         if min(f2, f4) > 0.5 { return .im2col }
         return f4 < f2 ? .winograd4x4 : .winograd
+    }
+
+    /// The forward's algorithm and, in training, the gradients'.
+    static func choose(_ g: ConvGeometry, training: Bool) -> (forward: ConvAlgorithm, backward: ConvAlgorithm?) {
+        training ? (choose(g, for: .trainingForward), choose(g, for: .trainingBackward)) : (choose(g, for: .inference), nil)
     }
 
     /// Multiplies of a Winograd tile per pair of input and output channels, relative to direct
@@ -105,4 +105,21 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     }
 
     private var tile: WinogradTile { self == .winograd4x4 ? .f4x4 : .f2x2 }
+}
+
+/// What a convolution is computed for, which bounds the error its algorithm may add.
+public enum ConvPass: Sendable {
+    /// Inference's forward: Winograd's few ulps stay a few ulps in the logits.
+    case inference
+    /// Training's forward: its outputs decide every ReLU's mask and every max pool's winner, and
+    /// the backward follows those decisions. Winograd's rounding, a few ulps from direct
+    /// convolution's (and from PyTorch's), tips ReLU inputs lying within rounding of 0 to the
+    /// other side, and with each the whole gradient through it: one SGD step of ResNet-18 parted
+    /// from a float64 step by 3e-3 on 2 batches of 5 (F(2x2) as F(4x4)), where im2col stays
+    /// within 5e-5 (`scripts/compare_pytorch.py` holds a step to 1e-4). So it takes no Winograd.
+    case trainingForward
+    /// Training's data and filter gradients: linear in the output gradient, with no decision
+    /// left to tip, so Winograd's few ulps stay a few ulps in the step (measured: one SGD step of
+    /// ResNet-18 within 4.5e-5 of PyTorch's over 5 batches, as with im2col).
+    case trainingBackward
 }

@@ -26,7 +26,7 @@ extension Program {
             if let plan, let slot = plan.slot(of: step.output) {
                 output = "slot \(slot)" + (plan.accumulatesInPlace(k) ? ", onto its residual" : "")
             }
-            rows.append(["\(k)", nodes[step.node].name, nodes[step.node].op.kindName, step.algorithm?.rawValue ?? "-",
+            rows.append(["\(k)", nodes[step.node].name, nodes[step.node].op.kindName, step.algorithmName ?? "-",
                          fused.isEmpty ? "-" : fused.joined(separator: ", "), output])
         }
         let widths = rows[0].indices.map { c in rows.map { $0[c].count }.max()! }

@@ -14,15 +14,15 @@ public struct Program: Sendable {
     public var passes: [String]
 
     /// One step per node, in graph order: the graph as written, each convolution computed by
-    /// the algorithm `ConvAlgorithm.choose` picks for batches of `batch` (for inference unless
+    /// the algorithms `ConvAlgorithm.choose` picks for batches of `batch` (for inference unless
     /// `training`).
     public init(graph: Graph, batch: Int = 1, training: Bool = false) {
         self.graph = graph
         steps = graph.nodes.map { node in
             var step = Step(node: node.id)
             if case .conv(let c) = node.op {
-                step.algorithm = ConvAlgorithm.choose(convGeometry(c, input: graph.nodes[node.inputs[0]].shape, n: batch),
-                                                      training: training)
+                (step.algorithm, step.backwardAlgorithm) =
+                    ConvAlgorithm.choose(convGeometry(c, input: graph.nodes[node.inputs[0]].shape, n: batch), training: training)
             }
             return step
         }
@@ -63,6 +63,8 @@ public struct Step: Hashable, Sendable {
     public var relu: Node.ID?
     /// How a convolution is computed (nil for other ops).
     public var algorithm: ConvAlgorithm?
+    /// How a convolution's gradients are computed (training; nil for other ops).
+    public var backwardAlgorithm: ConvAlgorithm?
 
     public init(node: Node.ID) { self.node = node }
 
@@ -70,6 +72,13 @@ public struct Step: Hashable, Sendable {
     public var nodes: [Node.ID] { [node] + [foldedBatchNorm, residualAdd, relu].compactMap { $0 } }
     /// The node whose value the step's output is.
     public var output: Node.ID { nodes.last! }
+    /// Its algorithms as `--explain` and `--profile` print them: one name, or the forward's and
+    /// the backward's where they differ (`im2col gemm, backward winograd F(4x4,3x3)`).
+    public var algorithmName: String? {
+        guard let algorithm else { return nil }
+        guard let backwardAlgorithm, backwardAlgorithm != algorithm else { return algorithm.rawValue }
+        return "\(algorithm.rawValue), backward \(backwardAlgorithm.rawValue)"
+    }
 }
 
 /// A named transformation of a program.

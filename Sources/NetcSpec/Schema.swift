@@ -103,7 +103,7 @@ public enum Schema {
 
     public static let train: [Key] = [
         Key("dataset", .string, default: "fashion-mnist", "fashion-mnist, mnist, or a directory of IDX files"),
-        Key("resize", .int, default: "96", "resize images to this size (bilinear)"),
+        Key("resize", .int, default: "the input's size", "resize images to this size (bilinear)"),
         Key("batch", .int, default: "128", "minibatch size"),
         Key("epochs", .int, default: "10", "passes over the training set"),
         Key("seed", .int, default: "0", "random seed, 0 or more: the same seed repeats a run exactly"),

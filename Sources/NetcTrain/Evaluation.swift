@@ -25,7 +25,7 @@ public struct Evaluation {
         let contents = try Checkpoint.read(weights)
         let declared = compile(nil)
         // A checkpoint with weights only (written by another tool) trained at the spec's recipe
-        // as far as anyone knows; d2l's defaults alone would evaluate a `resize: 28` spec at 96.
+        // as far as anyone knows: a `resize: 28` spec is evaluated at 28.
         var options = contents.options ?? TrainingOptions(spec: declared.spec?.train)
         if let resize { options.resize = resize }
         if let data { options.dataDirectory = data }
@@ -60,7 +60,7 @@ public struct Evaluation {
         try MemoryBudget.check(graph, batch: batch, training: false, advice: .flags(batch: "--batch", resize: "--resize"))
         let test = try IDXDataset.load(directory: try options.resolvedDataDirectory(), split: .test, for: graph)
         let interpreter = Interpreter(graph: graph, store: store, batchSize: batch)
-        let batcher = ImageBatcher(dataset: test, resizeTo: options.resize)
+        let batcher = ImageBatcher(dataset: test, resizeTo: options.resize ?? graph.inputShape.height)
         let r = Trainer.evaluate(interpreter, batcher, count: test.count, batch: batch)
         return (r.loss, r.accuracy, test.count)
     }

@@ -64,6 +64,9 @@ public final class Trainer {
         }
         self.graph = graph
         self.specText = specText
+        // The size the run trains at, in its checkpoints: `--resume --resize` compares with it.
+        var options = options
+        if options.resize == nil, graph.inputShape.height == graph.inputShape.width { options.resize = graph.inputShape.height }
         self.options = options
         self.runDirectory = runDirectory
         changes = resume?.changes ?? []
@@ -95,12 +98,12 @@ public final class Trainer {
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
         let size = graph.inputShape.height
-        guard graph.inputShape.width == size, (options.resize ?? train.height) == size else {
-            throw TrainingError("the network takes \(graph.inputShape.height)x\(graph.inputShape.width) inputs, the data is resized to \(options.resize ?? train.height)",
+        guard graph.inputShape.width == size, (options.resize ?? size) == size else {
+            throw TrainingError("the network takes \(graph.inputShape.height)x\(graph.inputShape.width) inputs, the data is resized to \(options.resize ?? size)",
                                 help: "compile the spec with the input size the recipe resizes to")
         }
-        let trainBatcher = ImageBatcher(dataset: train, resizeTo: options.resize)
-        let testBatcher = ImageBatcher(dataset: test, resizeTo: options.resize)
+        let trainBatcher = ImageBatcher(dataset: train, resizeTo: size)
+        let testBatcher = ImageBatcher(dataset: test, resizeTo: size)
         let count = min(options.limit ?? train.count, train.count)
         let stepsPerEpoch = (count + options.batch - 1) / options.batch
         let schedule = LearningRateSchedule(options.recipe, stepsPerEpoch: stepsPerEpoch)

@@ -48,7 +48,7 @@ public struct TrainingOverrides: Sendable {
         try refuse("batch", batch, options.batch, "the batch size fixes each epoch's steps and the images in each step",
                    show: { "batch \($0)" })
         try refuse("resize", resize.map(Optional.some), options.resize, "the weights and batch-norm statistics were learned at that input size",
-                   show: { $0.map { "\($0)x\($0)" } ?? "the dataset's own size" })
+                   show: { $0.map { "\($0)x\($0)" } ?? "the spec's declared size" })
         try refuse("seed", seed, options.seed, "the seed fixes each epoch's shuffle", show: { "seed \($0)" })
         try refuse("limit", limit.map(Optional.some), options.limit, "the number of training images fixes each epoch's steps and shuffle",
                    show: { $0.map { "\($0) images" } ?? "every image" })

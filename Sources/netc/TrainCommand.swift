@@ -10,7 +10,8 @@ struct TrainCommand: ParsableCommand {
         abstract: "Train a spec on Fashion-MNIST (or any IDX dataset) with SGD.",
         discussion: """
             The recipe comes from the spec's train: section (d2l's defaults where it is silent:
-            SGD, lr 0.01, batch 128, 10 epochs, 96x96, Xavier init); each key can be overridden
+            SGD, lr 0.01, batch 128, 10 epochs, Xavier init; images resized to the spec's declared
+            input size, 96x96 for the chapter's specs); each key can be overridden
             here. A run directory (runs/<name>-<timestamp>/ unless --out) receives metrics.jsonl,
             curves.svg, a copy of the spec and checkpoint.safetensors (written atomically at each
             epoch's end and every --checkpoint-every steps); an existing run is never overwritten.
@@ -29,7 +30,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 penalty added to the gradient.") var weightDecay: Double?
     @Option(help: "Learning-rate schedule: constant, step or cosine.") var schedule: String?
     @Option(name: .customLong("warmup-epochs"), parsing: .unconditional, help: "Epochs of linear warmup.") var warmupEpochs: Int?
-    @Option(parsing: .unconditional, help: "Resize images to this size (28 keeps Fashion-MNIST's own).") var resize: Int?
+    @Option(parsing: .unconditional, help: "Resize images to this size (default: the spec's input size; 28 keeps Fashion-MNIST's own).") var resize: Int?
     @Option(parsing: .unconditional, help: "Random seed (0 or more); the same seed repeats a run exactly.") var seed: Int?
     @Option(parsing: .unconditional, help: "Train on the first N training images only.") var limit: Int?
     @Option(help: "Directory of IDX files (default: the dataset's, /usr/share/datasets/fashion-mnist).") var data: String?

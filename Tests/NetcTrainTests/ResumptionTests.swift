@@ -8,7 +8,10 @@ import Testing
 /// `--resume` takes the overrides that can change between two steps, refuses the others by
 /// name, says when a run is already complete, and never guesses a recipe it cannot read.
 @Suite struct ResumptionTests {
-    static func checkpoint(epoch: Int = 1, options: TrainingOptions = TrainingOptions()) -> Checkpoint.Contents {
+    /// A run's recipe as its checkpoints record it: d2l's defaults at the chapter's 96x96.
+    static let recipe = { var o = TrainingOptions(); o.resize = 96; return o }()
+
+    static func checkpoint(epoch: Int = 1, options: TrainingOptions = recipe) -> Checkpoint.Contents {
         Checkpoint.Contents(spec: "", options: options, position: TrainingState(step: epoch * 469, epoch: epoch),
                             missingForResume: [], momentumSteps: 0, file: SafetensorsFile())
     }
@@ -39,7 +42,7 @@ import Testing
         #expect(r.changes == ["--epochs 10 -> 12", "--lr 0.01 -> 0.05", "--momentum 0.0 -> 0.9", "--weight-decay 0.0 -> 0.0005",
                               "--schedule constant -> cosine", "--warmup-epochs 0 -> 1", "--data (the dataset's default) -> /data",
                               "--checkpoint-every (epoch ends only) -> 100", "--log-every 50 -> 10"])
-        #expect(r.options == o.applied(to: TrainingOptions()))
+        #expect(r.options == o.applied(to: Self.recipe))
         #expect(try Resumption(checkpoint: Self.checkpoint(), from: "c", overrides: TrainingOverrides()).changes.isEmpty)
     }
 

@@ -321,3 +321,23 @@ import Testing
         #expect([0, 19, 20, 39, 40].map(step.rate) == [0.1, 0.1, 0.05, 0.05, 0.025])
     }
 }
+
+/// A spec's declared input size is the size it trains at when its recipe names none: the
+/// chapter's 96x96 is the chapter's specs' own declaration, not a default imposed on every spec.
+@Test func aSpecTrainsAtItsDeclaredSizeWhenTheRecipeIsSilent() throws {
+    let spec = TrainerTests.spec.replacingOccurrences(of: "size: 8", with: "size: 12")
+    let compilation = Compiler.compile(source: spec, file: "tiny12.yaml")
+    let graph = try #require(compilation.graph)
+    var options = TrainingOptions(spec: compilation.spec?.train)
+    #expect(options.resize == nil)
+    let data = try makeTempDir(), run = try makeTempDir()
+    defer { for d in [data, run] { try? FileManager.default.removeItem(atPath: d) } }
+    try TrainerTests.writeDataset(data)
+    options.dataDirectory = data
+    options.epochs = 1
+    options.batch = 32
+    let trainer = try Trainer(graph: graph, specText: spec, options: options, runDirectory: run)
+    trainer.progressEnabled = false
+    let result = try trainer.run()
+    #expect(graph.inputShape.height == 12 && result.epochs.count == 1 && result.epochs[0].testAcc.isFinite)
+}

@@ -1,4 +1,6 @@
-// Layout-agnostic elementwise kernels and the optimizer step.
+// Layout-agnostic elementwise kernels and the optimizers' update steps.
+import Foundation
+
 
 /// `y = a + b` (residual joins), or `max(a + b, 0)` when `relu` (the ReLU after a join, fused).
 /// `y` may alias `a` or `b`.
@@ -89,6 +91,39 @@ public func sgdStep(param: UnsafeMutableBufferPointer<Float>, grad: UnsafeBuffer
                 let step = nesterov ? d + momentum * b : b
                 p[i] = p[i] - lr * step
             }
+        }
+    }
+}
+
+/// One step of `torch.optim.AdamW` on a parameter tensor, in PyTorch's order (its
+/// single-tensor path; the scalars in double, as Python computes them):
+/// ```
+/// p *= 1 - lr * weightDecay                       (decoupled weight decay)
+/// m += (1 - beta1) * (g - m)                      (exp_avg.lerp_(g, 1 - beta1))
+/// v = beta2 * v + (1 - beta2) * g * g
+/// p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+/// ```
+/// - Parameters:
+///   - step: this step's number, from 1 (the bias corrections count it).
+///   - firstMoment, secondMoment: `exp_avg` and `exp_avg_sq`, zero before the first step.
+public func adamwStep(param: UnsafeMutableBufferPointer<Float>, grad: UnsafeBufferPointer<Float>,
+                      firstMoment: UnsafeMutableBufferPointer<Float>, secondMoment: UnsafeMutableBufferPointer<Float>,
+                      step: Int, learningRate lr: Double, beta1: Double, beta2: Double, epsilon: Double, weightDecay: Double) {
+    precondition(step >= 1 && grad.count >= param.count && firstMoment.count >= param.count && secondMoment.count >= param.count,
+                 "adamw: buffers too small or step below 1")
+    if param.isEmpty { return }
+    let p = param.baseAddress!, g = grad.baseAddress!, m = firstMoment.baseAddress!, v = secondMoment.baseAddress!
+    let decay = Float(1 - lr * weightDecay), a = Float(1 - beta1), b2 = Float(beta2), c2 = Float(1 - beta2)
+    let stepSize = Float(lr / (1 - pow(beta1, Double(step))))
+    let correction2 = Float((1 - pow(beta2, Double(step))).squareRoot()), eps = Float(epsilon)
+    parallelFor(param.count) { r in
+        for i in r {
+            let gi = g[i]
+            let mi = m[i] + a * (gi - m[i])
+            let vi = b2 * v[i] + c2 * gi * gi
+            m[i] = mi
+            v[i] = vi
+            p[i] = p[i] * decay - stepSize * (mi / (vi.squareRoot() / correction2 + eps))
         }
     }
 }

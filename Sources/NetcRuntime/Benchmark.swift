@@ -28,11 +28,14 @@ public struct TrainingBenchmark: Sendable, CustomStringConvertible {
     }
 }
 
-/// Times full training steps (forward, loss, backward, plain SGD as the PyTorch peer) of `graph` on random
-/// data: one untimed warm-up step (plan allocation, BLAS thread start-up), then `steps` timed.
-public func benchmarkTrainingStep(graph: Graph, batch: Int, steps: Int = 3, seed: UInt64 = 0) -> TrainingBenchmark {
+/// Times full training steps (forward, loss, backward, and the update `optimizer` makes for the
+/// store: plain SGD, as the PyTorch peer) of `graph` on random data: one untimed warm-up step
+/// (plan allocation, BLAS thread start-up), then `steps` timed.
+public func benchmarkTrainingStep(graph: Graph, batch: Int, steps: Int = 3, seed: UInt64 = 0,
+                                  optimizer: (ParameterStore) -> () -> Void) -> TrainingBenchmark {
     let store = ParameterStore(graph: graph)
     store.initialize(.xavier, seed: seed, graph: graph)
+    let update = optimizer(store)
     let interpreter = Interpreter(graph: graph, store: store, batchSize: batch)
     var rng = SplitMix64(seed: seed &+ 1)
     let input = (0..<batch * graph.inputShape.elementCount).map { _ in Float(rng.uniform(0, 1)) }
@@ -49,7 +52,7 @@ public func benchmarkTrainingStep(graph: Graph, batch: Int, steps: Int = 3, seed
                 _ = interpreter.loss(labels: y)
                 interpreter.backward()
                 let t1 = DispatchTime.now().uptimeNanoseconds
-                interpreter.sgdStep(learningRate: 0.01)
+                update()
                 let t2 = DispatchTime.now().uptimeNanoseconds
                 optimizerSeconds = Double(t2 - t1) / 1e9
                 let t = Double(t2 - t0) / 1e9

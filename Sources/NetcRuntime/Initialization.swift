@@ -57,6 +57,6 @@ extension ParameterStore {
                 preconditionFailure("\(node.op.kindName) has no parameters")
             }
         }
-        resetOptimizer()
+        noteChange()
     }
 }

@@ -261,22 +261,4 @@ public final class Interpreter {
         }
         return out
     }
-
-    // MARK: Optimizer
-
-    /// One SGD step (torch.optim.SGD semantics) on every trainable parameter.
-    public func sgdStep(learningRate: Float, momentum: Float = 0, weightDecay: Float = 0) {
-        store.sgdStep(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
-    }
-
-    /// forward (training) + loss + backward + SGD step.
-    @discardableResult
-    public func trainStep(input: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Int32>,
-                          learningRate: Float, momentum: Float = 0, weightDecay: Float = 0) -> (loss: Double, correct: Int) {
-        forward(input, batchSize: labels.count, training: true)
-        let result = loss(labels: labels)
-        backward()
-        sgdStep(learningRate: learningRate, momentum: momentum, weightDecay: weightDecay)
-        return result
-    }
 }

@@ -1,16 +1,16 @@
 import NetcIR
 import NetcKernels
 
-/// Every parameter of a graph, kept apart from the graph itself: values, gradients of the
-/// trainable ones, and SGD momentum buffers, each in one contiguous allocation.
+/// Every parameter of a graph, kept apart from the graph itself: values and gradients of the
+/// trainable ones, each in one contiguous allocation. An optimizer keeps its own state
+/// (`NetcTrain.Optimizer`), laid out as the values (`offset`, `totalCount`).
 ///
 /// Parameters are addressed by their full name `"\(node.name).\(param.name)"`
 /// (`stages.1.0.conv1.weight`), the same key PyTorch's `state_dict` uses. The order is the
 /// graph's node order, then each op's parameter order, so it is stable across runs and
 /// matches `named_parameters()` / `state_dict()` ordering.
 ///
-/// All memory is allocated in `init` but the momentum buffers, made by the first step with
-/// momentum: later optimizer steps allocate nothing.
+/// All memory is allocated in `init`.
 public final class ParameterStore {
     /// One stored tensor.
     public struct Entry: Sendable {
@@ -21,7 +21,7 @@ public final class ParameterStore {
         public var index: Int
         public var shape: [Int]
         public var role: ParameterSpec.Role
-        /// Offset (in floats) into the value, gradient and momentum storage.
+        /// Offset (in floats) into the value and gradient storage (and an optimizer's).
         public var offset: Int
         public var count: Int
     }
@@ -35,27 +35,15 @@ public final class ParameterStore {
     public let totalCount: Int
 
     private let values: UnsafeMutableBufferPointer<Float>
-    // Gradients and momentum have the same layout as values (buffers' slots just stay
-    // zero), so one offset addresses all three.
+    // Gradients have the same layout as values (buffers' slots just stay zero), so one offset
+    // addresses both.
     private let gradients: UnsafeMutableBufferPointer<Float>
-    /// Allocated on first use: plain SGD (the chapter's recipe) never needs it, and a zeroed
-    /// buffer the size of the model would still be resident memory.
-    private var momentumStorage: UnsafeMutableBufferPointer<Float>?
-    private var momentum: UnsafeMutableBufferPointer<Float> {
-        if let momentumStorage { return momentumStorage }
-        let m = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(totalCount, 1))
-        m.initialize(repeating: 0)
-        momentumStorage = m
-        return m
-    }
-    /// SGD steps taken with momentum; PyTorch initialises the buffer on the first one.
-    public private(set) var momentumSteps = 0
     /// Grows whenever values may have changed (a step, a load, a writable view handed out), so
     /// what is computed from them (folded conv weights) knows when to be recomputed.
     public private(set) var generation = 0
 
     /// Records that values may have changed.
-    func noteChange() { generation &+= 1 }
+    public func noteChange() { generation &+= 1 }
 
     public init(graph: Graph) {
         var entries: [Entry] = [], byName: [String: Int] = [:]
@@ -85,7 +73,6 @@ public final class ParameterStore {
     deinit {
         values.deallocate()
         gradients.deallocate()
-        momentumStorage?.deallocate()
     }
 
     /// Names in stable order.
@@ -94,15 +81,16 @@ public final class ParameterStore {
     /// Number of trainable scalars (what torchinfo calls parameters).
     public var trainableCount: Int { entries.filter { $0.role == .trainable }.reduce(0) { $0 + $1.count } }
 
-    /// Bytes held at most: values, gradients and momentum.
-    public var bytes: Int { 3 * totalCount * MemoryLayout<Float>.stride }
+    /// Bytes of the parameters in training at most: values, gradients, and the optimizer's state,
+    /// which is at most two tensors per parameter (AdamW's moments).
+    public var bytes: Int { 4 * totalCount * MemoryLayout<Float>.stride }
 
     /// What `bytes` will be for a store of `graph`, known without allocating it.
     public static func bytes(of graph: Graph) -> Int {
-        3 * totalCount(of: graph) * MemoryLayout<Float>.stride
+        4 * totalCount(of: graph) * MemoryLayout<Float>.stride
     }
 
-    /// What `totalCount` will be for a store of `graph`: the floats of each of its three storages.
+    /// What `totalCount` will be for a store of `graph`: the floats of each storage.
     public static func totalCount(of graph: Graph) -> Int {
         graph.nodes.reduce(0) { sum, node in sum + node.parameters.reduce(0) { $0 + alignedCount($1) } }
     }
@@ -136,11 +124,6 @@ public final class ParameterStore {
         UnsafeMutableBufferPointer(rebasing: gradients[entries[i].offset ..< entries[i].offset + entries[i].count])
     }
 
-    /// Momentum buffer by entry index.
-    public func momentumBuffer(at i: Int) -> UnsafeMutableBufferPointer<Float> {
-        UnsafeMutableBufferPointer(rebasing: momentum[entries[i].offset ..< entries[i].offset + entries[i].count])
-    }
-
     /// Copies of all values by name (for checkpoints and tests; allocates).
     public func snapshot() -> [String: [Float]] {
         var out: [String: [Float]] = [:]
@@ -156,24 +139,4 @@ public final class ParameterStore {
             _ = v.update(fromContentsOf: data)
         }
     }
-
-    /// One `torch.optim.SGD` step on every trainable parameter with its current gradient.
-    /// Weight decay applies to all trainable tensors (biases and BN affine too), as when
-    /// the whole `model.parameters()` is handed to SGD; running statistics are not touched.
-    public func sgdStep(learningRate lr: Float, momentum m: Float = 0, weightDecay: Float = 0) {
-        noteChange()
-        let first = momentumSteps == 0
-        for (i, e) in entries.enumerated() where e.role == .trainable {
-            NetcKernels.sgdStep(param: value(at: i), grad: UnsafeBufferPointer(gradient(at: i)),
-                                momentumBuffer: m == 0 ? nil : momentumBuffer(at: i),
-                                learningRate: lr, momentum: m, weightDecay: weightDecay, isFirstStep: first)
-        }
-        if m != 0 { momentumSteps += 1 }
-    }
-
-    /// Forgets momentum (the next momentum step starts the buffers afresh, as a new optimizer would).
-    public func resetOptimizer() { momentumSteps = 0 }
-
-    /// Restores the optimizer's step count from a checkpoint, so momentum continues as it was.
-    public func restoreOptimizer(momentumSteps steps: Int) { momentumSteps = steps }
 }

@@ -22,6 +22,16 @@ public enum RecipeLimits {
         w.isFinite && w >= 0 ? nil : "must be a finite number at least 0, got \(Value.format(w))"
     }
 
+    /// An Adam moment's decay rate: 1 or more never forgets, and its bias correction divides by 0.
+    public static func beta(_ b: Double) -> String? {
+        b >= 0 && b < 1 ? nil : "must be at least 0 and below 1, got \(Value.format(b))"
+    }
+
+    /// Adam's denominator term: 0 divides by zero where a gradient has always been 0.
+    public static func epsilon(_ e: Double) -> String? {
+        e.isFinite && e > 0 ? nil : "must be a positive finite number, got \(Value.format(e))"
+    }
+
     /// Epochs, batch size, image size, steps: a count of 0 or fewer does nothing or divides by zero.
     public static func count(_ n: Int) -> String? {
         n >= 1 ? nil : "must be at least 1, got \(n)"

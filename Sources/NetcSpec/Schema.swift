@@ -108,7 +108,7 @@ public enum Schema {
         Key("epochs", .int, default: "10", "passes over the training set"),
         Key("seed", .int, default: "0", "random seed, 0 or more: the same seed repeats a run exactly"),
         Key("init", .string, default: "xavier", "weight initialisation: xavier (d2l) or kaiming (torchvision)"),
-        Key("optimizer", .mapping, default: "{sgd: {lr: 0.01}}", "the optimizer; netc has `sgd`"),
+        Key("optimizer", .mapping, default: "{sgd: {lr: 0.01}}", "the optimizer: `sgd` or `adamw`"),
         Key("schedule", .mapping, default: "{constant: {}}", "learning-rate schedule: constant, step or cosine"),
         Key("warmup_epochs", .int, default: "0", "epochs of linear warmup before the schedule, 0 or more"),
     ]
@@ -117,6 +117,16 @@ public enum Schema {
         Key("lr", .number, default: "0.01", "learning rate, positive"),
         Key("momentum", .number, default: "0", "momentum, as torch.optim.SGD: at least 0 and below 1"),
         Key("weight_decay", .number, default: "0", "L2 penalty added to the gradient, 0 or more"),
+        Key("nesterov", .bool, default: "false", "Nesterov momentum, as torch.optim.SGD's nesterov=True"),
+        Key("decay_norm_and_bias", .bool, default: "true", "whether weight decay also applies to batch norms and biases"),
+    ]
+
+    public static let adamw: [Key] = [
+        Key("lr", .number, default: "0.001", "learning rate, positive"),
+        Key("betas", .value, default: "[0.9, 0.999]", "decay rates of the moment estimates, each at least 0 and below 1"),
+        Key("eps", .number, default: "1e-8", "term added to the denominator, positive"),
+        Key("weight_decay", .number, default: "0.01", "decoupled weight decay, 0 or more"),
+        Key("decay_norm_and_bias", .bool, default: "true", "whether weight decay also applies to batch norms and biases"),
     ]
 
     public static let stepSchedule: [Key] = [

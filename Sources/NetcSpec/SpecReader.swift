@@ -348,17 +348,9 @@ struct SpecReader {
                       help: DidYouMean.help(s, from: TrainSpec.Initializer.allCases.map(\.rawValue), what: "initialisations"))
             }
         }
-        if let v = f["optimizer"], let (kind, body) = oneKey(v, "optimizer", choices: ["sgd"]), kind == "sgd" {
-            if let g = fields(body, Schema.sgd, in: "sgd") {
-                if let v = g["lr"], let x = number(v, "lr"), within(RecipeLimits.learningRate(x), v, "lr") { t.lr = x }
-                if let v = g["momentum"], let x = number(v, "momentum"), within(RecipeLimits.momentum(x), v, "momentum",
-                                                                               help: "d2l and torchvision use 'momentum: 0.9'") {
-                    t.momentum = x
-                }
-                if let v = g["weight_decay"], let x = number(v, "weight_decay"), within(RecipeLimits.weightDecay(x), v, "weight_decay") {
-                    t.weightDecay = x
-                }
-            }
+        if let v = f["optimizer"], let (kind, body) = oneKey(v, "optimizer", choices: TrainSpec.Optimizer.allCases.map(\.rawValue)),
+           let optimizer = TrainSpec.Optimizer(rawValue: kind) {
+            readOptimizer(optimizer, body, into: &t)
         }
         if let v = f["schedule"], let (kind, body) = oneKey(v, "schedule", choices: ["constant", "step", "cosine"]) {
             switch kind {
@@ -371,6 +363,34 @@ struct SpecReader {
             }
         }
         return t
+    }
+
+    /// An optimizer's section, over its own defaults (AdamW's lr 0.001 and weight decay 0.01).
+    private mutating func readOptimizer(_ optimizer: TrainSpec.Optimizer, _ body: YAMLNode, into t: inout TrainSpec) {
+        let keys = switch optimizer { case .sgd: Schema.sgd; case .adamw: Schema.adamw }
+        let defaults = TrainSpec.defaults(for: optimizer)
+        (t.optimizer, t.lr, t.weightDecay) = (optimizer, defaults.lr, defaults.weightDecay)
+        guard let g = fields(body, keys, in: optimizer.rawValue) else { return }
+        if let v = g["lr"], let x = number(v, "lr"), within(RecipeLimits.learningRate(x), v, "lr") { t.lr = x }
+        if let v = g["momentum"], let x = number(v, "momentum"), within(RecipeLimits.momentum(x), v, "momentum",
+                                                                       help: "d2l and torchvision use 'momentum: 0.9'") {
+            t.momentum = x
+        }
+        if let v = g["nesterov"], let b = bool(v, "nesterov") { t.nesterov = b }
+        if let v = g["betas"], let items = sequence(v, "betas") {
+            let betas = items.compactMap { item in number(item, "betas").flatMap { within(RecipeLimits.beta($0), item, "betas") ? $0 : nil } }
+            if items.count != 2 {
+                error("'betas' has \(items.count) value(s); it takes two, the decay rates of the first and second moments", at: v,
+                      help: "PyTorch's default is 'betas: [0.9, 0.999]'")
+            } else if betas.count == 2 {
+                (t.beta1, t.beta2) = (betas[0], betas[1])
+            }
+        }
+        if let v = g["eps"], let x = number(v, "eps"), within(RecipeLimits.epsilon(x), v, "eps") { t.epsilon = x }
+        if let v = g["weight_decay"], let x = number(v, "weight_decay"), within(RecipeLimits.weightDecay(x), v, "weight_decay") {
+            t.weightDecay = x
+        }
+        if let v = g["decay_norm_and_bias"], let b = bool(v, "decay_norm_and_bias") { t.decayNormAndBias = b }
     }
 
     /// A recipe count (resize, batch, epochs): below 1 refused in `RecipeLimits.count`'s words, as

@@ -29,15 +29,16 @@ public struct TrainingState: Equatable, Sendable {
 /// Checkpoints as safetensors files that PyTorch and numpy read: every parameter and batch-norm
 /// statistic under its hierarchical name (`stages.1.0.conv1.weight`, the `state_dict` key),
 /// `num_batches_tracked` for each batch norm (so `load_state_dict(strict=True)` accepts them),
-/// SGD momentum buffers under `optimizer.momentum_buffer.<name>`, and in `__metadata__` the spec,
-/// its CRC-32, the recipe and the position in the run.
+/// the optimizer's state per parameter under `optimizer.<slot>.<name>` (`momentum_buffer`,
+/// `exp_avg`, `exp_avg_sq`), and in `__metadata__` the spec, its CRC-32, the recipe, the
+/// optimizer's step count and the position in the run.
 public enum Checkpoint {
     public static let format = "netc-checkpoint-1"
-    static let momentumPrefix = "optimizer.momentum_buffer."
+    static let optimizerPrefix = "optimizer."
 
     /// Writes atomically (temp file, fsync, rename): a crash or SIGKILL leaves the previous checkpoint whole.
-    public static func save(to path: String, store: ParameterStore, spec: String, options: TrainingOptions,
-                            state: TrainingState) throws {
+    public static func save(to path: String, store: ParameterStore, optimizer: Optimizer?, spec: String,
+                            options: TrainingOptions, state: TrainingState) throws {
         var file = SafetensorsFile()
         for (i, e) in store.entries.enumerated() {
             let names = TensorNames(e)
@@ -45,15 +46,18 @@ public enum Checkpoint {
             if let tracked = names.batchesTracked {
                 file.tensors[tracked] = try SafeTensor([Int64(state.step)], shape: [])
             }
-            if let momentum = names.momentum, store.momentumSteps > 0 {
-                file.tensors[momentum] = try SafeTensor(Array(store.momentumBuffer(at: i)), shape: e.shape)
+            if let optimizer, optimizer.steps > 0, e.role == .trainable {
+                for slot in optimizer.slots {
+                    file.tensors[optimizerTensorName(slot: slot, parameter: e.name)] =
+                        try SafeTensor(Array(optimizer.state(slot, entry: i)), shape: e.shape)
+                }
             }
         }
         file.metadata = try metadata(options: options, state: state)
         file.metadata["format"] = format
         file.metadata["spec"] = spec
         file.metadata["spec_crc32"] = crc32Hex(spec)
-        file.metadata["momentum_steps"] = String(store.momentumSteps)
+        file.metadata["optimizer_steps"] = String(optimizer?.steps ?? 0)
         try file.write(to: path)
     }
 
@@ -67,7 +71,8 @@ public enum Checkpoint {
         /// The `__metadata__` keys a resume needs that the file lacks: none in a checkpoint netc
         /// trained, all of them in weights only.
         public var missingForResume: [String]
-        public var momentumSteps: Int
+        /// Steps the optimizer whose state the file holds had taken (0: no state).
+        public var optimizerSteps: Int
         public var file: SafetensorsFile
     }
 
@@ -95,31 +100,37 @@ public enum Checkpoint {
         }
         let options = try options(in: m, of: path), position = try position(in: m, of: path)
         let missing = (options == nil ? ["options"] : []) + (position == nil ? positionKeys.filter { m[$0] == nil } : [])
-        var steps = try momentumSteps(in: m, of: path)
-        // Momentum buffers without the count (a PyTorch optimizer's state, written by another tool)
-        // are the optimizer's state all the same: they used to be dropped in silence, the next
-        // step starting them afresh from its gradient as a first step does.
-        if m["momentum_steps"] == nil, file.tensors.keys.contains(where: { $0.hasPrefix(momentumPrefix) }) { steps = 1 }
+        var steps = try optimizerSteps(in: m, of: path)
+        // Optimizer state without the count (a PyTorch optimizer's, written by another tool) is
+        // the optimizer's state all the same: it used to be dropped in silence, the next step
+        // starting it afresh as a first step does.
+        if steps == nil, file.tensors.keys.contains(where: { $0.hasPrefix(optimizerPrefix) }) { steps = 1 }
         return Contents(spec: spec, options: options, position: position, missingForResume: missing,
-                        momentumSteps: steps, file: file)
+                        optimizerSteps: steps ?? 0, file: file)
     }
 
-    /// Copies the checkpoint's tensors into `store`. Every parameter must be there with its shape,
-    /// and every tensor there must be one the spec uses: a tensor left over means the weights were
-    /// saved from another network, whose results these would not be. Problems are listed all at once.
-    public static func load(_ contents: Contents, into store: ParameterStore, source: String) throws {
-        let used = Set(store.entries.flatMap { TensorNames($0).all })
-        // After momentum steps, every trainable tensor has its buffer: one missing would restart at 0.
+    /// Copies the checkpoint's tensors into `store`, and into `optimizer` its state (none given:
+    /// the file's optimizer state, if any, is left unread). Every parameter must be there with its
+    /// shape, and every tensor there must be one the spec uses: a tensor left over means the
+    /// weights were saved from another network, whose results these would not be. Problems are
+    /// listed all at once.
+    public static func load(_ contents: Contents, into store: ParameterStore, optimizer: Optimizer? = nil,
+                            source: String) throws {
+        let trainable = store.entries.filter { $0.role == .trainable }
+        let stateNames = trainable.map { e in (e, (optimizer?.slots ?? []).map { optimizerTensorName(slot: $0, parameter: e.name) }) }
+        let used = Set(store.entries.flatMap { TensorNames($0).all } + stateNames.flatMap(\.1))
+        // After steps that used it, every trainable tensor has its state: one missing would restart at 0.
         let missing = store.entries.filter { contents.file.tensors[$0.name] == nil }.map(\.name)
-            + (contents.momentumSteps > 0 ? store.entries.filter { $0.role == .trainable && contents.file.tensors[momentumPrefix + $0.name] == nil }
-                .map { momentumPrefix + $0.name } : [])
-        let misshapen = store.entries.flatMap { e in
-            let names = TensorNames(e)
-            return [names.value, names.momentum].compactMap { $0 }.compactMap { name in
+            + (contents.optimizerSteps > 0 ? stateNames.flatMap(\.1).filter { contents.file.tensors[$0] == nil } : [])
+        let misshapen = stateNames.flatMap { e, names in
+            ([e.name] + names).compactMap { name in
                 contents.file.tensors[name].flatMap { $0.shape == e.shape ? nil : "'\(name)' is \($0.shape), the spec needs \(e.shape)" }
             }
+        } + store.entries.filter { $0.role != .trainable }.compactMap { e in
+            contents.file.tensors[e.name].flatMap { $0.shape == e.shape ? nil : "'\(e.name)' is \($0.shape), the spec needs \(e.shape)" }
         }
-        let unused = contents.file.tensors.keys.filter { !used.contains($0) }.sorted()
+        // Without an optimizer to take it, a file's optimizer state is not weights and not unused.
+        let unused = contents.file.tensors.keys.filter { !used.contains($0) && (optimizer != nil || !$0.hasPrefix(optimizerPrefix)) }.sorted()
         let problems = [missing.isEmpty ? nil : "\(missing.count) tensor(s) the spec needs are missing: " + missing.joined(separator: ", "),
                         misshapen.isEmpty ? nil : "\(misshapen.count) tensor(s) have another shape: " + misshapen.joined(separator: "; "),
                         unused.isEmpty ? nil : "\(unused.count) tensor(s) are not used by the spec: " + unused.joined(separator: ", ")]
@@ -141,11 +152,15 @@ public enum Checkpoint {
                                     help: "a running variance is 0 or more; the file was made wrongly or damaged")
             }
             _ = store.value(at: i).update(fromContentsOf: values)
-            if let m = TensorNames(e).momentum.flatMap({ contents.file.tensors[$0] }) {
-                _ = store.momentumBuffer(at: i).update(fromContentsOf: try m.floats())
+            guard let optimizer, e.role == .trainable else { continue }
+            for slot in optimizer.slots {
+                if let tensor = contents.file.tensors[optimizerTensorName(slot: slot, parameter: e.name)] {
+                    _ = optimizer.state(slot, entry: i).update(fromContentsOf: try tensor.floats())
+                }
             }
         }
-        store.restoreOptimizer(momentumSteps: contents.momentumSteps)
+        store.noteChange()
+        optimizer?.restore(steps: contents.optimizerSteps)
     }
 
     /// The tensors a checkpoint holds for one parameter-store entry, named as PyTorch's
@@ -153,20 +168,17 @@ public enum Checkpoint {
     struct TensorNames {
         /// The entry's values: `stem.bn1.running_var`.
         let value: String
-        /// A trainable entry's SGD momentum buffer: `optimizer.momentum_buffer.stem.conv1.weight`.
-        let momentum: String?
         /// Beside a batch norm's running variance, its step count: `stem.bn1.num_batches_tracked`
         /// (PyTorch's `load_state_dict(strict=True)` requires it).
         let batchesTracked: String?
 
         init(_ entry: ParameterStore.Entry) {
             value = entry.name
-            momentum = entry.role == .trainable ? momentumPrefix + entry.name : nil
             let runningVar = ".running_var"
             batchesTracked = entry.name.hasSuffix(runningVar) ? entry.name.dropLast(runningVar.count) + ".num_batches_tracked" : nil
         }
 
-        var all: [String] { [value, momentum, batchesTracked].compactMap { $0 } }
+        var all: [String] { [value, batchesTracked].compactMap { $0 } }
     }
 
     static func crc32Hex(_ text: String) -> String {

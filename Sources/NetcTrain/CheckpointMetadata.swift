@@ -72,10 +72,12 @@ extension Checkpoint {
         return state
     }
 
-    static func momentumSteps(in m: [String: String], of path: String) throws -> Int {
-        guard let text = m["momentum_steps"] else { return 0 }  // no momentum was used
+    /// The optimizer's step count; nil when the file has none. Checkpoints written before AdamW
+    /// counted SGD's momentum steps as `momentum_steps`.
+    static func optimizerSteps(in m: [String: String], of path: String) throws -> Int? {
+        guard let key = ["optimizer_steps", "momentum_steps"].first(where: { m[$0] != nil }), let text = m[key] else { return nil }
         guard let steps = Int(text), steps >= 0 else {
-            throw TrainingError("\(path): __metadata__ 'momentum_steps' is '\(text)', not a whole number", help: "the file was edited or damaged")
+            throw TrainingError("\(path): __metadata__ '\(key)' is '\(text)', not a whole number", help: "the file was edited or damaged")
         }
         return steps
     }

@@ -10,6 +10,8 @@ public struct Evaluation {
     public let options: TrainingOptions
     /// The spec text the checkpoint carries.
     public let specText: String
+    /// The file the weights came from, with any optimizer state a step continues from.
+    let checkpoint: Checkpoint.Contents, checkpointPath: String
     /// What the caller should tell the user (e.g. that the given spec's text differs from the
     /// checkpoint's though the network is the same).
     public let warnings: [String]
@@ -39,6 +41,7 @@ public struct Evaluation {
         self.graph = graph
         self.options = options
         specText = contents.spec
+        (checkpoint, checkpointPath) = (contents, weights)
         warnings = warning.map { [$0] } ?? []
         store = ParameterStore(graph: graph)
         do {
@@ -73,11 +76,14 @@ public struct Evaluation {
         return interpreter.logits()
     }
 
-    /// One training-mode SGD step on a batch; writes the updated weights as a checkpoint and
-    /// returns the batch's loss before the step. `labels` are class indices stored as float32,
-    /// one per image, read from `labelsSource`.
-    public func sgdStep(_ input: InputBatch, labels: NPYArray, labelsSource: String, lr: Double, momentum: Double,
-                        weightDecay: Double, saveTo path: String) throws -> Double {
+    /// One training-mode step of `recipe`'s optimizer on a batch, continuing from the optimizer
+    /// state in the weights' file if it holds any; writes the updated weights (and state) as a
+    /// checkpoint and returns the batch's loss before the step. `labels` are class indices
+    /// stored as float32, one per image, read from `labelsSource`.
+    public func step(_ input: InputBatch, labels: NPYArray, labelsSource: String, recipe: TrainSpec,
+                     saveTo path: String) throws -> Double {
+        let optimizer = makeOptimizer(recipe, for: store)
+        try Checkpoint.load(checkpoint, into: store, optimizer: optimizer, source: checkpointPath)
         guard labels.shape.count == 1, labels.shape[0] == input.count else {
             throw TrainingError("\(labelsSource) has shape \(labels.shape), but \(input.source) holds \(input.count) image(s)",
                                 help: "save one label per image, a 1-d array of \(input.count)")
@@ -91,15 +97,15 @@ public struct Evaluation {
         guard loss.isFinite else {
             throw TrainingError("the loss on this batch is \(loss); no step was taken", help: "check the weights and the images")
         }
-        interpreter.sgdStep(learningRate: Float(lr), momentum: Float(momentum), weightDecay: Float(weightDecay))
+        optimizer.step(learningRate: recipe.lr)
         // Weights a huge --lr sent past Float's range are not written: no netc would load them.
         for (i, e) in store.entries.enumerated() {
             if let j = store.value(at: i).firstIndex(where: { !$0.isFinite }) {
                 throw TrainingError("the step made '\(e.name)' non-finite (\(store.value(at: i)[j]) at index \(j)); nothing was written",
-                                    help: "lower --lr (\(lr)) or --weight-decay")
+                                    help: "lower --lr (\(recipe.lr)) or --weight-decay")
             }
         }
-        try Checkpoint.save(to: path, store: store, spec: specText, options: options, state: TrainingState(step: 1))
+        try Checkpoint.save(to: path, store: store, optimizer: optimizer, spec: specText, options: options, state: TrainingState(step: 1))
         return loss
     }
 

@@ -24,6 +24,8 @@ public final class Trainer {
     public let options: TrainingOptions
     public let runDirectory: String
     public let store: ParameterStore
+    /// The recipe's optimizer, owning its state.
+    public let optimizer: Optimizer
     let interpreter: Interpreter
     var state = TrainingState()
     var history: [EpochMetrics] = []
@@ -72,8 +74,9 @@ public final class Trainer {
         changes = resume?.changes ?? []
         store = ParameterStore(graph: graph)
         interpreter = Interpreter(graph: graph, store: store, batchSize: options.batch)
+        optimizer = makeOptimizer(options.recipe, for: store)
         if let resume {
-            try Checkpoint.load(resume.checkpoint, into: store, source: "the checkpoint")
+            try Checkpoint.load(resume.checkpoint, into: store, optimizer: optimizer, source: "the checkpoint")
             state = resume.state
             lastCheckpoint = resume.state
         } else {
@@ -129,7 +132,7 @@ public final class Trainer {
                         trainBatcher.fill(indices: order[lo..<hi], images: img, labels: lab)
                     }
                 }
-                let lr = Float(schedule.rate(at: state.step))
+                let lr = schedule.rate(at: state.step)
                 let result = images.withUnsafeBufferPointer { img in
                     labels.withUnsafeBufferPointer { lab -> (loss: Double, correct: Int) in
                         let batchImages = UnsafeBufferPointer(rebasing: img[0..<n * sampleCount])
@@ -138,7 +141,7 @@ public final class Trainer {
                         let r = interpreter.loss(labels: batchLabels)
                         guard r.loss.isFinite else { return r }
                         interpreter.backward()
-                        interpreter.sgdStep(learningRate: lr, momentum: Float(options.momentum), weightDecay: Float(options.weightDecay))
+                        optimizer.step(learningRate: lr)
                         return r
                     }
                 }
@@ -238,7 +241,7 @@ public final class Trainer {
         try writing(RunDirectory.checkpointName, log) {
             try log.sync()
             state.metricsLength = log.length
-            try Checkpoint.save(to: checkpointPath, store: store, spec: specText, options: options, state: state)
+            try Checkpoint.save(to: checkpointPath, store: store, optimizer: optimizer, spec: specText, options: options, state: state)
         }
         lastCheckpoint = state
     }

@@ -39,6 +39,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     func rangeProblems() -> [String] {
         let problems = [("lr", RecipeLimits.learningRate(recipe.lr)), ("momentum", RecipeLimits.momentum(recipe.momentum)),
                         ("weight_decay", RecipeLimits.weightDecay(recipe.weightDecay)),
+                        ("betas", RecipeLimits.beta(recipe.beta1) ?? RecipeLimits.beta(recipe.beta2)),
+                        ("eps", RecipeLimits.epsilon(recipe.epsilon)),
                         ("warmup_epochs", RecipeLimits.warmupEpochs(recipe.warmupEpochs)), ("seed", RecipeLimits.seed(recipe.seed)),
                         ("batch", RecipeLimits.count(recipe.batch)), ("epochs", RecipeLimits.boundedCount(recipe.epochs)),
                         ("limit", limit.flatMap(RecipeLimits.count)), ("resize", recipe.resize.flatMap(RecipeLimits.boundedCount)),

@@ -4,10 +4,14 @@ import NetcSpec
 ///
 /// A new run takes them all. A resumed run takes those that can change between two steps without
 /// breaking the run (rates, epochs, where data and checkpoints go) and refuses those that fix
-/// each epoch's batches or the input shape (`--batch`, `--resize`, `--seed`, `--limit`).
+/// each epoch's batches, the input shape or the optimizer's state (`--batch`, `--resize`,
+/// `--seed`, `--limit`, `--optimizer`).
 public struct TrainingOverrides: Sendable {
     public var epochs: Int?
     public var batch: Int?
+    /// Another optimizer starts from its own defaults (AdamW: lr 0.001, weight decay 0.01)
+    /// where `--lr` and `--weight-decay` do not say.
+    public var optimizer: TrainSpec.Optimizer?
     public var lr: Double?
     public var momentum: Double?
     public var weightDecay: Double?
@@ -27,6 +31,10 @@ public struct TrainingOverrides: Sendable {
         var o = options
         if let epochs { o.epochs = epochs }
         if let batch { o.batch = batch }
+        if let optimizer, optimizer != o.optimizer {
+            let defaults = TrainSpec.defaults(for: optimizer)
+            (o.optimizer, o.lr, o.weightDecay) = (optimizer, defaults.lr, defaults.weightDecay)
+        }
         if let lr { o.lr = lr }
         if let momentum { o.momentum = momentum }
         if let weightDecay { o.weightDecay = weightDecay }
@@ -50,6 +58,7 @@ public struct TrainingOverrides: Sendable {
         try refuse("resize", resize.map(Optional.some), options.resize, "the weights and batch-norm statistics were learned at that input size",
                    show: { $0.map { "\($0)x\($0)" } ?? "the spec's declared size" })
         try refuse("seed", seed, options.seed, "the seed fixes each epoch's shuffle", show: { "seed \($0)" })
+        try refuse("optimizer", optimizer, options.optimizer, "the checkpoint holds that optimizer's state", show: { $0.rawValue })
         try refuse("limit", limit.map(Optional.some), options.limit, "the number of training images fixes each epoch's steps and shuffle",
                    show: { $0.map { "\($0) images" } ?? "every image" })
         let new = applied(to: options)

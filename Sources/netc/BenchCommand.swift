@@ -40,7 +40,10 @@ struct BenchCommand: ParsableCommand {
     }
 
     func measureTraining(_ graph: Graph) {
-        let b = benchmarkTrainingStep(graph: graph, batch: batch, steps: steps)
+        let b = benchmarkTrainingStep(graph: graph, batch: batch, steps: steps) { store in
+            let sgd = SGD(store)
+            return { sgd.step(learningRate: 0.01) }
+        }
         if profile { printError(profileTable(b.nodeTimes, stepSeconds: b.secondsPerStep, sgemmGFLOPS: sgemmGFLOPS())) }
         printJSON(graph, [("train_step_s", String(format: "%.4f", b.secondsPerStep)),
                           ("train_img_per_s", String(format: "%.2f", b.imagesPerSecond)),

@@ -9,6 +9,14 @@ enum RecipeFlags {
         if let problem { throw ValidationError("--\(flag) \(problem)") }
     }
 
+    /// The optimizer `--optimizer` names.
+    static func optimizer(_ name: String) throws -> TrainSpec.Optimizer {
+        guard let o = TrainSpec.Optimizer(rawValue: name) else {
+            throw ValidationError("--optimizer is '\(name)'; netc has " + TrainSpec.Optimizer.allCases.map(\.rawValue).joined(separator: " and "))
+        }
+        return o
+    }
+
     /// A path flag given as an empty string names no file or directory.
     static func checkPaths(_ flags: [(String, String?)]) throws {
         for (flag, value) in flags where value?.isEmpty == true {

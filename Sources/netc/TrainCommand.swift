@@ -17,7 +17,8 @@ struct TrainCommand: ParsableCommand {
             epoch's end and every --checkpoint-every steps); an existing run is never overwritten.
             Ctrl-C (or SIGTERM) saves a checkpoint and stops; --resume RUN_DIR continues exactly where the
             checkpoint left off, taking --epochs --lr --momentum --weight-decay --schedule
-            --warmup-epochs --data --checkpoint-every --log-every (not --batch --resize --seed --limit).
+            --warmup-epochs --data --checkpoint-every --log-every (not --batch --resize --seed --limit
+            --optimizer).
             """)
 
     @Argument(help: "A spec file or bundled architecture name (default: resnet18).")
@@ -25,6 +26,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "Passes over the training set.") var epochs: Int?
     @Option(parsing: .unconditional, help: "Minibatch size.") var batch: Int?
+    @Option(help: "The optimizer: sgd or adamw (with its own defaults for --lr and --weight-decay).") var optimizer: String?
     @Option(parsing: .unconditional, help: "Learning rate.") var lr: Double?
     @Option(parsing: .unconditional, help: "SGD momentum, at least 0 and below 1.") var momentum: Double?
     @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 penalty added to the gradient.") var weightDecay: Double?
@@ -46,6 +48,7 @@ struct TrainCommand: ParsableCommand {
         // Huge epochs or sizes overflowed the schedule's and the shapes' arithmetic (a trap).
         try RecipeFlags.check("epochs", epochs.flatMap(RecipeLimits.boundedCount))
         try RecipeFlags.check("resize", resize.flatMap(RecipeLimits.boundedCount))
+        if let optimizer { _ = try RecipeFlags.optimizer(optimizer) }
         try RecipeFlags.check("lr", lr.flatMap(RecipeLimits.learningRate))
         try RecipeFlags.check("momentum", momentum.flatMap(RecipeLimits.momentum))
         try RecipeFlags.check("weight-decay", weightDecay.flatMap(RecipeLimits.weightDecay))
@@ -79,7 +82,7 @@ struct TrainCommand: ParsableCommand {
         let cost = graph.cost
         print("training \(graph.name) (\(NetcIR.Summary.grouped(cost.parameters)) params) on \(options.dataset)"
               + " at \(graph.inputShape.height)x\(graph.inputShape.width), batch \(options.batch), \(options.epochs) epoch(s),"
-              + " SGD lr \(options.lr)\(options.momentum > 0 ? " momentum \(options.momentum)" : ""), \(options.schedule.name) schedule"
+              + " \(optimizerDescription(options.recipe)), \(options.schedule.name) schedule"
               + " -> \(run.path)")
         let result = try run.removingIfFailedBeforeCheckpoint {
             try run.writeSpec(compilation.source)
@@ -113,6 +116,7 @@ struct TrainCommand: ParsableCommand {
         var o = TrainingOverrides()
         o.epochs = epochs
         o.batch = batch
+        o.optimizer = optimizer.flatMap(TrainSpec.Optimizer.init(rawValue:))
         o.lr = lr
         o.momentum = momentum
         o.weightDecay = weightDecay
@@ -125,5 +129,14 @@ struct TrainCommand: ParsableCommand {
         o.checkpointEvery = checkpointEvery
         o.logEvery = logEvery
         return o
+    }
+}
+
+/// `SGD lr 0.01 momentum 0.9`, `AdamW lr 0.001 weight decay 0.01`: what the run's first line says.
+func optimizerDescription(_ t: TrainSpec) -> String {
+    switch t.optimizer {
+    case .sgd: "SGD lr \(t.lr)" + (t.momentum > 0 ? " momentum \(t.momentum)\(t.nesterov ? " (Nesterov)" : "")" : "")
+        + (t.weightDecay > 0 ? " weight decay \(t.weightDecay)" : "")
+    case .adamw: "AdamW lr \(t.lr) betas (\(t.beta1), \(t.beta2)) weight decay \(t.weightDecay)"
     }
 }

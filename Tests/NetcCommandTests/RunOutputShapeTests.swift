@@ -22,7 +22,7 @@ struct RunOutputShapeTests {
         let g = try #require(Compiler.compile(source: spec, file: "map.yaml").graph)
         let store = ParameterStore(graph: g)
         store.initialize(.xavier, seed: 1, graph: g)
-        try Checkpoint.save(to: "\(dir)/w.safetensors", store: store, spec: spec, options: TrainingOptions(), state: TrainingState())
+        try Checkpoint.save(to: "\(dir)/w.safetensors", store: store, optimizer: nil, spec: spec, options: TrainingOptions(), state: TrainingState())
         try NPY.write(NPYArray(shape: [5, 2, 4, 4], data: (0..<160).map { Float($0) / 160 }), to: "\(dir)/x.npy")
         var run = try RunCommand.parse(["\(dir)/map.yaml", "--weights", "\(dir)/w.safetensors", "--input", "\(dir)/x.npy", "--output", "\(dir)/y.npy"])
         try run.run()

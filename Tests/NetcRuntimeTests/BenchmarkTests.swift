@@ -8,7 +8,7 @@ import NetcRuntime
 func benchResNet18TrainingStep() {
     let graph = architecture("resnet18")
     let steps = Int(ProcessInfo.processInfo.environment["NETC_BENCH_STEPS"] ?? "") ?? 3
-    let result = benchmarkTrainingStep(graph: graph, batch: 128, steps: steps)
+    let result = benchmarkTrainingStep(graph: graph, batch: 128, steps: steps) { store in { plainSGDStep(store, learningRate: 0.01) } }
     print("resnet18 96x96 training step: \(result)")
     if ProcessInfo.processInfo.environment["NETC_BENCH_PROFILE"] != nil {
         print(profileTable(result.nodeTimes, stepSeconds: result.secondsPerStep, sgemmGFLOPS: sgemmGFLOPS()))

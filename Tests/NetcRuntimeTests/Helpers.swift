@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import NetcIR
 import NetcSpec
+import NetcKernels
 import NetcRuntime
 
 /// The tiny network of every block type (residual, bottleneck, grouped resnext, preact).
@@ -35,4 +36,24 @@ func architecture(_ name: String) -> Graph {
 
 func randomFloats(_ count: Int, _ rng: inout SplitMix64, _ lo: Double = -1, _ hi: Double = 1) -> [Float] {
     (0..<count).map { _ in Float(rng.uniform(lo, hi)) }
+}
+
+/// Plain SGD on every trainable tensor: the runtime knows no optimizer (NetcTrain's own are
+/// tested there), but its tests need weights that move.
+func plainSGDStep(_ store: ParameterStore, learningRate: Float, momentum: Float = 0,
+                  buffers: inout [Int: [Float]]) {
+    store.noteChange()
+    for (i, e) in store.entries.enumerated() where e.role == .trainable {
+        var buffer = buffers[i] ?? [Float](repeating: 0, count: e.count)
+        buffer.withUnsafeMutableBufferPointer { b in
+            sgdStep(param: store.value(at: i), grad: UnsafeBufferPointer(store.gradient(at: i)), momentumBuffer: momentum == 0 ? nil : b,
+                    learningRate: learningRate, momentum: momentum, isFirstStep: buffers[i] == nil)
+        }
+        if momentum != 0 { buffers[i] = buffer }
+    }
+}
+
+func plainSGDStep(_ store: ParameterStore, learningRate: Float) {
+    var none: [Int: [Float]] = [:]
+    plainSGDStep(store, learningRate: learningRate, buffers: &none)
 }

@@ -99,10 +99,12 @@ func interpreterAgreesWithReferenceEvaluation(spec: String) {
     let labels: [Int32] = [0, 1, 2, 0]
     var losses: [Double] = []
     var addresses: [[UnsafeMutableRawPointer?]] = []
+    var buffers: [Int: [Float]] = [:]
     for _ in 0..<3 {
-        losses.append(input.withUnsafeBufferPointer { x in labels.withUnsafeBufferPointer { y in
-            interpreter.trainStep(input: x, labels: y, learningRate: 0.05, momentum: 0.9).loss
-        } })
+        interpreter.forward(input, training: true)
+        losses.append(interpreter.loss(labels: labels).loss)
+        interpreter.backward()
+        plainSGDStep(store, learningRate: 0.05, momentum: 0.9, buffers: &buffers)
         addresses.append(interpreter.trainingPlan!.baseAddresses)
     }
     let plan = interpreter.trainingPlan!
@@ -186,7 +188,7 @@ func aPartialBatchEqualsABatchOfItsOwnSize(spec: String) {
         interpreter.forward(input, training: true)
         let loss = interpreter.loss(labels: labels).loss
         interpreter.backward()
-        interpreter.sgdStep(learningRate: 0.1, momentum: 0, weightDecay: 0)
+        plainSGDStep(store, learningRate: 0.1)
         return (loss, store)
     }
     let exact = step(capacity: n), partial = step(capacity: 8)

@@ -39,20 +39,3 @@ import NetcRuntime
     let kv = k.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(k.count)
     #expect(abs(kv / (2.0 / (128 * 9)) - 1) < 0.05)
 }
-
-@Test func sgdWithMomentumMatchesTorchSemantics() {
-    var b = GraphBuilder()
-    let x = b.addInput(.vector(2), origin: nil)
-    let fc = try! b.add(.linear(.init(outFeatures: 1, bias: false)), [x], name: "fc", origin: nil)
-    let graph = b.finish(name: "lin", input: x, output: fc)
-    let store = ParameterStore(graph: graph)
-    let w = store.value("fc.weight"), g = store.gradient("fc.weight")
-    w[0] = 1; w[1] = -2
-    g[0] = 0.5; g[1] = 1
-    store.sgdStep(learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
-    // First step: buf = g + wd*p; p -= lr * buf.
-    #expect(abs(w[0] - (1 - 0.1 * 0.51)) < 1e-6 && abs(w[1] - (-2 - 0.1 * 0.98)) < 1e-6)
-    let p0 = w[0], buf0: Float = 0.51
-    store.sgdStep(learningRate: 0.1, momentum: 0.9, weightDecay: 0.01)
-    #expect(abs(w[0] - (p0 - 0.1 * (0.9 * buf0 + 0.5 + 0.01 * p0))) < 1e-6)
-}

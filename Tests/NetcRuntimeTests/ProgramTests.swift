@@ -122,7 +122,7 @@ import NetcKernels
         interpreter.forward(input, training: true)
         _ = interpreter.loss(labels: [0, 1])
         interpreter.backward()
-        interpreter.sgdStep(learningRate: 0.1)
+        plainSGDStep(store, learningRate: 0.1)
         interpreter.forward(input, training: false)
         #expect(Self.relative(interpreter.output(), interpreter.infer(input, program: Program(graph: graph))) < 1e-5)
     }

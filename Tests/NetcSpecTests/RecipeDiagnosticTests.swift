@@ -66,4 +66,35 @@ struct RecipeDiagnosticTests {
         #expect(r.text == "")
         #expect(r.succeeded)
     }
+
+    /// AdamW's section: its own defaults where silent (lr 0.001, weight decay 0.01, as
+    /// torch.optim.AdamW), its values read, and each bad one located.
+    @Test func adamwIsReadWithItsOwnDefaults() throws {
+        func recipe(_ train: String) throws -> TrainSpec {
+            try #require(Compiler.compile(source: """
+                netc: 1
+                name: t
+                input: {channels: 1, size: 8}
+                classes: 10
+                stages: [{block: residual, depth: 1, channels: 4}]
+                head: [global_avgpool, flatten, {linear: {out: $classes}}]
+                train: \(train)
+                """, file: "spec.yaml").spec?.train)
+        }
+        let silent = try recipe("{optimizer: {adamw: {}}}")
+        #expect(silent.optimizer == .adamw && silent.lr == 0.001 && silent.weightDecay == 0.01 && silent.decayNormAndBias)
+        let given = try recipe("{optimizer: {adamw: {lr: 0.003, betas: [0.8, 0.99], eps: 1e-6, weight_decay: 0.05, decay_norm_and_bias: false}}}")
+        #expect(given.lr == 0.003 && given.beta1 == 0.8 && given.beta2 == 0.99 && given.epsilon == 1e-6)
+        #expect(given.weightDecay == 0.05 && !given.decayNormAndBias)
+        let nesterov = try recipe("{optimizer: {sgd: {momentum: 0.9, nesterov: true}}}")
+        #expect(nesterov.optimizer == .sgd && nesterov.nesterov && nesterov.lr == 0.01)
+
+        let r = rendered("{optimizer: {adamw: {betas: [0.9, 1.5], eps: 0, momentum: 0.9}}}")
+        #expect(r.succeeded == false)
+        #expect(r.text.contains("spec.yaml:7:42: error: 'betas' must be at least 0 and below 1, got 1.5"), "\(r.text)")
+        #expect(r.text.contains("error: 'eps' must be a positive finite number, got 0.0"), "\(r.text)")
+        #expect(r.text.contains("'momentum'"), "an SGD key under adamw is unknown there: \(r.text)")
+        let short = rendered("{optimizer: {adamw: {betas: [0.9]}}}")
+        #expect(short.text.contains("error: 'betas' has 1 value(s); it takes two"), "\(short.text)")
+    }
 }

@@ -16,7 +16,7 @@ import Testing
         let store = ParameterStore(graph: g)
         store.initialize(.xavier, seed: 1, graph: g)
         let path = "\(dir)/c.safetensors"
-        try Checkpoint.save(to: path, store: store, spec: TrainerTests.spec, options: TrainingOptions(), state: TrainingState())
+        try Checkpoint.save(to: path, store: store, optimizer: nil, spec: TrainerTests.spec, options: TrainingOptions(), state: TrainingState())
         return (dir, path, store)
     }
 
@@ -84,7 +84,7 @@ import Testing
         (noLog.logEvery, noCheckpoints.checkpointEvery) = (0, 0)
         for (options, problem) in [(noLog, "'log_every' must be at least 1, got 0"),
                                    (noCheckpoints, "'checkpoint_every' must be at least 1, got 0")] {
-            try Checkpoint.save(to: path, store: store, spec: TrainerTests.spec, options: options, state: TrainingState())
+            try Checkpoint.save(to: path, store: store, optimizer: nil, spec: TrainerTests.spec, options: options, state: TrainingState())
             let error = #expect(throws: TrainingError.self) { try Checkpoint.read(path) }
             #expect(error?.description == """
                 \(path): __metadata__ 'options' is out of range: \(problem)

@@ -13,7 +13,7 @@ import Testing
 
     static func checkpoint(epoch: Int = 1, options: TrainingOptions = recipe) -> Checkpoint.Contents {
         Checkpoint.Contents(spec: "", options: options, position: TrainingState(step: epoch * 469, epoch: epoch),
-                            missingForResume: [], momentumSteps: 0, file: SafetensorsFile())
+                            missingForResume: [], optimizerSteps: 0, file: SafetensorsFile())
     }
 
     static let refusals: [(TrainingOverrides, String)] = {
@@ -95,7 +95,7 @@ import Testing
     }
 
     static func saveCheckpoint(_ path: String, editing edit: (inout [String: String]) -> Void) throws {
-        try Checkpoint.save(to: path, store: ParameterStore(graph: try TrainerTests.graph()), spec: TrainerTests.spec,
+        try Checkpoint.save(to: path, store: ParameterStore(graph: try TrainerTests.graph()), optimizer: nil, spec: TrainerTests.spec,
                             options: TrainingOptions(), state: TrainingState(step: 3))
         var file = try SafetensorsFile.read(path)
         edit(&file.metadata)

@@ -101,8 +101,9 @@ import Testing
         let resumedResult = try resumed.run()
 
         #expect(resumed.store.snapshot() == straight.store.snapshot(), "weights and BN statistics identical")
-        for i in resumed.store.entries.indices {
-            #expect(Array(resumed.store.momentumBuffer(at: i)) == Array(straight.store.momentumBuffer(at: i)))
+        #expect(resumed.optimizer.steps == straight.optimizer.steps)
+        for (i, e) in resumed.store.entries.enumerated() where e.role == .trainable {
+            #expect(Array(resumed.optimizer.state("momentum_buffer", entry: i)) == Array(straight.optimizer.state("momentum_buffer", entry: i)))
         }
         let expected = try Self.metricLines(a), got = try Self.metricLines(b)
         #expect(got == expected, "the resumed run's metrics equal the uninterrupted run's, line by line")
@@ -229,29 +230,39 @@ import Testing
                 == "\(path):2: an epoch record needs the numbers 'epoch', 'train_loss', 'train_acc' and 'test_acc'\n\(help)")
     }
 
-    @Test func checkpointRoundTripsExactly() throws {
+    /// Each optimizer's state, its step count and every weight come back bit for bit.
+    @Test(arguments: TrainSpec.Optimizer.allCases)
+    func checkpointRoundTripsExactly(_ kind: TrainSpec.Optimizer) throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let g = try Self.graph()
         let store = ParameterStore(graph: g)
         store.initialize(.kaiming, seed: 3, graph: g)
+        var recipe = TrainSpec.defaults(for: kind)
+        recipe.momentum = 0.9
+        let optimizer = makeOptimizer(recipe, for: store)
         for (i, e) in store.entries.enumerated() where e.role == .trainable {
-            for j in store.momentumBuffer(at: i).indices { store.momentumBuffer(at: i)[j] = Float(j) * 0.5 }
+            for (k, slot) in optimizer.slots.enumerated() {
+                let s = optimizer.state(slot, entry: i)
+                for j in s.indices { s[j] = Float(j) * 0.5 + Float(k) }
+            }
         }
-        store.restoreOptimizer(momentumSteps: 4)
+        optimizer.restore(steps: 4)
         let path = "\(dir)/c.safetensors"
         var state = TrainingState(step: 17, epoch: 3, stepInEpoch: 2)
         (state.epochLossSum, state.epochCorrect, state.epochSeen, state.metricsLength) = (0.1 + 0.2, 11, 32, 1234)
-        try Checkpoint.save(to: path, store: store, spec: Self.spec, options: TrainingOptions(), state: state)
+        try Checkpoint.save(to: path, store: store, optimizer: optimizer, spec: Self.spec, options: TrainingOptions(), state: state)
 
         let contents = try Checkpoint.read(path)
         #expect(contents.spec == Self.spec && contents.position == state && contents.options == TrainingOptions())
         #expect(contents.file.tensors["stem.bn1.num_batches_tracked"]?.dtype == .I64)
-        let copy = ParameterStore(graph: g)
-        try Checkpoint.load(contents, into: copy, source: path)
+        let copy = ParameterStore(graph: g), copiedOptimizer = makeOptimizer(recipe, for: copy)
+        try Checkpoint.load(contents, into: copy, optimizer: copiedOptimizer, source: path)
         #expect(copy.snapshot() == store.snapshot())
-        #expect(copy.momentumSteps == 4)
-        for i in store.entries.indices { #expect(Array(copy.momentumBuffer(at: i)) == Array(store.momentumBuffer(at: i))) }
+        #expect(copiedOptimizer.steps == 4 && !optimizer.slots.isEmpty)
+        for (i, e) in store.entries.enumerated() where e.role == .trainable {
+            for slot in optimizer.slots { #expect(Array(copiedOptimizer.state(slot, entry: i)) == Array(optimizer.state(slot, entry: i))) }
+        }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["c.safetensors"], "no temp file left")
     }
 

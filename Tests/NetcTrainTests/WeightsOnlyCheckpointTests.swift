@@ -17,7 +17,7 @@ import Testing
         let store = ParameterStore(graph: g)
         store.initialize(.xavier, seed: 1, graph: g)
         let path = "\(dir)/w.safetensors"
-        try Checkpoint.save(to: path, store: store, spec: spec, options: TrainingOptions(), state: TrainingState())
+        try Checkpoint.save(to: path, store: store, optimizer: nil, spec: spec, options: TrainingOptions(), state: TrainingState())
         var file = try SafetensorsFile.read(path)
         file.metadata = ["spec": spec]
         try file.write(to: path)
@@ -45,7 +45,7 @@ import Testing
         let store = ParameterStore(graph: g)
         store.initialize(.xavier, seed: 1, graph: g)
         let path = "\(dir)/w.safetensors"
-        try Checkpoint.save(to: path, store: store, spec: spec, options: TrainingOptions(), state: TrainingState())
+        try Checkpoint.save(to: path, store: store, optimizer: nil, spec: spec, options: TrainingOptions(), state: TrainingState())
         var file = try SafetensorsFile.read(path)
         file.metadata = ["spec": spec]
         try file.write(to: path)
@@ -68,7 +68,7 @@ import Testing
         let store = ParameterStore(graph: g)
         store.initialize(.xavier, seed: 1, graph: g)
         let path = "\(dir)/w.safetensors"
-        try Checkpoint.save(to: path, store: store, spec: TrainerTests.spec, options: TrainingOptions(), state: TrainingState())
+        try Checkpoint.save(to: path, store: store, optimizer: nil, spec: TrainerTests.spec, options: TrainingOptions(), state: TrainingState())
         var file = try SafetensorsFile.read(path)
         var bias = try #require(file.tensors["head.fc1.bias"]).floats()
         bias[3] = .nan
@@ -98,9 +98,10 @@ import Testing
             """)
     }
 
-    /// Momentum buffers in a file without netc's 'momentum_steps' (a PyTorch optimizer's state)
-    /// were ignored: `netc step --momentum 0.9` started them afresh, 72% away from PyTorch's step.
+    /// Momentum buffers in a file without netc's step count (a PyTorch optimizer's state) were
+    /// ignored: `netc step --momentum 0.9` started them afresh, 72% away from PyTorch's step.
     /// With the count, a trainable tensor without its buffer is refused rather than taken as 0.
+    /// Loading the weights alone (`netc eval`, `netc run`) leaves the optimizer's state unread.
     @Test func momentumBuffersWithoutTheirCountAreUsedAndMissingOnesAreRefused() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -108,20 +109,26 @@ import Testing
         let store = ParameterStore(graph: g)
         store.initialize(.xavier, seed: 1, graph: g)
         let path = "\(dir)/w.safetensors"
-        try Checkpoint.save(to: path, store: store, spec: TrainerTests.spec, options: TrainingOptions(), state: TrainingState())
+        try Checkpoint.save(to: path, store: store, optimizer: nil, spec: TrainerTests.spec, options: TrainingOptions(), state: TrainingState())
         var file = try SafetensorsFile.read(path)
         file.metadata = ["spec": TrainerTests.spec]
         for e in store.entries where e.role == .trainable {
-            file.tensors[Checkpoint.momentumPrefix + e.name] = try SafeTensor([Float](repeating: 0.25, count: e.shape.reduce(1, *)), shape: e.shape)
+            file.tensors["optimizer.momentum_buffer." + e.name] = try SafeTensor([Float](repeating: 0.25, count: e.shape.reduce(1, *)), shape: e.shape)
         }
         try file.write(to: path)
-        #expect(try Checkpoint.read(path).momentumSteps == 1)
+        #expect(try Checkpoint.read(path).optimizerSteps == 1)
 
-        file.metadata["momentum_steps"] = "3"
+        file.metadata["optimizer_steps"] = "3"
         file.tensors["optimizer.momentum_buffer.head.fc1.bias"] = nil
         try file.write(to: path)
+        let batch = try InputBatch(NPYArray(shape: [2, 1, 8, 8], data: (0..<128).map { Float($0 % 7) / 7 }), source: "x.npy")
+        let evaluation = try Evaluation(compile: { Compiler.compile(source: TrainerTests.spec, file: "tiny.yaml", input: $0) },
+                                        weights: path, input: batch)
+        var recipe = TrainSpec()
+        recipe.momentum = 0.9
         let e = #expect(throws: TrainingError.self) {
-            _ = try Evaluation(compile: { Compiler.compile(source: TrainerTests.spec, file: "tiny.yaml", input: $0) }, weights: path)
+            _ = try evaluation.step(batch, labels: NPYArray(shape: [2], data: [1, 3]), labelsSource: "y.npy", recipe: recipe,
+                                    saveTo: "\(dir)/stepped.safetensors")
         }
         #expect(e?.description == """
             \(path) does not hold this spec's weights: 1 tensor(s) the spec needs are missing: optimizer.momentum_buffer.head.fc1.bias
@@ -137,13 +144,14 @@ import Testing
         let store = ParameterStore(graph: g)
         store.initialize(.xavier, seed: 1, graph: g)
         let path = "\(dir)/w.safetensors"
-        try Checkpoint.save(to: path, store: store, spec: TrainerTests.spec, options: TrainingOptions(), state: TrainingState())
+        try Checkpoint.save(to: path, store: store, optimizer: nil, spec: TrainerTests.spec, options: TrainingOptions(), state: TrainingState())
         let batch = try InputBatch(NPYArray(shape: [2, 1, 8, 8], data: (0..<128).map { Float($0 % 7) / 7 }), source: "x.npy")
         let e = try Evaluation(compile: { Compiler.compile(source: TrainerTests.spec, file: "tiny.yaml", input: $0) }, weights: path, input: batch)
         let out = "\(dir)/stepped.safetensors"
         let error = #expect(throws: TrainingError.self) {
-            _ = try e.sgdStep(batch, labels: NPYArray(shape: [2], data: [1, 3]), labelsSource: "y.npy", lr: 3e38, momentum: 0,
-                              weightDecay: 1e30, saveTo: out)
+            var recipe = TrainSpec()
+            (recipe.lr, recipe.weightDecay) = (3e38, 1e30)
+            _ = try e.step(batch, labels: NPYArray(shape: [2], data: [1, 3]), labelsSource: "y.npy", recipe: recipe, saveTo: out)
         }
         #expect(error?.message.hasPrefix("the step made 'stem.conv1.weight' non-finite (") == true, "\(error?.message ?? "")")
         #expect(error?.help == "lower --lr (3e+38) or --weight-decay")

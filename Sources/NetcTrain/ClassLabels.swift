@@ -21,7 +21,7 @@ public enum ClassLabels {
     }
 
     /// Throws unless every label of `dataset` is one of `graph`'s classes; `source` names the data.
-    public static func check(_ dataset: IDXDataset, fits graph: Graph, source: String) throws {
+    public static func check(_ dataset: ImageSet, fits graph: Graph, source: String) throws {
         let classes = try requireClassifier(graph)
         guard let largest = dataset.labels.max().map(Int.init), largest >= classes else { return }
         throw TrainingError("\(graph.name) scores \(classes) classes, but \(source) has labels up to \(largest)",
@@ -30,7 +30,7 @@ public enum ClassLabels {
 
     /// A warning when `graph` scores more classes than `dataset`'s labels name: legitimate (a
     /// head shared with a larger label set) but usually a spec written for another dataset.
-    public static func unusedClasses(_ dataset: IDXDataset, graph: Graph, source: String) -> String? {
+    public static func unusedClasses(_ dataset: ImageSet, graph: Graph, source: String) -> String? {
         guard let classes = try? requireClassifier(graph), let largest = dataset.labels.max().map(Int.init), largest + 1 < classes else { return nil }
         return "\(graph.name) scores \(classes) classes, but the labels of \(source) go up to \(largest): "
             + "classes \(largest + 1)...\(classes - 1) are never the answer (is 'classes' meant for another dataset?)"
@@ -50,20 +50,5 @@ public enum ClassLabels {
                                 help: "store each label as its class number (np.save(path, labels.astype(np.float32)))")
         }
         return values.map { Int32($0) }
-    }
-}
-
-extension IDXDataset {
-    /// Loads a split to train or evaluate `graph` on: an empty split is refused (it would report a
-    /// loss of 0 and an accuracy of 0 for nothing), and so is a label `graph` has no class for.
-    public static func load(directory: String, split: Split, for graph: Graph) throws -> IDXDataset {
-        let dataset = try load(directory: directory, split: split, numClasses: ClassLabels.anyByte)
-        let name = "the \(split == .train ? "training" : "test") set in \(directory)"
-        guard dataset.count > 0 else {
-            throw TrainingError("\(name) has no images (\(split.filePrefix)-images-idx3-ubyte holds 0)",
-                                help: "give a directory with (Fashion-)MNIST's IDX files (--data DIR)")
-        }
-        try ClassLabels.check(dataset, fits: graph, source: name)
-        return dataset
     }
 }

@@ -61,7 +61,7 @@ public struct Evaluation {
     public func testSet(batch: Int) throws -> (loss: Double, accuracy: Double, count: Int) {
         if let problem = RecipeLimits.count(batch) { throw TrainingError("the batch \(problem)", help: "a batch holds at least one image") }
         try MemoryBudget.check(graph, batch: batch, training: false, advice: .flags(batch: "--batch", resize: "--resize"))
-        let test = try IDXDataset.load(directory: try options.resolvedDataDirectory(), split: .test, for: graph)
+        let test = try DatasetFormats.load(try options.resolvedDataDirectory(), split: .test, for: graph)
         let interpreter = Interpreter(graph: graph, store: store, batchSize: batch)
         let batcher = ImageBatcher(dataset: test, resizeTo: options.resize ?? graph.inputShape.height)
         let r = Trainer.evaluate(interpreter, batcher, count: test.count, batch: batch)

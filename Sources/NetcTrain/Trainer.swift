@@ -60,10 +60,6 @@ public final class Trainer {
         try MemoryBudget.check(graph, batch: options.batch, training: true, advice: resume == nil
             ? .flags(batch: "--batch", resize: "--resize")
             : MemoryAdvice(batch: { "start a new run with --batch \($0)" }, smallerImages: "start a new run with smaller images (--resize)"))
-        guard graph.inputShape.channels == 1 else {
-            throw TrainingError("\(graph.name) takes \(graph.inputShape.channels) input channels, but IDX datasets are grayscale",
-                                help: "set 'input: {channels: 1, ...}' to train on Fashion-MNIST or MNIST")
-        }
         self.graph = graph
         self.specText = specText
         // The size the run trains at, in its checkpoints: `--resume --resize` compares with it.
@@ -95,8 +91,8 @@ public final class Trainer {
         Interrupt.install()
         defer { Interrupt.uninstall() }
         let dataDirectory = try options.resolvedDataDirectory()
-        let train = try IDXDataset.load(directory: dataDirectory, split: .train, for: graph)
-        let test = try IDXDataset.load(directory: dataDirectory, split: .test, for: graph)
+        let train = try DatasetFormats.load(dataDirectory, split: .train, for: graph)
+        let test = try DatasetFormats.load(dataDirectory, split: .test, for: graph)
         if progressEnabled, let warning = ClassLabels.unusedClasses(train, graph: graph, source: "the training set in \(dataDirectory)") {
             FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
@@ -115,7 +111,7 @@ public final class Trainer {
         defer { log.close() }
         if lastCheckpoint != nil { try continueLog(log) }
 
-        let sampleCount = size * size
+        let sampleCount = graph.inputShape.elementCount
         var images = [Float](repeating: 0, count: options.batch * sampleCount)
         var labels = [Int32](repeating: 0, count: options.batch)
         var progress = Progress()

@@ -61,12 +61,12 @@ import Testing
         // Two 2×2 images.
         let ds = try IDXDataset(images: [0, 51, 102, 255,  255, 255, 255, 255],
                                 labels: [7, 2], height: 2, width: 2)
-        let plain = ImageBatcher(dataset: ds).batch(indices: [1, 0])
+        let plain = ImageBatcher(dataset: ds.imageSet).batch(indices: [1, 0])
         #expect(plain.shape == [2, 1, 2, 2])
         #expect(plain.labels == [2, 7])
         #expect(plain.images == [1, 1, 1, 1, 0, Float(51) / 255, Float(102) / 255, 1])
 
-        let big = ImageBatcher(dataset: ds, resizeTo: 4).batch(indices: [0])
+        let big = ImageBatcher(dataset: ds.imageSet, resizeTo: 4).batch(indices: [0])
         #expect(big.shape == [1, 1, 4, 4])
         // Row 0 of the upsample: p00, .75 p00 + .25 p01, .25 p00 + .75 p01, p01.
         let p01 = Float(51) / 255
@@ -76,7 +76,7 @@ import Testing
         #expect(big.images[3] == p01)
         #expect(big.images[15] == 1)
 
-        let rounded = ImageBatcher(dataset: ds, resizeTo: 4, rounding: .uint8).batch(indices: [0])
+        let rounded = ImageBatcher(dataset: ds.imageSet, resizeTo: 4, rounding: .uint8).batch(indices: [0])
         // .25 * 51 = 12.75 → 13; .75 * 51 = 38.25 → 38.
         #expect(rounded.images[1] == Float(13) / 255)
         #expect(rounded.images[2] == Float(38) / 255)

@@ -217,3 +217,27 @@ public struct IDXDataset: Sendable, Equatable {
         throw DataFileError(source: gz, message: message)
     }
 }
+
+extension IDXDataset {
+    /// The same images as one grayscale channel (the pixel bytes are shared, not copied).
+    public var imageSet: ImageSet {
+        // The sizes were checked when the dataset was made.
+        try! ImageSet(pixels: .bytes(images), labels: labels.map(Int32.init), channels: 1, height: height, width: width,
+                      source: "<IDX>")
+    }
+}
+
+/// (Fashion-)MNIST's IDX files: `train-images-idx3-ubyte[.gz]`, `train-labels-idx1-ubyte[.gz]`,
+/// `t10k-...` for the test split.
+enum IDXFormat: DatasetFormat {
+    static let name = "idx"
+    static let files = "train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (or the same without .gz)"
+
+    static func recognizes(_ directory: String) -> Bool {
+        ["train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"].contains { BinaryFile.exists("\(directory)/\($0)") }
+    }
+
+    static func load(_ directory: String, split: DatasetSplit) throws -> ImageSet {
+        try IDXDataset.load(directory: directory, split: split == .train ? .train : .test, numClasses: ClassLabels.anyByte).imageSet
+    }
+}

@@ -1,0 +1,56 @@
+import NetcIR
+
+/// Which part of a dataset: the images trained on, or those held out to evaluate.
+public enum DatasetSplit: String, Sendable {
+    case train
+    case test
+}
+
+/// A way datasets are stored on disk: how to recognise a directory of them and read a split.
+/// Adding one is a file that conforms and an entry in `DatasetFormats.all`.
+public protocol DatasetFormat {
+    /// What `--data-format` and error messages call it: `idx`, `cifar`, `npy`.
+    static var name: String { get }
+    /// The files a directory of this format holds, for error messages.
+    static var files: String { get }
+    /// Whether `directory` holds this format's files.
+    static func recognizes(_ directory: String) -> Bool
+    /// Reads `split` from `directory`.
+    static func load(_ directory: String, split: DatasetSplit) throws -> ImageSet
+}
+
+/// The formats netc reads, and the named datasets a recipe's `dataset:` can give.
+public enum DatasetFormats {
+    public static let all: [DatasetFormat.Type] = [IDXFormat.self, CIFARFormat.self, NPYFormat.self]
+
+    /// A named dataset's directory (where its Debian package installs it, when it has one).
+    static let named: [String: [String]] = [
+        "fashion-mnist": [IDXDataset.defaultDirectory],
+        "mnist": ["/usr/share/datasets/mnist", "/usr/share/mnist"],
+    ]
+
+    /// The format of the files in `directory`: the first that recognises them, else IDX, whose
+    /// reader says which file is missing (and how to install Fashion-MNIST, for its directory).
+    static func format(of directory: String) -> DatasetFormat.Type {
+        all.first { $0.recognizes(directory) } ?? IDXFormat.self
+    }
+
+    /// Loads `split` from `directory` to train or evaluate `graph`: an empty split is refused (it
+    /// would report a loss of 0 and an accuracy of 0 for nothing), and so are images with another
+    /// channel count than the network's input and labels it has no class for.
+    public static func load(_ directory: String, split: DatasetSplit, for graph: Graph) throws -> ImageSet {
+        let format = format(of: directory)
+        let data = try format.load(directory, split: split)
+        let name = "the \(split == .train ? "training" : "test") set in \(directory)"
+        guard data.count > 0 else {
+            throw TrainingError("\(name) has no images", help: "give --data a directory that holds images: \(format.files)")
+        }
+        let channels = graph.inputShape.channels
+        guard data.channels == channels else {
+            throw TrainingError("\(graph.name) takes \(channels)-channel images, but \(name) has \(data.channels) channel(s)",
+                                help: "set 'input: {channels: \(data.channels), ...}' in the spec to train on this data")
+        }
+        try ClassLabels.check(data, fits: graph, source: name)
+        return data
+    }
+}

@@ -112,36 +112,27 @@ public final class Trainer {
         if lastCheckpoint != nil { try continueLog(log) }
 
         let sampleCount = graph.inputShape.elementCount
-        var images = [Float](repeating: 0, count: options.batch * sampleCount)
-        var labels = [Int32](repeating: 0, count: options.batch)
+        let batches = BatchPrefetcher(trainBatcher, batch: options.batch)
         var progress = Progress()
 
         while state.epoch < options.epochs {
             let order = Self.shuffle(count, seed: options.seed, epoch: state.epoch)
+            /// The images of step `k` of this epoch.
+            func indices(_ k: Int) -> ArraySlice<Int> { order[k * options.batch ..< min((k + 1) * options.batch, count)] }
             let started = Date()
             var seenThisSession = 0
+            batches.request(indices(state.stepInEpoch))
             while state.stepInEpoch < stepsPerEpoch {
-                let lo = state.stepInEpoch * options.batch, hi = min(lo + options.batch, count)
-                let n = hi - lo
-                images.withUnsafeMutableBufferPointer { img in
-                    labels.withUnsafeMutableBufferPointer { lab in
-                        trainBatcher.fill(indices: order[lo..<hi], images: img, labels: lab)
-                    }
-                }
+                let n = indices(state.stepInEpoch).count
+                let (img, lab) = batches.take()
+                if state.stepInEpoch + 1 < stepsPerEpoch { batches.request(indices(state.stepInEpoch + 1)) }
                 let lr = schedule.rate(at: state.step)
-                let result = images.withUnsafeBufferPointer { img in
-                    labels.withUnsafeBufferPointer { lab -> (loss: Double, correct: Int) in
-                        let batchImages = UnsafeBufferPointer(rebasing: img[0..<n * sampleCount])
-                        let batchLabels = UnsafeBufferPointer(rebasing: lab[0..<n])
-                        interpreter.forward(batchImages, batchSize: n, training: true)
-                        let r = interpreter.loss(labels: batchLabels)
-                        guard r.loss.isFinite else { return r }
-                        interpreter.backward()
-                        optimizer.step(learningRate: lr)
-                        return r
-                    }
-                }
-                guard result.loss.isFinite else { throw nonFinite(result.loss, images: images, n: n) }
+                let batchImages = UnsafeBufferPointer(rebasing: img[0..<n * sampleCount])
+                interpreter.forward(batchImages, batchSize: n, training: true)
+                let result = interpreter.loss(labels: UnsafeBufferPointer(rebasing: lab[0..<n]))
+                guard result.loss.isFinite else { throw nonFinite(result.loss, images: Array(batchImages), n: n) }
+                interpreter.backward()
+                optimizer.step(learningRate: lr)
                 state.step += 1
                 state.stepInEpoch += 1
                 state.epochLossSum += result.loss * Double(n)

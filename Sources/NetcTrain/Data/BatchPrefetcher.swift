@@ -1,0 +1,41 @@
+import Dispatch
+
+/// Loads the next training batch on a background thread while the current one trains: the
+/// loading (8-bit pixels to floats, resizing, decoding) and the training step overlap. Two
+/// buffers take turns: the step reads one while the other fills. The batches are the same,
+/// in the same order, as loading each in turn would give.
+final class BatchPrefetcher {
+    private let batcher: ImageBatcher
+    private let images: [UnsafeMutableBufferPointer<Float>], labels: [UnsafeMutableBufferPointer<Int32>]
+    private let queue = DispatchQueue(label: "netc.prefetch")
+    private let filled = DispatchGroup()
+    /// The buffer the batch requested last is filling (or filled) into.
+    private var next = 0
+
+    init(_ batcher: ImageBatcher, batch: Int) {
+        self.batcher = batcher
+        let size = batch * batcher.sampleShape.reduce(1, *)
+        images = (0..<2).map { _ in .allocate(capacity: size) }
+        labels = (0..<2).map { _ in .allocate(capacity: batch) }
+    }
+
+    deinit {
+        filled.wait()   // a fill still running writes into the buffers
+        for b in images { b.deallocate() }
+        for b in labels { b.deallocate() }
+    }
+
+    /// Starts loading the images at `indices` (at most `batch` of them) into the free buffer.
+    func request(_ indices: ArraySlice<Int>) {
+        filled.wait()
+        next = 1 - next
+        let (img, lab, batcher) = (images[next], labels[next], batcher)
+        queue.async(group: filled) { batcher.fill(indices: indices, images: img, labels: lab) }
+    }
+
+    /// The batch requested last, once loaded; valid until the request after the next one.
+    func take() -> (images: UnsafeMutableBufferPointer<Float>, labels: UnsafeMutableBufferPointer<Int32>) {
+        filled.wait()
+        return (images[next], labels[next])
+    }
+}

@@ -111,6 +111,18 @@ public enum Schema {
         Key("optimizer", .mapping, default: "{sgd: {lr: 0.01}}", "the optimizer: `sgd` or `adamw`"),
         Key("schedule", .mapping, default: "{constant: {}}", "learning-rate schedule: constant, step or cosine"),
         Key("warmup_epochs", .int, default: "0", "epochs of linear warmup before the schedule, 0 or more"),
+        Key("normalize", .value, "per-channel (x - mean) / std: `computed` from the training set, or `{mean: [...], std: [...]}`"),
+        Key("augment", .mapping, "random changes to training images: `crop_padding`, `flip`"),
+    ]
+
+    public static let augment: [Key] = [
+        Key("crop_padding", .int, default: "0", "zero padding before a random crop back to the image's size (torchvision's RandomCrop(size, padding))"),
+        Key("flip", .bool, default: "false", "mirror left to right with probability 1/2 (RandomHorizontalFlip)"),
+    ]
+
+    public static let normalize: [Key] = [
+        Key("mean", .list, required: true, "one mean per input channel"),
+        Key("std", .list, required: true, "one standard deviation per input channel, each positive"),
     ]
 
     public static let sgd: [Key] = [

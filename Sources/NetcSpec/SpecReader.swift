@@ -352,6 +352,17 @@ struct SpecReader {
            let optimizer = TrainSpec.Optimizer(rawValue: kind) {
             readOptimizer(optimizer, body, into: &t)
         }
+        if let v = f["normalize"] { t.normalize = readNormalization(v) }
+        if let v = f["augment"], let g = fields(v, Schema.augment, in: "augment") {
+            var a = TrainSpec.Augmentation()
+            if let v = g["crop_padding"], let i = int(v, "crop_padding") {
+                if i >= 0 && i <= RecipeLimits.maxCount { a.cropPadding = i } else {
+                    error("'crop_padding' must be from 0 to \(RecipeLimits.maxCount), got \(i)", at: v, help: "torchvision's CIFAR recipe pads by 4")
+                }
+            }
+            if let v = g["flip"], let b = bool(v, "flip") { a.flip = b }
+            t.augment = a
+        }
         if let v = f["schedule"], let (kind, body) = oneKey(v, "schedule", choices: ["constant", "step", "cosine"]) {
             switch kind {
             case "cosine": t.schedule = .cosine
@@ -363,6 +374,32 @@ struct SpecReader {
             }
         }
         return t
+    }
+
+    /// `computed`, or `{mean: [...], std: [...]}` with as many finite values in each (the input's
+    /// channel count is checked against the data when training starts).
+    private mutating func readNormalization(_ node: YAMLNode) -> TrainSpec.Normalization? {
+        if node.string == "computed" { return .computed }
+        guard node.mapping != nil else {
+            error("'normalize' is \(node.string.map { "'\($0)'" } ?? "not a mapping"); it takes 'computed' or '{mean: [...], std: [...]}'", at: node,
+                  help: "e.g. Fashion-MNIST's 'normalize: {mean: [0.286], std: [0.353]}'")
+            return nil
+        }
+        guard let g = fields(node, Schema.normalize, in: "normalize"),
+              let meanNode = g["mean"], let stdNode = g["std"],
+              let means = sequence(meanNode, "mean"), let stds = sequence(stdNode, "std") else { return nil }
+        let mean = means.compactMap { number($0, "mean") }
+        var std: [Double] = []
+        for n in stds {
+            guard let x = number(n, "std") else { continue }
+            if x.isFinite && x > 0 { std.append(x) } else { error("'std' must be positive, got \(Value.format(x))", at: n) }
+        }
+        guard mean.count == means.count, std.count == stds.count else { return nil }
+        guard !mean.isEmpty, mean.count == std.count else {
+            error("'normalize' has \(mean.count) mean(s) and \(std.count) std(s); it takes one of each per input channel", at: node)
+            return nil
+        }
+        return .given(mean: mean, std: std)
     }
 
     /// An optimizer's section, over its own defaults (AdamW's lr 0.001 and weight decay 0.01).

@@ -25,6 +25,27 @@ public struct TrainSpec: Hashable, Sendable, Codable {
     public var warmupEpochs = 0
     /// Weight initialisation of convolutions and linear layers.
     public var initializer = Initializer.xavier
+    /// Per-channel normalisation of the images, `(x - mean) / std` (torchvision's `Normalize`).
+    public var normalize: Normalization?
+    /// Random changes to each training image, drawn anew each epoch.
+    public var augment: Augmentation?
+
+    public enum Normalization: Hashable, Sendable, Codable {
+        /// The training set's own per-channel mean and standard deviation, measured when a run
+        /// starts (and recorded in its checkpoints as `given`).
+        case computed
+        case given(mean: [Double], std: [Double])
+    }
+
+    /// torchvision's `RandomCrop(size, padding)` and `RandomHorizontalFlip()`, in that order,
+    /// after the resize and before the normalisation.
+    public struct Augmentation: Hashable, Sendable, Codable {
+        /// Zero padding around the image before a random crop back to its size; 0: no crop.
+        public var cropPadding = 0
+        /// Mirror left to right with probability 1/2.
+        public var flip = false
+        public init(cropPadding: Int = 0, flip: Bool = false) { self.cropPadding = cropPadding; self.flip = flip }
+    }
 
     public enum Optimizer: String, Hashable, Sendable, Codable, CaseIterable {
         /// `torch.optim.SGD`.
@@ -97,5 +118,7 @@ public struct TrainSpec: Hashable, Sendable, Codable {
         schedule = try c.decode(Schedule.self, forKey: .schedule)
         warmupEpochs = try c.decode(Int.self, forKey: .warmupEpochs)
         initializer = try c.decode(Initializer.self, forKey: .initializer)
+        normalize = try c.decodeIfPresent(Normalization.self, forKey: .normalize)
+        augment = try c.decodeIfPresent(Augmentation.self, forKey: .augment)
     }
 }

@@ -61,9 +61,17 @@ public struct Evaluation {
     public func testSet(batch: Int) throws -> (loss: Double, accuracy: Double, count: Int) {
         if let problem = RecipeLimits.count(batch) { throw TrainingError("the batch \(problem)", help: "a batch holds at least one image") }
         try MemoryBudget.check(graph, batch: batch, training: false, advice: .flags(batch: "--batch", resize: "--resize"))
-        let test = try DatasetFormats.load(try options.resolvedDataDirectory(), split: .test, for: graph)
+        let directory = try options.resolvedDataDirectory()
+        let test = try DatasetFormats.load(directory, split: .test, for: graph)
         let interpreter = Interpreter(graph: graph, store: store, batchSize: batch)
-        let batcher = ImageBatcher(dataset: test, resizeTo: options.resize ?? graph.inputShape.height)
+        // A checkpoint netc trained records measured statistics; only a weights-only file may
+        // still say `computed`, measured on the training set as a run would have.
+        let normalization = try options.normalize.map { n in
+            try n.values(for: n == .computed ? DatasetFormats.load(directory, split: .train, for: graph) : test,
+                         source: "the data in \(directory)")
+        } ?? (mean: [], std: [])
+        let batcher = ImageBatcher(dataset: test, resizeTo: options.resize ?? graph.inputShape.height,
+                                   transforms: ImageTransforms(augment: nil, mean: normalization.mean, std: normalization.std, seed: 0))
         let r = Trainer.evaluate(interpreter, batcher, count: test.count, batch: batch)
         return (r.loss, r.accuracy, test.count)
     }

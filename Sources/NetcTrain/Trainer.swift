@@ -21,7 +21,8 @@ public struct TrainingResult: Sendable {
 public final class Trainer {
     public let graph: Graph
     public let specText: String
-    public let options: TrainingOptions
+    /// The run's recipe; `normalize: computed` becomes the measured values when the run starts.
+    public private(set) var options: TrainingOptions
     public let runDirectory: String
     public let store: ParameterStore
     /// The recipe's optimizer, owning its state.
@@ -101,8 +102,11 @@ public final class Trainer {
             throw TrainingError("the network takes \(graph.inputShape.height)x\(graph.inputShape.width) inputs, the data is resized to \(options.resize ?? size)",
                                 help: "compile the spec with the input size the recipe resizes to")
         }
-        let trainBatcher = ImageBatcher(dataset: train, resizeTo: size)
-        let testBatcher = ImageBatcher(dataset: test, resizeTo: size)
+        let (mean, std) = try options.normalize?.values(for: train, source: "the training set in \(dataDirectory)") ?? ([], [])
+        if !mean.isEmpty { options.normalize = .given(mean: mean.map(Double.init), std: std.map(Double.init)) }
+        let trainBatcher = ImageBatcher(dataset: train, resizeTo: size,
+                                        transforms: ImageTransforms(augment: options.augment, mean: mean, std: std, seed: options.seed))
+        let testBatcher = ImageBatcher(dataset: test, resizeTo: size, transforms: ImageTransforms(augment: nil, mean: mean, std: std, seed: 0))
         let count = min(options.limit ?? train.count, train.count)
         let stepsPerEpoch = (count + options.batch - 1) / options.batch
         let schedule = LearningRateSchedule(options.recipe, stepsPerEpoch: stepsPerEpoch)
@@ -121,11 +125,11 @@ public final class Trainer {
             func indices(_ k: Int) -> ArraySlice<Int> { order[k * options.batch ..< min((k + 1) * options.batch, count)] }
             let started = Date()
             var seenThisSession = 0
-            batches.request(indices(state.stepInEpoch))
+            batches.request(indices(state.stepInEpoch), epoch: state.epoch)
             while state.stepInEpoch < stepsPerEpoch {
                 let n = indices(state.stepInEpoch).count
                 let (img, lab) = batches.take()
-                if state.stepInEpoch + 1 < stepsPerEpoch { batches.request(indices(state.stepInEpoch + 1)) }
+                if state.stepInEpoch + 1 < stepsPerEpoch { batches.request(indices(state.stepInEpoch + 1), epoch: state.epoch) }
                 let lr = schedule.rate(at: state.step)
                 let batchImages = UnsafeBufferPointer(rebasing: img[0..<n * sampleCount])
                 interpreter.forward(batchImages, batchSize: n, training: true)

@@ -97,4 +97,24 @@ struct RecipeDiagnosticTests {
         let short = rendered("{optimizer: {adamw: {betas: [0.9]}}}")
         #expect(short.text.contains("error: 'betas' has 1 value(s); it takes two"), "\(short.text)")
     }
+
+    @Test func normalisationAndAugmentationAreReadAndChecked() throws {
+        let ok = Compiler.compile(source: """
+            netc: 1
+            name: t
+            input: {channels: 1, size: 8}
+            classes: 10
+            stages: [{block: residual, depth: 1, channels: 4}]
+            head: [global_avgpool, flatten, {linear: {out: $classes}}]
+            train: {normalize: {mean: [0.286], std: [0.353]}, augment: {crop_padding: 4, flip: true}}
+            """, file: "spec.yaml")
+        #expect(ok.spec?.train?.normalize == .given(mean: [0.286], std: [0.353]))
+        #expect(ok.spec?.train?.augment == TrainSpec.Augmentation(cropPadding: 4, flip: true))
+        let r = rendered("{normalize: {mean: [0.5, 0.5], std: [0]}, augment: {crop_padding: -1}}")
+        #expect(r.succeeded == false)
+        #expect(r.text.contains("error: 'std' must be positive, got 0.0"), "\(r.text)")
+        #expect(r.text.contains("error: 'crop_padding' must be from 0 to"), "\(r.text)")
+        let word = rendered("{normalize: yes}")
+        #expect(word.text.contains("error: 'normalize' is 'yes'; it takes 'computed' or '{mean: [...], std: [...]}'"), "\(word.text)")
+    }
 }

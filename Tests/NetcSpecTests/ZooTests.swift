@@ -84,7 +84,7 @@ struct DocumentationTests {
     @Test func everySchemaKeyIsDocumented() throws {
         let doc = try String(contentsOf: ZooTests.repository.appendingPathComponent("docs/spec.md"), encoding: .utf8)
         let keys = [Schema.spec, Schema.input, Schema.defaults, Schema.stage, Schema.block, Schema.parameter,
-                    Schema.shortcut, Schema.train, Schema.sgd, Schema.adamw, Schema.stepSchedule, Schema.commonLayer]
+                    Schema.shortcut, Schema.train, Schema.sgd, Schema.adamw, Schema.augment, Schema.normalize, Schema.stepSchedule, Schema.commonLayer]
             .flatMap { $0.map(\.name) }
             + Schema.layers.flatMap { [$0.key] + $0.value.keys.map(\.name) }
             + Schema.stageLists.flatMap { [$0.plural, $0.singular] }

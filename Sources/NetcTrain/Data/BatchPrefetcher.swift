@@ -25,12 +25,12 @@ final class BatchPrefetcher {
         for b in labels { b.deallocate() }
     }
 
-    /// Starts loading the images at `indices` (at most `batch` of them) into the free buffer.
-    func request(_ indices: ArraySlice<Int>) {
+    /// Starts loading the images at `indices` (at most `batch` of them) of `epoch` into the free buffer.
+    func request(_ indices: ArraySlice<Int>, epoch: Int = 0) {
         filled.wait()
         next = 1 - next
         let (img, lab, batcher) = (images[next], labels[next], batcher)
-        queue.async(group: filled) { batcher.fill(indices: indices, images: img, labels: lab) }
+        queue.async(group: filled) { batcher.fill(indices: indices, images: img, labels: lab, epoch: epoch) }
     }
 
     /// The batch requested last, once loaded; valid until the request after the next one.

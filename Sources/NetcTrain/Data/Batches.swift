@@ -30,11 +30,14 @@ public struct ImageBatcher: Sendable {
     public let outHeight: Int
     public let outWidth: Int
     public let rounding: Rounding
+    /// Crop, flip and normalisation after the resize.
+    public let transforms: ImageTransforms
     let resizer: BilinearResizer?
 
     /// - Parameter resizeTo: output side S, or nil to keep the native size.
-    public init(dataset: ImageSet, resizeTo: Int? = nil, rounding: Rounding = .none) {
+    public init(dataset: ImageSet, resizeTo: Int? = nil, rounding: Rounding = .none, transforms: ImageTransforms = .none) {
         self.dataset = dataset
+        self.transforms = transforms
         self.outHeight = resizeTo ?? dataset.height
         self.outWidth = resizeTo ?? dataset.width
         if case .floats = dataset.pixels { precondition(rounding == .none, "ImageBatcher: .uint8 rounding needs 8-bit data") }
@@ -53,29 +56,34 @@ public struct ImageBatcher: Sendable {
     /// Writes the batch for `indices` into caller-owned buffers (so a
     /// training loop can reuse one allocation per step).
     ///
+    /// `epoch` draws the augmentation's crops and flips.
+    ///
     /// - Precondition: every index is in `0..<dataset.count`;
     ///   `images.count >= indices.count*C*H*W`, `labels.count >= indices.count`.
     public func fill<C: Collection>(indices: C, images: UnsafeMutableBufferPointer<Float>,
-                                    labels: UnsafeMutableBufferPointer<Int32>) where C.Element == Int {
+                                    labels: UnsafeMutableBufferPointer<Int32>, epoch: Int = 0) where C.Element == Int {
         let channels = dataset.channels, outSize = channels * outHeight * outWidth
         precondition(images.count >= indices.count * outSize && labels.count >= indices.count,
                      "ImageBatcher.fill: output buffers too small")
         // With .uint8 rounding the resize runs on raw 0...255 values.
         let scaleFirst = rounding == .none
-        var image = [Float](repeating: 0, count: dataset.imageSize)
+        var image = [Float](repeating: 0, count: max(dataset.imageSize, outSize))
         image.withUnsafeMutableBufferPointer { pl in
             for (n, idx) in indices.enumerated() {
                 precondition(idx >= 0 && idx < dataset.count, "ImageBatcher: index \(idx) out of range")
                 labels[n] = dataset.labels[idx]
                 let dst = UnsafeMutableBufferPointer(rebasing: images[n * outSize ..< (n + 1) * outSize])
-                guard let resizer else {
+                if let resizer {
+                    dataset.write(idx, scaled: scaleFirst, into: pl)
+                    resizer.resize(UnsafeBufferPointer(pl), into: dst, planes: channels)
+                    if rounding == .uint8 {
+                        for i in 0..<outSize { dst[i] = min(max(dst[i].rounded(), 0), 255) / 255 }
+                    }
+                } else {
                     dataset.write(idx, scaled: true, into: dst)
-                    continue
                 }
-                dataset.write(idx, scaled: scaleFirst, into: pl)
-                resizer.resize(UnsafeBufferPointer(pl), into: dst, planes: channels)
-                if rounding == .uint8 {
-                    for i in 0..<outSize { dst[i] = min(max(dst[i].rounded(), 0), 255) / 255 }
+                if !transforms.isIdentity {
+                    transforms.apply(dst, channels: channels, height: outHeight, width: outWidth, index: idx, epoch: epoch, scratch: pl)
                 }
             }
         }

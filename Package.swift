@@ -18,6 +18,9 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // PNG and JPEG decoding (Debian's libpng-dev, libjpeg-dev: libjpeg-turbo) behind a small C
+        // shim: libjpeg reports errors by longjmp, which Swift cannot take.
+        .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg")]),
 
         .target(name: "NetcIR"),
         .target(name: "NetcSpec", dependencies: ["NetcIR", "CYAML"],
@@ -30,7 +33,7 @@ let package = Package(
         // once im2col/col2im use wrapping index arithmetic; see Im2col.swift).
         .target(name: "NetcKernels", dependencies: ["COpenBLAS"]),
         .target(name: "NetcRuntime", dependencies: ["NetcIR", "NetcKernels"]),
-        .target(name: "NetcTrain", dependencies: ["NetcRuntime", "NetcSpec", "CZlib"]),
+        .target(name: "NetcTrain", dependencies: ["NetcRuntime", "NetcSpec", "CZlib", "CImageCodecs"]),
         .executableTarget(name: "netc", dependencies: [
             "NetcSpec", "NetcZoo", "NetcTrain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -21,7 +21,7 @@ import Testing
         try writeBytes(Self.record(labels: [0], plane: 30), "\(dir)/data_batch_2.bin")
         try writeBytes(Self.record(labels: [5], plane: 40), "\(dir)/test_batch.bin")
         #expect(DatasetFormats.format(of: dir).name == "cifar")
-        let train = try CIFARFormat.load(dir, split: .train), test = try CIFARFormat.load(dir, split: .test)
+        let train = try CIFARFormat.load(dir, split: .train, input: .map(3, 32, 32)), test = try CIFARFormat.load(dir, split: .test, input: .map(3, 32, 32))
         #expect(train.count == 3 && train.labels == [3, 9, 0] && test.labels == [5])
         #expect([train.channels, train.height, train.width] == [3, 32, 32] as [Int])
         // Image 1's planes: red 20, green 21, blue 22, each 32x32, scaled as ToTensor.
@@ -38,15 +38,15 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try writeBytes(Self.record(labels: [4, 77], plane: 1), "\(dir)/train.bin")
         try writeBytes(Self.record(labels: [19, 99], plane: 2), "\(dir)/test.bin")
-        #expect(try CIFARFormat.load(dir, split: .train).labels == [77])
-        #expect(try CIFARFormat.load(dir, split: .test).labels == [99])
+        #expect(try CIFARFormat.load(dir, split: .train, input: .map(3, 32, 32)).labels == [77])
+        #expect(try CIFARFormat.load(dir, split: .test, input: .map(3, 32, 32)).labels == [99])
     }
 
     @Test func aTruncatedCIFARFileIsAnErrorThatSaysSo() throws {
         let dir = try makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try writeBytes(Array(Self.record(labels: [3], plane: 10).dropLast(7)), "\(dir)/data_batch_1.bin")
-        let error = #expect(throws: DataFileError.self) { try CIFARFormat.load(dir, split: .train) }
+        let error = #expect(throws: DataFileError.self) { try CIFARFormat.load(dir, split: .train, input: .map(3, 32, 32)) }
         #expect(error?.description == "\(dir)/data_batch_1.bin: 3066 bytes are not a whole number of 3073-byte CIFAR records (1 label byte and 3072 pixels); the file is truncated or not CIFAR")
     }
 
@@ -58,15 +58,15 @@ import Testing
         try NPY.write(NPYArray(shape: [2, 3, 4, 4], data: x), to: "\(dir)/train_x.npy")
         try NPY.write(NPYArray(shape: [2], data: [1, 0]), to: "\(dir)/train_y.npy")
         #expect(DatasetFormats.format(of: dir).name == "npy")
-        let train = try NPYFormat.load(dir, split: .train)
+        let train = try NPYFormat.load(dir, split: .train, input: .map(3, 32, 32))
         #expect([train.count, train.channels, train.height, train.width] == [2, 3, 4, 4] as [Int] && train.labels == [1, 0])
         #expect(ImageBatcher(dataset: train).batch(indices: [0, 1]).images == x)
 
         try NPY.write(NPYArray(shape: [2], data: [1, 0.5]), to: "\(dir)/train_y.npy")
-        let error = #expect(throws: TrainingError.self) { try NPYFormat.load(dir, split: .train) }
+        let error = #expect(throws: TrainingError.self) { try NPYFormat.load(dir, split: .train, input: .map(3, 32, 32)) }
         #expect(error?.message.hasPrefix("\(dir)/train_y.npy: labels must be class indices") == true, "\(error?.message ?? "")")
         try NPY.write(NPYArray(shape: [3], data: [1, 0, 2]), to: "\(dir)/train_y.npy")
-        let count = #expect(throws: DataFileError.self) { try NPYFormat.load(dir, split: .train) }
+        let count = #expect(throws: DataFileError.self) { try NPYFormat.load(dir, split: .train, input: .map(3, 32, 32)) }
         #expect(count?.message == "has shape [3]; \(dir)/train_x.npy holds 2 image(s), so one label each: [2]")
     }
 

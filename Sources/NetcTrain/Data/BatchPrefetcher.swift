@@ -5,8 +5,14 @@ import Dispatch
 /// buffers take turns: the step reads one while the other fills. The batches are the same,
 /// in the same order, as loading each in turn would give.
 final class BatchPrefetcher {
+    /// One batch's memory. Handed to the loading thread and back: `filled.wait()` orders every
+    /// access, so no two threads touch one buffer at once.
+    private struct Buffers: @unchecked Sendable {
+        let images: UnsafeMutableBufferPointer<Float>, labels: UnsafeMutableBufferPointer<Int32>
+    }
+
     private let batcher: ImageBatcher
-    private let images: [UnsafeMutableBufferPointer<Float>], labels: [UnsafeMutableBufferPointer<Int32>]
+    private let buffers: [Buffers]
     private let queue = DispatchQueue(label: "netc.prefetch")
     private let filled = DispatchGroup()
     /// The buffer the batch requested last is filling (or filled) into.
@@ -15,27 +21,28 @@ final class BatchPrefetcher {
     init(_ batcher: ImageBatcher, batch: Int) {
         self.batcher = batcher
         let size = batch * batcher.sampleShape.reduce(1, *)
-        images = (0..<2).map { _ in .allocate(capacity: size) }
-        labels = (0..<2).map { _ in .allocate(capacity: batch) }
+        buffers = (0..<2).map { _ in Buffers(images: .allocate(capacity: size), labels: .allocate(capacity: batch)) }
     }
 
     deinit {
         filled.wait()   // a fill still running writes into the buffers
-        for b in images { b.deallocate() }
-        for b in labels { b.deallocate() }
+        for b in buffers {
+            b.images.deallocate()
+            b.labels.deallocate()
+        }
     }
 
     /// Starts loading the images at `indices` (at most `batch` of them) of `epoch` into the free buffer.
     func request(_ indices: ArraySlice<Int>, epoch: Int = 0) {
         filled.wait()
         next = 1 - next
-        let (img, lab, batcher) = (images[next], labels[next], batcher)
-        queue.async(group: filled) { batcher.fill(indices: indices, images: img, labels: lab, epoch: epoch) }
+        let (b, batcher) = (buffers[next], batcher)
+        queue.async(group: filled) { batcher.fill(indices: indices, images: b.images, labels: b.labels, epoch: epoch) }
     }
 
     /// The batch requested last, once loaded; valid until the request after the next one.
     func take() -> (images: UnsafeMutableBufferPointer<Float>, labels: UnsafeMutableBufferPointer<Int32>) {
         filled.wait()
-        return (images[next], labels[next])
+        return (buffers[next].images, buffers[next].labels)
     }
 }

@@ -1,3 +1,5 @@
+import NetcIR
+
 /// CIFAR-10 and CIFAR-100 in the binary format their authors distribute (the files users
 /// download): records of a label byte (CIFAR-100: a coarse and a fine label byte; netc takes the
 /// fine, 100 classes) and 3,072 pixel bytes, the red, green and blue 32x32 planes row by row.
@@ -22,7 +24,7 @@ enum CIFARFormat: DatasetFormat {
 
     static func recognizes(_ directory: String) -> Bool { layout(directory, split: .train) != nil }
 
-    static func load(_ directory: String, split: DatasetSplit) throws -> ImageSet {
+    static func load(_ directory: String, split: DatasetSplit, input: Shape) throws -> ImageSet {
         guard let (files, labelBytes) = layout(directory, split: split), !files.isEmpty else {
             throw DataFileError(source: directory, message: "no CIFAR \(split.rawValue) files (looked for \(files))")
         }

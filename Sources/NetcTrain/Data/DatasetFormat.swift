@@ -15,13 +15,15 @@ public protocol DatasetFormat {
     static var files: String { get }
     /// Whether `directory` holds this format's files.
     static func recognizes(_ directory: String) -> Bool
-    /// Reads `split` from `directory`.
-    static func load(_ directory: String, split: DatasetSplit) throws -> ImageSet
+    /// Reads `split` from `directory` for a network whose input is `input` (`[C, H, W]`): formats
+    /// of fixed-size arrays ignore it; image files are decoded to its channels and, when their
+    /// sizes differ, resized to its size.
+    static func load(_ directory: String, split: DatasetSplit, input: Shape) throws -> ImageSet
 }
 
 /// The formats netc reads, and the named datasets a recipe's `dataset:` can give.
 public enum DatasetFormats {
-    public static let all: [DatasetFormat.Type] = [IDXFormat.self, CIFARFormat.self, NPYFormat.self]
+    public static let all: [DatasetFormat.Type] = [IDXFormat.self, CIFARFormat.self, NPYFormat.self, ImageFolderFormat.self]
 
     /// A named dataset's directory (where its Debian package installs it, when it has one).
     static let named: [String: [String]] = [
@@ -40,7 +42,7 @@ public enum DatasetFormats {
     /// channel count than the network's input and labels it has no class for.
     public static func load(_ directory: String, split: DatasetSplit, for graph: Graph) throws -> ImageSet {
         let format = format(of: directory)
-        let data = try format.load(directory, split: split)
+        let data = try format.load(directory, split: split, input: graph.inputShape)
         let name = "the \(split == .train ? "training" : "test") set in \(directory)"
         guard data.count > 0 else {
             throw TrainingError("\(name) has no images", help: "give --data a directory that holds images: \(format.files)")

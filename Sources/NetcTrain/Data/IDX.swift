@@ -1,4 +1,5 @@
 import Foundation
+import NetcIR
 
 /// Reader and writer for the IDX format used by MNIST and Fashion-MNIST
 /// (http://yann.lecun.com/exdb/mnist/): a big-endian magic number
@@ -237,7 +238,7 @@ enum IDXFormat: DatasetFormat {
         ["train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"].contains { BinaryFile.exists("\(directory)/\($0)") }
     }
 
-    static func load(_ directory: String, split: DatasetSplit) throws -> ImageSet {
+    static func load(_ directory: String, split: DatasetSplit, input: Shape) throws -> ImageSet {
         try IDXDataset.load(directory: directory, split: split == .train ? .train : .test, numClasses: ClassLabels.anyByte).imageSet
     }
 }

@@ -1,3 +1,5 @@
+import NetcIR
+
 /// A dataset as NumPy arrays: `train_x.npy` and `test_x.npy`, float32 `[N, C, H, W]` images the
 /// network takes as they are (no scaling), and `train_y.npy`, `test_y.npy`, `N` class indices
 /// stored as float32 (as `netc step --labels` reads them).
@@ -7,7 +9,7 @@ enum NPYFormat: DatasetFormat {
 
     static func recognizes(_ directory: String) -> Bool { BinaryFile.exists("\(directory)/train_x.npy") }
 
-    static func load(_ directory: String, split: DatasetSplit) throws -> ImageSet {
+    static func load(_ directory: String, split: DatasetSplit, input: Shape) throws -> ImageSet {
         let xPath = "\(directory)/\(split.rawValue)_x.npy", yPath = "\(directory)/\(split.rawValue)_y.npy"
         let x = try NPY.read(xPath), y = try NPY.read(yPath)
         guard x.shape.count == 4 else {

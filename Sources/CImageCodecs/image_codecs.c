@@ -1,0 +1,119 @@
+#include "image_codecs.h"
+
+#include <errno.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jpeglib.h>
+
+// Larger images than this are refused: their pixels would not fit the int sizes netc reads.
+static const long max_pixels = 1L << 28;
+
+static int fail(char *error, size_t size, const char *message) {
+    snprintf(error, size, "%s", message);
+    return -1;
+}
+
+static int decode_png(const char *path, int channels, unsigned char **pixels, int *width, int *height,
+                      int *colour, char *error, size_t error_size) {
+    png_image image;
+    memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&image, path)) return fail(error, error_size, image.message);
+    if ((long)image.width * image.height > max_pixels) {
+        png_image_free(&image);
+        return fail(error, error_size, "the image is implausibly large");
+    }
+    *colour = (image.format & PNG_FORMAT_FLAG_COLOR) != 0;
+    image.format = channels == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+    unsigned char *buffer = malloc(PNG_IMAGE_SIZE(image));
+    if (!buffer) {
+        png_image_free(&image);
+        return fail(error, error_size, "out of memory");
+    }
+    if (!png_image_finish_read(&image, NULL, buffer, 0, NULL)) {
+        free(buffer);
+        return fail(error, error_size, image.message);
+    }
+    *pixels = buffer;
+    *width = (int)image.width;
+    *height = (int)image.height;
+    return 0;
+}
+
+struct jpeg_failure {
+    struct jpeg_error_mgr manager;
+    jmp_buf escape;
+};
+
+static void jpeg_fail(j_common_ptr info) {
+    longjmp(((struct jpeg_failure *)info->err)->escape, 1);
+}
+
+static int decode_jpeg(FILE *file, int channels, unsigned char **pixels, int *width, int *height,
+                       int *colour, char *error, size_t error_size) {
+    struct jpeg_decompress_struct info;
+    struct jpeg_failure failure;
+    unsigned char *volatile buffer = NULL;
+    info.err = jpeg_std_error(&failure.manager);
+    failure.manager.error_exit = jpeg_fail;
+    if (setjmp(failure.escape)) {
+        char message[JMSG_LENGTH_MAX];
+        failure.manager.format_message((j_common_ptr)&info, message);
+        jpeg_destroy_decompress(&info);
+        free(buffer);
+        return fail(error, error_size, message);
+    }
+    jpeg_create_decompress(&info);
+    jpeg_stdio_src(&info, file);
+    jpeg_read_header(&info, TRUE);
+    *colour = info.num_components > 1;
+    info.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
+    jpeg_start_decompress(&info);
+    if ((long)info.output_width * info.output_height > max_pixels) {
+        jpeg_destroy_decompress(&info);
+        return fail(error, error_size, "the image is implausibly large");
+    }
+    size_t row = (size_t)info.output_width * channels;
+    buffer = malloc(row * info.output_height);
+    if (!buffer) {
+        jpeg_destroy_decompress(&info);
+        return fail(error, error_size, "out of memory");
+    }
+    while (info.output_scanline < info.output_height) {
+        unsigned char *line = buffer + row * info.output_scanline;
+        jpeg_read_scanlines(&info, &line, 1);
+    }
+    jpeg_finish_decompress(&info);
+    *pixels = buffer;
+    *width = (int)info.output_width;
+    *height = (int)info.output_height;
+    jpeg_destroy_decompress(&info);
+    return 0;
+}
+
+int netc_decode_image(const char *path, int channels, unsigned char **pixels, int *width, int *height,
+                      int *colour, char *error, size_t error_size) {
+    if (channels != 1 && channels != 3) return fail(error, error_size, "images are decoded to 1 or 3 channels");
+    FILE *file = fopen(path, "rb");
+    if (!file) return fail(error, error_size, strerror(errno));
+    unsigned char magic[8] = {0};
+    size_t got = fread(magic, 1, sizeof magic, file);
+    int result;
+    if (got == 8 && png_sig_cmp(magic, 0, 8) == 0) {
+        fclose(file);
+        return decode_png(path, channels, pixels, width, height, colour, error, error_size);
+    }
+    if (got >= 3 && magic[0] == 0xFF && magic[1] == 0xD8 && magic[2] == 0xFF) {
+        rewind(file);
+        result = decode_jpeg(file, channels, pixels, width, height, colour, error, error_size);
+        fclose(file);
+        return result;
+    }
+    fclose(file);
+    return fail(error, error_size, "not a PNG or JPEG file (its first bytes are neither's signature)");
+}
+
+void netc_free_image(unsigned char *pixels) { free(pixels); }

@@ -1,0 +1,28 @@
+import CImageCodecs
+
+/// A PNG or JPEG file decoded to 8-bit pixels (libpng, libjpeg-turbo).
+public struct ImageFile: Sendable, Equatable {
+    /// `[C][H][W]`, channel planes as the network takes them.
+    public let pixels: [UInt8]
+    public let channels: Int, height: Int, width: Int
+    /// Whether the file holds colour (a colour image decoded to one channel loses it).
+    public let isColour: Bool
+
+    /// Decodes `path` to `channels` (1: gray, 3: RGB) channels.
+    public init(path: String, channels: Int) throws {
+        precondition(channels == 1 || channels == 3, "images decode to 1 or 3 channels")
+        var raw: UnsafeMutablePointer<UInt8>?
+        var (w, h, colour): (Int32, Int32, Int32) = (0, 0, 0)
+        var message = [CChar](repeating: 0, count: 256)
+        guard netc_decode_image(path, Int32(channels), &raw, &w, &h, &colour, &message, message.count) == 0, let raw else {
+            throw DataFileError(source: path, message: "cannot decode the image: " + String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
+        defer { netc_free_image(raw) }
+        (self.channels, height, width, isColour) = (channels, Int(h), Int(w), colour != 0)
+        // Interleaved (RGBRGB...) to planes.
+        let plane = height * width
+        var planes = [UInt8](repeating: 0, count: channels * plane)
+        for k in 0..<plane { for c in 0..<channels { planes[c * plane + k] = raw[k * channels + c] } }
+        pixels = planes
+    }
+}

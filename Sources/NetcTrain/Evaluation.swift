@@ -61,17 +61,9 @@ public struct Evaluation {
     public func testSet(batch: Int) throws -> (loss: Double, accuracy: Double, count: Int) {
         if let problem = RecipeLimits.count(batch) { throw TrainingError("the batch \(problem)", help: "a batch holds at least one image") }
         try MemoryBudget.check(graph, batch: batch, training: false, advice: .flags(batch: "--batch", resize: "--resize"))
-        let directory = try options.resolvedDataDirectory()
-        let test = try DatasetFormats.load(directory, split: .test, for: graph)
+        let test = try DatasetFormats.load(try options.resolvedDataDirectory(), split: .test, for: graph)
         let interpreter = Interpreter(graph: graph, store: store, batchSize: batch)
-        // A checkpoint netc trained records measured statistics; only a weights-only file may
-        // still say `computed`, measured on the training set as a run would have.
-        let normalization = try options.normalize.map { n in
-            try n.values(for: n == .computed ? DatasetFormats.load(directory, split: .train, for: graph) : test,
-                         source: "the data in \(directory)")
-        } ?? (mean: [], std: [])
-        let batcher = ImageBatcher(dataset: test, resizeTo: options.resize ?? graph.inputShape.height,
-                                   transforms: ImageTransforms(augment: nil, mean: normalization.mean, std: normalization.std, seed: 0))
+        let batcher = ImageBatcher(dataset: test, resizeTo: options.resize ?? graph.inputShape.height, transforms: try normalization())
         let r = Trainer.evaluate(interpreter, batcher, count: test.count, batch: batch)
         return (r.loss, r.accuracy, test.count)
     }
@@ -115,6 +107,39 @@ public struct Evaluation {
         }
         try Checkpoint.save(to: path, store: store, optimizer: optimizer, spec: specText, options: options, state: TrainingState(step: 1))
         return loss
+    }
+
+    /// The normalisation the weights were trained with. A checkpoint netc trained records the
+    /// measured statistics; only a weights-only file may still say `computed`, measured here on
+    /// the training set as the run would have.
+    func normalization() throws -> ImageTransforms {
+        guard let normalize = options.normalize else { return .none }
+        var statistics: (mean: [Float], std: [Float])
+        switch normalize {
+        case .given(let mean, let std): statistics = (mean.map(Float.init), std.map(Float.init))
+        case .computed:
+            let directory = try options.resolvedDataDirectory()
+            statistics = try normalize.values(for: DatasetFormats.load(directory, split: .train, for: graph), source: "the data in \(directory)")
+        }
+        guard statistics.mean.count == graph.inputShape.channels else {
+            throw TrainingError("the recipe normalises \(statistics.mean.count) channel(s), but \(graph.name) takes \(graph.inputShape.channels)",
+                                help: "give 'normalize' one mean and std per input channel")
+        }
+        return ImageTransforms(augment: nil, mean: statistics.mean, std: statistics.std, seed: 0)
+    }
+
+    /// Image files as a batch the network takes: decoded to its channels, resized to its input
+    /// (the size the checkpoint trained at), scaled as `ToTensor` and normalised as the recipe did.
+    public func batch(ofImages paths: [String]) throws -> InputBatch {
+        let input = graph.inputShape
+        guard input.channels == 1 || input.channels == 3 else {
+            throw TrainingError("\(graph.name) takes \(input.channels)-channel images; image files decode to 1 (gray) or 3 (RGB)",
+                                help: "give the images as a float32 .npy batch (--input)")
+        }
+        let images = try paths.map { try ImageFile(path: $0, channels: input.channels) }
+        let set = try ImageSet(images, paths: paths, labels: paths.map { _ in 0 }, input: input, keepingACommonSize: false)
+        let batch = ImageBatcher(dataset: set, transforms: try normalization()).batch(indices: 0..<set.count)
+        return try InputBatch(NPYArray(shape: batch.shape, data: batch.images), source: paths.count == 1 ? paths[0] : "the images")
     }
 
     /// `netc run` and `netc step` take their batch and image size from the input file.

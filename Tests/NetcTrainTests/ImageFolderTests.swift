@@ -1,5 +1,7 @@
 import Foundation
 import NetcIR
+import NetcRuntime
+import NetcSpec
 import Testing
 @testable import NetcTrain
 
@@ -25,7 +27,7 @@ import Testing
         let error = #expect(throws: TrainingError.self) { try ImageFolderFormat.load(dir, split: .train, input: .map(1, 4, 6)) }
         #expect(error?.description == """
             \(dir)/train/red/q.jpg is a colour image, but the network takes 1 channel
-            help: set 'input: {channels: 3, ...}' in the spec to train on colour images
+            help: a network for colour images declares 'input: {channels: 3, ...}'
             """)
         // g.png (gray, 6x4), q.jpg (red over blue, 6x4) and small.png (3x2): sizes differ, so each
         // is resized to the network's 4x6.
@@ -43,5 +45,26 @@ import Testing
         #expect(error?.message.hasPrefix("cannot decode the image: ") == true, "\(error?.message ?? "")")
         let text = #expect(throws: DataFileError.self) { try ImageFile(path: #filePath, channels: 1) }
         #expect(text?.message == "cannot decode the image: not a PNG or JPEG file (its first bytes are neither's signature)")
+    }
+
+    /// `netc run` on image files: decoded, resized to the network's input, scaled and normalised
+    /// as the checkpoint's recipe trained.
+    @Test func imageFilesBecomeTheBatchTheNetworkTrainedOn() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let g = try TrainerTests.graph()
+        let store = ParameterStore(graph: g)
+        store.initialize(.xavier, seed: 1, graph: g)
+        var options = TrainingOptions()
+        (options.resize, options.normalize) = (8, .given(mean: [0.5], std: [0.25]))
+        try Checkpoint.save(to: "\(dir)/w.safetensors", store: store, optimizer: nil, spec: TrainerTests.spec, options: options,
+                            state: TrainingState())
+        let evaluation = try Evaluation(compile: { Compiler.compile(source: TrainerTests.spec, file: "tiny.yaml", input: $0) },
+                                        weights: "\(dir)/w.safetensors")
+        let batch = try evaluation.batch(ofImages: ["\(Self.root)/train/boot/a.png", "\(Self.root)/test/shirt/z.png"])
+        #expect(batch.count == 2 && batch.sampleShape == [1, 8, 8])
+        // The corners survive the bilinear resize from 6x4: a.png's first pixel is 10, z.png's last 223.
+        #expect(abs(batch.values[0] - (10 / 255 - 0.5) / 0.25) < 1e-6 && abs(batch.values[127] - (223 / 255 - 0.5) / 0.25) < 1e-6)
+        #expect(try evaluation.logits(batch).count == 20)
     }
 }

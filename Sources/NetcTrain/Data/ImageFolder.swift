@@ -49,13 +49,25 @@ enum ImageFolderFormat: DatasetFormat {
                 out.value[i] = Result { try ImageFile(path: files[i].path, channels: channels) }
             }
         }
-        let images = try decoded.map { try $0!.get() }
+        return try ImageSet(try decoded.map { try $0!.get() }, paths: files.map(\.path), labels: files.map(\.label),
+                            input: input, keepingACommonSize: true)
+    }
+}
+
+extension ImageSet {
+    /// Decoded images as one set for a network whose input is `input`: a colour image for a
+    /// grayscale network is refused; images are resized to the input's size (bilinearly, rounded to
+    /// 8 bits as `transforms.Resize` on an 8-bit image gives), unless they share a size and
+    /// `keepingACommonSize` (the batcher then resizes them, in floats).
+    public init(_ images: [ImageFile], paths: [String], labels: [Int32], input: Shape, keepingACommonSize: Bool) throws {
+        let channels = input.channels
         if channels == 1, let k = images.firstIndex(where: \.isColour) {
-            throw TrainingError("\(files[k].path) is a colour image, but the network takes 1 channel",
-                                help: "set 'input: {channels: 3, ...}' in the spec to train on colour images")
+            throw TrainingError("\(paths[k]) is a colour image, but the network takes 1 channel",
+                                help: "a network for colour images declares 'input: {channels: 3, ...}'")
         }
         let sameSize = images.allSatisfy { $0.height == images.first?.height && $0.width == images.first?.width }
-        let (height, width) = sameSize ? (images.first?.height ?? input.height, images.first?.width ?? input.width) : (input.height, input.width)
+        let (height, width) = keepingACommonSize && sameSize
+            ? (images.first?.height ?? input.height, images.first?.width ?? input.width) : (input.height, input.width)
         var pixels: [UInt8] = []
         pixels.reserveCapacity(images.count * channels * height * width)
         for image in images {
@@ -67,8 +79,8 @@ enum ImageFolderFormat: DatasetFormat {
                 pixels += resized.map { UInt8(min(max($0.rounded(), 0), 255)) }
             }
         }
-        return try ImageSet(pixels: .bytes(pixels), labels: files.map(\.label), channels: channels, height: height, width: width,
-                            source: root)
+        try self.init(pixels: .bytes(pixels), labels: labels, channels: channels, height: height, width: width,
+                      source: paths.first ?? "<images>")
     }
 }
 

@@ -152,6 +152,25 @@ def wide_basic():
                          *stages(block, (2, 2, 2), (16, 32, 64), (1, 2, 2), 16), head(64, preact=True))
 
 
+def lenet():
+    """The book's LeNet for Fashion-MNIST (d2l 7.6), one Sequential of layers."""
+    return nn.Sequential(nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2),
+                         nn.Conv2d(6, 16, kernel_size=5), nn.Sigmoid(), nn.AvgPool2d(kernel_size=2, stride=2), nn.Flatten(),
+                         nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(), nn.Linear(84, 10))
+
+
+def layer_names(model):
+    """netc's names for a network written as 'layers:': each layer numbered per kind under `layers.`."""
+    kinds = {nn.Conv2d: "conv", nn.BatchNorm2d: "bn", nn.Linear: "fc"}
+    names, counts = {}, {}
+    for j, layer in enumerate(model.children()):
+        kind = kinds.get(type(layer))
+        if kind:
+            counts[kind] = counts.get(kind, 0) + 1
+            names[f"{j}."] = f"layers.{kind}{counts[kind]}."
+    return names
+
+
 def sequential_names(model):
     """netc's names for a Sequential of [stem, stage..., head]: blocks keep their attribute names
     (d2l's conv1, bn1, ... are netc's); loose layers are numbered per kind, as netc numbers them."""
@@ -194,6 +213,7 @@ MODELS = {
     "architectures/resnext.yaml": (d2l_resnext, sequential_names),
     "architectures/preact-resnet18.yaml": (preact_resnet18, sequential_names),
     "Examples/wide-basic.yaml": (wide_basic, sequential_names),
+    "architectures/lenet.yaml": (lenet, layer_names),
     "architectures/imagenet/resnet18.yaml": (torchvision.models.resnet18, torchvision_names),
     "architectures/imagenet/resnet34.yaml": (torchvision.models.resnet34, torchvision_names),
     "architectures/imagenet/resnet50.yaml": (torchvision.models.resnet50, torchvision_names),

@@ -7,6 +7,8 @@ public enum Op: Hashable, Sendable {
     case conv(Conv)
     case batchNorm(BatchNorm)
     case relu
+    /// Sigmoid, SiLU, ReLU6 and the other elementwise activations.
+    case activation(Activation)
     case maxPool(Pool)
     case avgPool(Pool)
     case globalAvgPool
@@ -93,6 +95,7 @@ public enum Op: Hashable, Sendable {
         case .conv: "Conv2d"
         case .batchNorm: "BatchNorm2d"
         case .relu: "ReLU"
+        case .activation(let a): a.torchName
         case .maxPool: "MaxPool2d"
         case .avgPool: "AvgPool2d"
         case .globalAvgPool: "AdaptiveAvgPool2d"

@@ -1,4 +1,5 @@
-// ReLU; layout-agnostic (any contiguous tensor).
+// ReLU and the other elementwise activations; layout-agnostic (any contiguous tensor).
+import Foundation
 
 /// `y = max(x, 0)`. `x` and `y` may be the same buffer (in-place).
 public func reluForward(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>) {
@@ -37,6 +38,61 @@ public func reluBackward(y: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<
             let v: Float = yp[i] > 0 ? dyp[i] : 0
             dxp[i] = accumulate ? dxp[i] + v : v
             i += 1
+        }
+    }
+}
+
+/// The elementwise activations beside ReLU, as PyTorch defines them, forward and backward (the
+/// backward from the forward's input). `NetcIR.Activation` names them in the language.
+public enum ActivationFunction: Sendable {
+    case sigmoid, silu, hardSigmoid, hardSwish, relu6
+
+    @inline(__always)
+    static func logistic(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
+
+    @inline(__always)
+    func value(_ x: Float) -> Float {
+        switch self {
+        case .sigmoid: Self.logistic(x)
+        case .silu: x * Self.logistic(x)
+        case .hardSigmoid: min(max(x + 3, 0), 6) / 6
+        case .hardSwish: x * min(max(x + 3, 0), 6) / 6
+        case .relu6: min(max(x, 0), 6)
+        }
+    }
+
+    /// The derivative at `x`; at the kinks, PyTorch's choice (hardtanh's and hardsigmoid's
+    /// gradient is 0 at the ends of their linear piece, hardswish's is x/3 + 1/2 on [-3, 3]).
+    @inline(__always)
+    func derivative(_ x: Float) -> Float {
+        switch self {
+        case .sigmoid: let s = Self.logistic(x); return s * (1 - s)
+        case .silu: let s = Self.logistic(x); return s * (1 + x * (1 - s))
+        case .hardSigmoid: return x > -3 && x < 3 ? 1.0 / 6 : 0
+        case .hardSwish: return x < -3 ? 0 : x <= 3 ? x / 3 + 0.5 : 1
+        case .relu6: return x > 0 && x < 6 ? 1 : 0
+        }
+    }
+}
+
+/// `y = f(x)`, elementwise.
+public func activationForward(_ f: ActivationFunction, x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>) {
+    precondition(y.count >= x.count, "activation: output too small")
+    if x.isEmpty { return }
+    let xp = x.baseAddress!, yp = y.baseAddress!
+    parallelFor(x.count) { r in for i in r { yp[i] = f.value(xp[i]) } }
+}
+
+/// `dx (+)= dy * f'(x)`, from the forward's input `x`. Overwrites dx unless `accumulate`.
+public func activationBackward(_ f: ActivationFunction, x: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>,
+                               dx: UnsafeMutableBufferPointer<Float>, accumulate: Bool) {
+    precondition(dy.count >= x.count && dx.count >= x.count, "activation: buffer too small")
+    if x.isEmpty { return }
+    let xp = x.baseAddress!, dyp = dy.baseAddress!, dxp = dx.baseAddress!
+    parallelFor(x.count) { r in
+        for i in r {
+            let g = dyp[i] * f.derivative(xp[i])
+            dxp[i] = accumulate ? dxp[i] + g : g
         }
     }
 }

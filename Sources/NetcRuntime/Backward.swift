@@ -73,6 +73,8 @@ extension Interpreter {
                               reluBeta: plan.fusedReLU[i] == nil ? nil : UnsafeBufferPointer(p[1]))
         case .relu:
             if wants() { reluBackward(y: UnsafeBufferPointer(plan.value(i, n)), dy: dy, dx: dx(), accumulate: accumulate[0]) }
+        case .activation(let a):
+            if wants() { activationBackward(a.function, x: x(), dy: dy, dx: dx(), accumulate: accumulate[0]) }
         case .maxPool(let pool):
             if wants() {
                 maxPoolBackward(poolGeometry(pool, input: inShape(), n: n), dy: dy,

@@ -177,7 +177,7 @@ public final class Interpreter {
                                      epsilon: Float(b.eps), momentum: Float(b.momentum),
                                      runningMean: p[2], runningVar: p[3], saveMean: mean, saveInvStd: invStd,
                                      relu: plan.fusedReLU[i] != nil)
-        case .relu, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear:
+        case .relu, .activation, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear:
             forwardPlain(node, x: x(), y: y, indices: { plan.indices(i, n) }, n: n)   // ReLU in place when the plan aliased y to x
         case .add:
             add(x(0), x(1), into: y)
@@ -193,6 +193,8 @@ public final class Interpreter {
         switch node.op {
         case .relu:
             reluForward(x: x, y: y)
+        case .activation(let a):
+            activationForward(a.function, x: x, y: y)
         case .maxPool(let pool):
             maxPoolForward(poolGeometry(pool, input: s, n: n), x: x, y: y, indices: indices())
         case .avgPool(let pool):
@@ -260,5 +262,18 @@ public final class Interpreter {
             cnhwToNchw(UnsafeBufferPointer(plan.gradient(graph.input, n)), $0, n: n, c: s.channels, spatial: s.height * s.width)
         }
         return out
+    }
+}
+
+extension Activation {
+    /// Its formula in the kernels.
+    public var function: ActivationFunction {
+        switch self {
+        case .sigmoid: .sigmoid
+        case .silu: .silu
+        case .hardSigmoid: .hardSigmoid
+        case .hardSwish: .hardSwish
+        case .relu6: .relu6
+        }
     }
 }

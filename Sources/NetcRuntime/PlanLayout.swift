@@ -96,7 +96,7 @@ struct PlanLayout {
         /// Whether node `c`'s backward reads the VALUE of its input.
         func backwardReadsInput(_ c: Node) -> Bool {
             switch c.op {
-            case .conv, .batchNorm, .linear: true
+            case .conv, .batchNorm, .linear, .activation: true
             case .input, .relu, .maxPool, .avgPool, .globalAvgPool, .flatten, .add: false
             }
         }
@@ -104,7 +104,7 @@ struct PlanLayout {
         func backwardReadsOutput(_ c: Node) -> Bool {
             switch c.op {
             case .relu: true
-            case .input, .conv, .batchNorm, .linear, .maxPool, .avgPool, .globalAvgPool, .flatten, .add: false
+            case .input, .conv, .batchNorm, .linear, .activation, .maxPool, .avgPool, .globalAvgPool, .flatten, .add: false
             }
         }
 
@@ -209,7 +209,7 @@ struct PlanLayout {
             case .batchNorm:
                 statsOffset[node.id] = statsCount
                 statsCount += (2 * node.shape.channels + 15) & ~15
-            case .input, .relu, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear, .add:
+            case .input, .relu, .activation, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear, .add:
                 break
             }
         }

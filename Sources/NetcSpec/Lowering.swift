@@ -51,6 +51,12 @@ struct Lowering {
         let input = builder.addInput(spec.input.shape, origin: spec.input.location)
         var x: Node.ID? = input
 
+        if !spec.layers.isEmpty {
+            builder.beginModule("layers", kind: "layers", origin: spec.layers.first?.location)
+            var whole = Context(prefix: "layers")
+            x = layers(spec.layers, x, globals, &whole)
+            builder.endModule()
+        }
         builder.beginModule("stem", kind: "stem", origin: spec.stem.first?.location)
         var stem = Context(prefix: "stem")
         // A failed stem layer passes its input on, so the stages are still checked.
@@ -359,7 +365,7 @@ struct Lowering {
             guard let out, let bias else { return nil }
             return .linear(.init(outFeatures: out, bias: bias))
         default:
-            return nil
+            return Activation(rawValue: kind).map(Op.activation)
         }
     }
 

@@ -1,3 +1,5 @@
+import NetcIR
+
 /// Every key of the spec language: its type, its default and what it means, in one place
 /// (as pycls's config.py documents its design space). The reader checks specs against these
 /// tables, did-you-mean suggestions come from them, and docs/spec.md documents the same keys.
@@ -41,7 +43,8 @@ public enum Schema {
         Key("defaults", .mapping, "spec-wide defaults for layer attributes"),
         Key("blocks", .mapping, "block templates of this spec, by name; they may shadow the bundled ones"),
         Key("stem", .layers, default: "[]", "layers before the first stage"),
-        Key("stages", .stages, required: true, "the stages of residual blocks, in order"),
+        Key("stages", .stages, "the stages of residual blocks, in order"),
+        Key("layers", .layers, "the whole network as one list of layers (LeNet, AlexNet, VGG), instead of stem, stages and head"),
         Key("head", .layers, default: "[]", "layers after the last stage"),
         Key("train", .mapping, "the training recipe"),
     ]
@@ -184,11 +187,11 @@ public enum Schema {
             Key("out", .value, required: true, "output features"),
             Key("bias", .value, default: "true", "whether the layer adds a bias"),
         ]),
-    ]
+    ].merging(Activation.allCases.map { ($0.rawValue, (doc: $0.doc, keys: [Key]())) }) { layer, _ in layer }
 
     /// Short names under which layers are counted (`conv1`, `bn2`).
     public static let layerPrefix: [String: String] = [
         "conv": "conv", "batchnorm": "bn", "relu": "relu", "maxpool": "maxpool", "avgpool": "avgpool",
         "global_avgpool": "avgpool", "flatten": "flatten", "linear": "fc",
-    ]
+    ].merging(Activation.allCases.map { ($0.rawValue, $0.namePrefix) }) { prefix, _ in prefix }
 }

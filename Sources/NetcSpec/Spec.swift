@@ -15,6 +15,9 @@ public struct Spec: Sendable {
     public var stem: [LayerCall]
     public var stages: [Stage]
     public var head: [LayerCall]
+    /// The whole network as one list, for a network without stages (LeNet, VGG); then stem,
+    /// stages and head are empty.
+    public var layers: [LayerCall]
     public var train: TrainSpec?
 
     public struct Input: Sendable {

@@ -30,11 +30,21 @@ struct SpecReader {
         let stem = f["stem"].map { layers($0, "stem") } ?? []
         let stages = f["stages"].map { readStages($0, blocks: blocks) } ?? []
         let head = f["head"].map { layers($0, "head") } ?? []
+        let whole = f["layers"].map { layers($0, "layers") } ?? []
+        if let layersKey = f.entries["layers"]?.key {
+            for other in ["stem", "stages", "head"] where f[other] != nil {
+                error("'layers' is the whole network; it does not go with '\(other)'", at: layersKey,
+                      help: "write the network as 'layers:' alone, or as 'stem:', 'stages:' and 'head:'")
+            }
+        } else if f["stages"] == nil {
+            diagnostics.append(.error("the spec has neither 'stages' nor 'layers'", at: root.location,
+                                      help: "give 'stages:' (with 'stem:' and 'head:' around them), or the whole network as 'layers:'"))
+        }
         let train = f["train"].flatMap { readTrain($0) }
         guard let input else { return nil }
         return Spec(file: file, name: name, input: input, classes: classes, classesLocation: f["classes"]?.location,
                     defaults: defaults, blocks: blocks,
-                    stem: stem, stages: stages, head: head, train: train)
+                    stem: stem, stages: stages, head: head, layers: whole, train: train)
     }
 
     private mutating func readInput(_ node: YAMLNode) -> Spec.Input? {

@@ -29,5 +29,6 @@ public enum Zoo {
         "resnet152": PackageResources.resnet152_yaml,
         "resnext": PackageResources.resnext_yaml,
         "preact-resnet18": PackageResources.preact_resnet18_yaml,
+        "lenet": PackageResources.lenet_yaml,
     ]
 }

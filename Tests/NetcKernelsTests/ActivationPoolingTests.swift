@@ -120,3 +120,23 @@ func globalAvgPoolMatchesReferenceAndGradient(_ planes: Int, _ spatial: Int) {
     } }
     expectClose(acc, dx.map { $0 + 2 }, tol: 1e-6, "gap accumulate")
 }
+
+/// Every activation, forward and backward, against the float64 reference over [-8, 8], which
+/// crosses every piece of the piecewise ones; plus the kinks themselves, where PyTorch's choice
+/// of derivative is the reference's.
+@Test(arguments: [ActivationFunction.sigmoid, .silu, .hardSigmoid, .hardSwish, .relu6])
+func activationsMatchTheReference(_ f: ActivationFunction) {
+    let x: [Float] = (0..<401).map { Float($0) * 0.04 - 8 } + [-3, 0, 3, 6]
+    let dy: [Float] = x.indices.map { Float(($0 * 7) % 11) / 11 - 0.4 }
+    var y = [Float](repeating: 0, count: x.count), dx = [Float](repeating: 1, count: x.count)
+    x.withUnsafeBufferPointer { xp in
+        y.withUnsafeMutableBufferPointer { activationForward(f, x: xp, y: $0) }
+        dy.withUnsafeBufferPointer { g in dx.withUnsafeMutableBufferPointer { activationBackward(f, x: xp, dy: g, dx: $0, accumulate: false) } }
+    }
+    let refY = Reference.activation(f, x.map(Double.init))
+    let refDx = Reference.activationBackward(f, x: x.map(Double.init), dy: dy.map(Double.init))
+    for i in x.indices {
+        #expect(abs(Double(y[i]) - refY[i]) <= 1e-6 * max(1, abs(refY[i])), "\(f) at \(x[i])")
+        #expect(abs(Double(dx[i]) - refDx[i]) <= 1e-6, "\(f)' at \(x[i])")
+    }
+}

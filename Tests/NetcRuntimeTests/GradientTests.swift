@@ -118,3 +118,12 @@ func checkSingleOp(_ graph: Graph, batch: Int = 2, eps: Float = 1e-2, rtol: Doub
         return try b.add(.add, [r, x], name: "add", origin: nil)
     }, eps: 1e-3)
 }
+
+/// Each activation through the interpreter against finite differences (inputs in [-1, 1]: the
+/// kernel test `activationsMatchTheReference` covers every piece of the piecewise ones).
+@Test(arguments: Activation.allCases)
+func activationGradients(_ activation: Activation) {
+    checkSingleOp(singleOpGraph(input: .map(2, 4, 4)) { b, x in
+        try b.add(.activation(activation), [x], name: activation.rawValue, origin: nil)
+    }, eps: 1e-3)
+}

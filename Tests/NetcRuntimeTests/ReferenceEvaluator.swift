@@ -32,6 +32,7 @@ struct ReferenceEvaluator {
                 v[node.id] = Reference.batchNormTraining(x: x(), channels: s.channels, perChannel: n * s.height * s.width,
                                                          gamma: p(node, 0), beta: p(node, 1), epsilon: b.eps).y
             case .relu: v[node.id] = Reference.relu(x())
+            case .activation(let a): v[node.id] = Reference.activation(a.function, x())
             case .maxPool(let pool):
                 let r = Reference.maxPool(pg(pool, s, n), x: x())
                 v[node.id] = r.y; maxIdx[node.id] = r.indices
@@ -68,6 +69,7 @@ struct ReferenceEvaluator {
                 grads["\(name).weight"] = r.dGamma; grads["\(name).bias"] = r.dBeta
                 add(node.inputs[0], r.dx)
             case .relu: add(node.inputs[0], zip(x(), dy).map { $0 > 0 ? $1 : 0 })
+            case .activation(let a): add(node.inputs[0], Reference.activationBackward(a.function, x: x(), dy: dy))
             case .maxPool(let pool):
                 let geo = pg(pool, s, n), idx = maxIdx[node.id]!
                 var dx = [Double](repeating: 0, count: geo.inputCount)

@@ -145,15 +145,15 @@ spec.yaml:7:30: error: 'depth' must be positive, got -1
 netc: 1
 name: t
 input: {channels: 1, size: 32}
-stem: [relu6]
+stem: [rellu]
 stages:
   - {block: bottlenek, depth: 1, channels: 64}
 
 """#)
         #expect(r.succeeded == false)
         #expect(r.text == #"""
-spec.yaml:4:8: error: unknown layer or block 'relu6'
-  4 | stem: [relu6]
+spec.yaml:4:8: error: unknown layer or block 'rellu'
+  4 | stem: [rellu]
     |        ^~~~~
 help: did you mean 'relu'?
 spec.yaml:6:13: error: unknown block 'bottlenek'

@@ -64,6 +64,12 @@ struct ZooTests {
         }
     }
 
+    /// The book's LeNet for Fashion-MNIST (d2l 7.6), as torchinfo counts it at 1x1x28x28.
+    @Test func lenetMatchesTheBook() throws {
+        let f = try #require(Self.figures("lenet"))
+        #expect(f.parameters == 61_706 && f.torchinfoMultAdds == 423_038 && f.outputShape == [10])
+    }
+
     /// torchvision's parameter counts and published GFLOPS (conv and linear MACs) at 1x3x224x224.
     @Test(arguments: [
         ("imagenet/resnet18", 11_689_512, 1.81), ("imagenet/resnet34", 21_797_672, 3.66),

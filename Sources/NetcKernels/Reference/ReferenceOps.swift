@@ -62,6 +62,35 @@ extension Reference {
 
     public static func relu<T: BinaryFloatingPoint>(_ x: [T]) -> [T] { x.map { $0 > 0 ? $0 : 0 } }
 
+    /// The activations in double precision, written from PyTorch's documented definitions.
+    public static func activation(_ f: ActivationFunction, _ x: [Double]) -> [Double] {
+        func sigmoid(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
+        return x.map { v in
+            switch f {
+            case .sigmoid: sigmoid(v)
+            case .silu: v * sigmoid(v)
+            case .hardSigmoid: v <= -3 ? 0 : v >= 3 ? 1 : v / 6 + 0.5
+            case .hardSwish: v <= -3 ? 0 : v >= 3 ? v : v * (v + 3) / 6
+            case .relu6: v <= 0 ? 0 : v >= 6 ? 6 : v
+            }
+        }
+    }
+
+    /// `dy * f'(x)`, with PyTorch's choices at the kinks.
+    public static func activationBackward(_ f: ActivationFunction, x: [Double], dy: [Double]) -> [Double] {
+        func sigmoid(_ v: Double) -> Double { 1 / (1 + exp(-v)) }
+        return zip(x, dy).map { v, g in
+            let d: Double = switch f {
+            case .sigmoid: sigmoid(v) * (1 - sigmoid(v))
+            case .silu: sigmoid(v) + v * sigmoid(v) * (1 - sigmoid(v))
+            case .hardSigmoid: v > -3 && v < 3 ? 1.0 / 6 : 0
+            case .hardSwish: v < -3 ? 0 : v <= 3 ? (2 * v + 3) / 6 : 1
+            case .relu6: v > 0 && v < 6 ? 1 : 0
+            }
+            return g * d
+        }
+    }
+
     /// Max pooling with -inf padding; also returns the winner's in-plane offset.
     public static func maxPool<T: BinaryFloatingPoint>(_ g: PoolGeometry, x: [T]) -> (y: [T], indices: [Int32]) {
         var y = [T](), idx = [Int32]()

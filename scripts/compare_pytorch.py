@@ -171,6 +171,19 @@ def layer_names(model):
     return names
 
 
+def torchvision_layer_names(model):
+    """torchvision's VGG and AlexNet (`features.i`, `classifier.j`) to netc's 'layers:' names."""
+    kinds = {nn.Conv2d: "conv", nn.Linear: "fc"}
+    names, counts = {}, {}
+    for part in ("features", "classifier"):
+        for j, layer in enumerate(getattr(model, part).children()):
+            kind = kinds.get(type(layer))
+            if kind:
+                counts[kind] = counts.get(kind, 0) + 1
+                names[f"{part}.{j}."] = f"layers.{kind}{counts[kind]}."
+    return names
+
+
 def sequential_names(model):
     """netc's names for a Sequential of [stem, stage..., head]: blocks keep their attribute names
     (d2l's conv1, bn1, ... are netc's); loose layers are numbered per kind, as netc numbers them."""
@@ -221,6 +234,8 @@ MODELS = {
     "architectures/imagenet/resnet152.yaml": (torchvision.models.resnet152, torchvision_names),
     "architectures/imagenet/resnext50_32x4d.yaml": (torchvision.models.resnext50_32x4d, torchvision_names),
     "architectures/imagenet/wide_resnet50_2.yaml": (torchvision.models.wide_resnet50_2, torchvision_names),
+    "architectures/imagenet/vgg11.yaml": (torchvision.models.vgg11, torchvision_layer_names),
+    "architectures/imagenet/alexnet.yaml": (torchvision.models.alexnet, torchvision_layer_names),
 }
 
 
@@ -337,6 +352,9 @@ def compare_in(path, a, tmp):
 
         def step(net, dtype):
             net = copy.deepcopy(net).to(dtype).train()
+            for m in net.modules():   # dropout masks are each framework's own: both steps go without
+                if isinstance(m, nn.Dropout):
+                    m.p = 0.0
             opt = torch.optim.SGD(net.parameters(), lr=a.lr)
             opt.zero_grad()
             loss = F.cross_entropy(net(x.to(dtype)), y)
@@ -347,7 +365,7 @@ def compare_in(path, a, tmp):
         loss, expected = step(net, torch.float32)
         stepped = os.path.join(tmp, f"stepped{draw}.safetensors")
         out = subprocess.run([a.netc, "step", path, "--weights", weights, "--input", x_path, "--labels", y_path,
-                              "--lr", str(a.lr), "--output", stepped], check=True, capture_output=True, text=True)
+                              "--lr", str(a.lr), "--no-dropout", "--output", stepped], check=True, capture_output=True, text=True)
         got = read_safetensors(stepped)
         missing = sorted(set(expected) - set(got))
         if missing:

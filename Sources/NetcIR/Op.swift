@@ -9,6 +9,9 @@ public enum Op: Hashable, Sendable {
     case relu
     /// Sigmoid, SiLU, ReLU6 and the other elementwise activations.
     case activation(Activation)
+    /// Zeroes each value with probability `p` in training and scales the rest by 1/(1-p)
+    /// (PyTorch's Dropout); the identity in evaluation.
+    case dropout(p: Double)
     case maxPool(Pool)
     case avgPool(Pool)
     case globalAvgPool
@@ -96,6 +99,7 @@ public enum Op: Hashable, Sendable {
         case .batchNorm: "BatchNorm2d"
         case .relu: "ReLU"
         case .activation(let a): a.torchName
+        case .dropout: "Dropout"
         case .maxPool: "MaxPool2d"
         case .avgPool: "AvgPool2d"
         case .globalAvgPool: "AdaptiveAvgPool2d"

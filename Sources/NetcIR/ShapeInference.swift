@@ -15,7 +15,7 @@ extension Op {
         switch self {
         case .input: 0
         case .add: 2
-        case .conv, .batchNorm, .relu, .activation, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear: 1
+        case .conv, .batchNorm, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear: 1
         }
     }
 
@@ -37,7 +37,7 @@ extension Op {
             }
             let (h, w) = try Self.window(c.kernel, over: x, "conv \(c.kernel.description)")
             return .map(c.outChannels, h, w)
-        case .batchNorm, .relu, .activation:
+        case .batchNorm, .relu, .activation, .dropout:
             return inputs[0]
         case .maxPool(let p), .avgPool(let p):
             let x = try Self.map(inputs[0], for: "pool")

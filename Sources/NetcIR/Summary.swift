@@ -165,7 +165,7 @@ extension Op {
         switch self {
         case .conv(let c): "\(kindName) \(c.kernel.description)" + (c.groups > 1 ? " g\(c.groups)" : "")
         case .maxPool(let p), .avgPool(let p): "\(kindName) \(p.window.description)"
-        case .input, .batchNorm, .relu, .activation, .globalAvgPool, .flatten, .linear, .add: kindName
+        case .input, .batchNorm, .relu, .activation, .dropout, .globalAvgPool, .flatten, .linear, .add: kindName
         }
     }
 }

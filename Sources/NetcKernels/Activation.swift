@@ -96,3 +96,40 @@ public func activationBackward(_ f: ActivationFunction, x: UnsafeBufferPointer<F
         }
     }
 }
+
+/// Dropout's mask, drawn again wherever it is needed (forward and backward) from `key` and each
+/// element's index, so nothing is stored and a fixed key gives the same mask: element `i` is kept
+/// when a counter-based hash of (`key`, `i`), as a uniform number in [0, 1), is at least `p`.
+@inline(__always)
+func dropoutKeeps(_ key: UInt64, _ i: Int, threshold: UInt64) -> Bool {
+    var z = key &+ UInt64(truncatingIfNeeded: i) &* 0x9E37_79B9_7F4A_7C15
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return (z ^ (z >> 31)) >= threshold
+}
+
+/// The mask's threshold: `p` of the 2^64 hash values lie below it.
+@inline(__always)
+func dropoutThreshold(_ p: Double) -> UInt64 { p <= 0 ? 0 : UInt64(min(p * 18_446_744_073_709_551_616.0, 18_446_744_073_709_549_568.0)) }
+
+/// Training dropout: `y = x * mask / (1 - p)`. `x` and `y` may be the same buffer.
+public func dropoutForward(p: Double, key: UInt64, x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>) {
+    precondition(y.count >= x.count && p >= 0 && p < 1, "dropout: output too small or p outside [0, 1)")
+    if x.isEmpty { return }
+    let xp = x.baseAddress!, yp = y.baseAddress!, threshold = dropoutThreshold(p), scale = Float(1 / (1 - p))
+    parallelFor(x.count) { r in for i in r { yp[i] = dropoutKeeps(key, i, threshold: threshold) ? xp[i] * scale : 0 } }
+}
+
+/// `dx (+)= dy * mask / (1 - p)`, the mask drawn from the forward's `key`.
+public func dropoutBackward(p: Double, key: UInt64, dy: UnsafeBufferPointer<Float>, dx: UnsafeMutableBufferPointer<Float>,
+                            accumulate: Bool) {
+    precondition(dx.count >= dy.count, "dropout: buffer too small")
+    if dy.isEmpty { return }
+    let dyp = dy.baseAddress!, dxp = dx.baseAddress!, threshold = dropoutThreshold(p), scale = Float(1 / (1 - p))
+    parallelFor(dy.count) { r in
+        for i in r {
+            let g = dropoutKeeps(key, i, threshold: threshold) ? dyp[i] * scale : 0
+            dxp[i] = accumulate ? dxp[i] + g : g
+        }
+    }
+}

@@ -75,6 +75,8 @@ extension Interpreter {
             if wants() { reluBackward(y: UnsafeBufferPointer(plan.value(i, n)), dy: dy, dx: dx(), accumulate: accumulate[0]) }
         case .activation(let a):
             if wants() { activationBackward(a.function, x: x(), dy: dy, dx: dx(), accumulate: accumulate[0]) }
+        case .dropout(let p):
+            if wants() { dropoutBackward(p: dropoutEnabled ? p : 0, key: dropoutMaskKey(i), dy: dy, dx: dx(), accumulate: accumulate[0]) }
         case .maxPool(let pool):
             if wants() {
                 maxPoolBackward(poolGeometry(pool, input: inShape(), n: n), dy: dy,

@@ -53,6 +53,19 @@ public final class Interpreter {
     /// When set, forward and backward add each node's wall time (seconds) here, indexed by
     /// node id, for profiling. Nil (the default) costs nothing.
     public var profile: (forward: [Double], backward: [Double])?
+    /// Draws the dropout masks of the next training forward (and its backward): set it before
+    /// each step, from the run's seed and the step, so a fixed seed repeats a run and a resumed
+    /// run draws the masks it would have.
+    public var dropoutKey: UInt64 = 0
+    /// False: dropout passes values through in training too (to compare a step with another
+    /// framework, whose masks differ).
+    public var dropoutEnabled = true
+
+    /// The key of node `id`'s mask in this step.
+    func dropoutMaskKey(_ id: Node.ID) -> UInt64 {
+        var mixer = SplitMix64(seed: dropoutKey ^ (UInt64(id) << 32 | UInt64(id)))
+        return mixer.next()
+    }
 
     public init(graph: Graph, store: ParameterStore, batchSize: Int, inputGradient: Bool = false) {
         precondition(store.entriesOfNode.count == graph.nodes.count, "parameter store was made for another graph")
@@ -177,7 +190,9 @@ public final class Interpreter {
                                      epsilon: Float(b.eps), momentum: Float(b.momentum),
                                      runningMean: p[2], runningVar: p[3], saveMean: mean, saveInvStd: invStd,
                                      relu: plan.fusedReLU[i] != nil)
-        case .relu, .activation, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear:
+        case .dropout(let p) where plan.training:
+            dropoutForward(p: dropoutEnabled ? p : 0, key: dropoutMaskKey(i), x: x(), y: y)
+        case .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear:
             forwardPlain(node, x: x(), y: y, indices: { plan.indices(i, n) }, n: n)   // ReLU in place when the plan aliased y to x
         case .add:
             add(x(0), x(1), into: y)
@@ -195,6 +210,8 @@ public final class Interpreter {
             reluForward(x: x, y: y)
         case .activation(let a):
             activationForward(a.function, x: x, y: y)
+        case .dropout:   // the identity outside training
+            if x.baseAddress != UnsafePointer(y.baseAddress) { _ = y.update(fromContentsOf: x) }
         case .maxPool(let pool):
             maxPoolForward(poolGeometry(pool, input: s, n: n), x: x, y: y, indices: indices())
         case .avgPool(let pool):

@@ -97,6 +97,7 @@ struct PlanLayout {
         func backwardReadsInput(_ c: Node) -> Bool {
             switch c.op {
             case .conv, .batchNorm, .linear, .activation: true
+            case .dropout: false   // the mask is drawn again from the same key
             case .input, .relu, .maxPool, .avgPool, .globalAvgPool, .flatten, .add: false
             }
         }
@@ -104,7 +105,7 @@ struct PlanLayout {
         func backwardReadsOutput(_ c: Node) -> Bool {
             switch c.op {
             case .relu: true
-            case .input, .conv, .batchNorm, .linear, .activation, .maxPool, .avgPool, .globalAvgPool, .flatten, .add: false
+            case .input, .conv, .batchNorm, .linear, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .add: false
             }
         }
 
@@ -209,7 +210,7 @@ struct PlanLayout {
             case .batchNorm:
                 statsOffset[node.id] = statsCount
                 statsCount += (2 * node.shape.channels + 15) & ~15
-            case .input, .relu, .activation, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear, .add:
+            case .input, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear, .add:
                 break
             }
         }

@@ -63,12 +63,17 @@ extension Lowering {
             report(.error("'\(name)' of \(layerName(a)) must be between 0 and 1, got \(Value.format(d))", at: b.origin,
                           help: "the running statistics move this fraction of the way to each batch's: use e.g. 0.1, as PyTorch"), a.context)
             return nil
-        case .positive, .unit:
+        case .probability where !(0..<1).contains(d):
+            report(.error("'\(name)' of \(layerName(a)) must be at least 0 and below 1, got \(Value.format(d))", at: b.origin,
+                          help: "it is the fraction of values dropped: use e.g. 0.5, as PyTorch"), a.context)
+            return nil
+        case .positive, .unit, .probability:
             return d
         }
     }
 
-    enum NumberRange { case positive, unit }
+    /// `unit`: 0 to 1; `probability`: 0 and above, below 1 (dropping every value leaves nothing to scale).
+    enum NumberRange { case positive, unit, probability }
 
     mutating func bool(_ a: LayerAttributes, _ name: String, default fallback: Bool) -> Bool? {
         guard let found = value(a, name) else { return nil }

@@ -352,6 +352,8 @@ struct Lowering {
             guard let eps, let momentum else { return nil }
             return .batchNorm(.init(eps: eps, momentum: momentum))
         case "relu": return .relu
+        case "dropout":
+            return number(a, "p", default: 0.5, .probability).map { .dropout(p: $0) }
         case "global_avgpool": return .globalAvgPool
         case "flatten": return .flatten
         case "maxpool", "avgpool":

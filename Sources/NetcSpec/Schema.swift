@@ -182,6 +182,9 @@ public enum Schema {
             Key("pad", .value, default: "0", "zero padding"),
         ]),
         "global_avgpool": ("average over all positions: CxHxW to Cx1x1", []),
+        "dropout": ("in training, zeroes each value with probability p and scales the others by 1/(1-p) (PyTorch's Dropout); nothing in evaluation", [
+            Key("p", .value, default: "0.5", "the fraction dropped, at least 0 and below 1"),
+        ]),
         "flatten": ("CxHxW to a vector of C*H*W", []),
         "linear": ("fully connected layer, PyTorch's Linear", [
             Key("out", .value, required: true, "output features"),
@@ -192,6 +195,6 @@ public enum Schema {
     /// Short names under which layers are counted (`conv1`, `bn2`).
     public static let layerPrefix: [String: String] = [
         "conv": "conv", "batchnorm": "bn", "relu": "relu", "maxpool": "maxpool", "avgpool": "avgpool",
-        "global_avgpool": "avgpool", "flatten": "flatten", "linear": "fc",
+        "global_avgpool": "avgpool", "flatten": "flatten", "linear": "fc", "dropout": "dropout",
     ].merging(Activation.allCases.map { ($0.rawValue, $0.namePrefix) }) { prefix, _ in prefix }
 }

@@ -81,7 +81,7 @@ public struct Evaluation {
     /// checkpoint and returns the batch's loss before the step. `labels` are class indices
     /// stored as float32, one per image, read from `labelsSource`.
     public func step(_ input: InputBatch, labels: NPYArray, labelsSource: String, recipe: TrainSpec,
-                     saveTo path: String) throws -> Double {
+                     dropout: Bool = true, saveTo path: String) throws -> Double {
         let optimizer = makeOptimizer(recipe, for: store)
         try Checkpoint.load(checkpoint, into: store, optimizer: optimizer, source: checkpointPath)
         guard labels.shape.count == 1, labels.shape[0] == input.count else {
@@ -91,6 +91,7 @@ public struct Evaluation {
         let classes = try ClassLabels.indices(labels.data, classes: try ClassLabels.requireClassifier(graph), source: labelsSource)
         try MemoryBudget.check(graph, batch: input.count, training: true, advice: Self.advice(splitting: input))
         let interpreter = Interpreter(graph: graph, store: store, batchSize: input.count)
+        interpreter.dropoutEnabled = dropout
         interpreter.forward(input.values, training: true)
         let loss = interpreter.loss(labels: classes).loss
         interpreter.backward()

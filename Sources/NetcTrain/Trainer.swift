@@ -132,6 +132,7 @@ public final class Trainer {
                 if state.stepInEpoch + 1 < stepsPerEpoch { batches.request(indices(state.stepInEpoch + 1), epoch: state.epoch) }
                 let lr = schedule.rate(at: state.step)
                 let batchImages = UnsafeBufferPointer(rebasing: img[0..<n * sampleCount])
+                interpreter.dropoutKey = Self.dropoutKey(seed: options.seed, step: state.step)
                 interpreter.forward(batchImages, batchSize: n, training: true)
                 let result = interpreter.loss(labels: UnsafeBufferPointer(rebasing: lab[0..<n]))
                 guard result.loss.isFinite else { throw nonFinite(result.loss, images: Array(batchImages), n: n) }
@@ -337,6 +338,13 @@ public final class Trainer {
     /// Seed and epoch are hashed apart before they start a stream: seeding with `seed + epoch`
     /// made epoch 1 of seed 0 replay epoch 0 of seed 1, so runs "over seeds 0, 1, 2" shared data
     /// orders instead of being independent draws.
+    /// The key of step `step`'s dropout masks: the seed and the step hashed apart, as the shuffle's
+    /// seed and epoch are.
+    static func dropoutKey(seed: Int, step: Int) -> UInt64 {
+        func hash(_ value: Int) -> UInt64 { var mixer = SplitMix64(seed: UInt64(bitPattern: Int64(value))); return mixer.next() }
+        return hash(seed) ^ hash(~step) &* 3
+    }
+
     static func shuffle(_ count: Int, seed: Int, epoch: Int) -> [Int] {
         func hash(_ value: Int) -> UInt64 { var mixer = SplitMix64(seed: UInt64(bitPattern: Int64(value))); return mixer.next() }
         var rng = SplitMix64(seed: hash(seed) ^ hash(~epoch))

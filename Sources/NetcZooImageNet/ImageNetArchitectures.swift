@@ -1,4 +1,4 @@
-/// torchvision's ImageNet ResNets as specs (architectures/imagenet/), embedded in the binary.
+/// torchvision's ImageNet networks as specs (architectures/imagenet/), embedded in the binary.
 public let imagenetArchitectures: [String: [UInt8]] = [
     "resnet18": PackageResources.resnet18_yaml,
     "resnet34": PackageResources.resnet34_yaml,
@@ -7,4 +7,6 @@ public let imagenetArchitectures: [String: [UInt8]] = [
     "resnet152": PackageResources.resnet152_yaml,
     "resnext50_32x4d": PackageResources.resnext50_32x4d_yaml,
     "wide_resnet50_2": PackageResources.wide_resnet50_2_yaml,
+    "vgg11": PackageResources.vgg11_yaml,
+    "alexnet": PackageResources.alexnet_yaml,
 ]

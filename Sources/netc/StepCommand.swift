@@ -22,6 +22,8 @@ struct StepCommand: ParsableCommand {
     @Option(name: .customLong("weight-decay"), parsing: .unconditional,
             help: "Weight decay (default: the optimizer's, 0 for SGD, 0.01 for AdamW).") var weightDecay: Double?
     @Option(help: "Where to write the updated weights (safetensors).") var output: String
+    @Flag(name: .customLong("no-dropout"), help: "Dropout passes values through (to compare with another framework's step, whose masks differ).")
+    var noDropout = false
 
     func validate() throws {
         _ = try RecipeFlags.optimizer(optimizer)
@@ -44,7 +46,7 @@ struct StepCommand: ParsableCommand {
             let x = try InputBatch.read(input), y = try NPY.read(labels)
             let evaluation = try Evaluation(compile: { SpecArgument.compile(spec, input: $0) }, weights: weights, input: x)
             for w in evaluation.warnings { printError("warning: \(w)\n") }
-            let loss = try evaluation.step(x, labels: y, labelsSource: labels, recipe: recipe, saveTo: output)
+            let loss = try evaluation.step(x, labels: y, labelsSource: labels, recipe: recipe, dropout: !noDropout, saveTo: output)
             print(String(format: "loss %.6f", loss))
         }
     }

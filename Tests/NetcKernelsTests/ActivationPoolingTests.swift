@@ -140,3 +140,21 @@ func activationsMatchTheReference(_ f: ActivationFunction) {
         #expect(abs(Double(dx[i]) - refDx[i]) <= 1e-6, "\(f)' at \(x[i])")
     }
 }
+
+/// Dropout drops about p of the values, scales the rest by 1/(1-p), draws the same mask from the
+/// same key in forward and backward, and another from another key.
+@Test(arguments: [0.0, 0.25, 0.5, 0.9])
+func dropoutDropsAFractionPAndScalesTheRest(_ p: Double) {
+    let x = [Float](repeating: 2, count: 20_000)
+    var y = [Float](repeating: 0, count: x.count), dx = y, other = y
+    x.withUnsafeBufferPointer { xp in
+        y.withUnsafeMutableBufferPointer { dropoutForward(p: p, key: 42, x: xp, y: $0) }
+        dx.withUnsafeMutableBufferPointer { dropoutBackward(p: p, key: 42, dy: xp, dx: $0, accumulate: false) }
+        other.withUnsafeMutableBufferPointer { dropoutForward(p: p, key: 43, x: xp, y: $0) }
+    }
+    let kept = y.filter { $0 != 0 }
+    #expect(kept.allSatisfy { abs($0 - Float(2 / (1 - p))) < 1e-5 })
+    #expect(abs(Double(x.count - kept.count) / Double(x.count) - p) < 0.015, "\(x.count - kept.count) dropped")
+    #expect(dx == y, "the backward draws the forward's mask")
+    #expect(p == 0 ? other == y : other != y, "another key, another mask")
+}

@@ -127,3 +127,17 @@ func activationGradients(_ activation: Activation) {
         try b.add(.activation(activation), [x], name: activation.rawValue, origin: nil)
     }, eps: 1e-3)
 }
+
+/// Dropout in training, its mask fixed by the interpreter's key, against finite differences; in
+/// evaluation it passes its input through.
+@Test func dropoutGradientsAndEvaluation() {
+    let graph = singleOpGraph(input: .map(2, 4, 4)) { b, x in try b.add(.dropout(p: 0.3), [x], name: "dropout", origin: nil) }
+    checkSingleOp(graph, eps: 1e-3)
+    let interpreter = Interpreter(graph: graph, store: ParameterStore(graph: graph), batchSize: 2)
+    var rng = SplitMix64(seed: 2)
+    let input = randomFloats(2 * graph.inputShape.elementCount, &rng)
+    interpreter.forward(input, training: false)
+    #expect(interpreter.output() == input)
+    interpreter.forward(input, training: true)
+    #expect(interpreter.output().filter { $0 == 0 }.count > 5, "training drops values")
+}

@@ -33,6 +33,7 @@ struct ReferenceEvaluator {
                                                          gamma: p(node, 0), beta: p(node, 1), epsilon: b.eps).y
             case .relu: v[node.id] = Reference.relu(x())
             case .activation(let a): v[node.id] = Reference.activation(a.function, x())
+            case .dropout: preconditionFailure("the reference evaluates networks without dropout (GradientTests checks dropout)")
             case .maxPool(let pool):
                 let r = Reference.maxPool(pg(pool, s, n), x: x())
                 v[node.id] = r.y; maxIdx[node.id] = r.indices
@@ -70,6 +71,7 @@ struct ReferenceEvaluator {
                 add(node.inputs[0], r.dx)
             case .relu: add(node.inputs[0], zip(x(), dy).map { $0 > 0 ? $1 : 0 })
             case .activation(let a): add(node.inputs[0], Reference.activationBackward(a.function, x: x(), dy: dy))
+            case .dropout: preconditionFailure("the reference evaluates networks without dropout")
             case .maxPool(let pool):
                 let geo = pg(pool, s, n), idx = maxIdx[node.id]!
                 var dx = [Double](repeating: 0, count: geo.inputCount)

@@ -75,7 +75,8 @@ struct ZooTests {
         ("imagenet/resnet18", 11_689_512, 1.81), ("imagenet/resnet34", 21_797_672, 3.66),
         ("imagenet/resnet50", 25_557_032, 4.09), ("imagenet/resnet101", 44_549_160, 7.80),
         ("imagenet/resnet152", 60_192_808, 11.51), ("imagenet/resnext50_32x4d", 25_028_904, 4.23),
-        ("imagenet/wide_resnet50_2", 68_883_240, 11.40),
+        ("imagenet/wide_resnet50_2", 68_883_240, 11.40), ("imagenet/vgg11", 132_863_336, 7.61),
+        ("imagenet/alexnet", 61_100_840, 0.71),
     ])
     func matchesTorchvision(name: String, parameters: Int, gflops: Double) throws {
         let f = try #require(Self.figures(name))

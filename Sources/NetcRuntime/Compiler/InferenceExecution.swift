@@ -47,7 +47,7 @@ extension Interpreter {
                                       gamma: UnsafeBufferPointer(p[0]), beta: UnsafeBufferPointer(p[1]),
                                       runningMean: UnsafeBufferPointer(p[2]), runningVar: UnsafeBufferPointer(p[3]),
                                       epsilon: Float(b.eps), relu: step.relu != nil)
-        case .relu, .activation, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear:
+        case .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear:
             forwardPlain(node, x: x(), y: y, indices: { plan.indices(step.output, n) }, n: n)
         case .add:
             add(x(0), x(1), into: y, relu: step.relu != nil)

@@ -116,7 +116,7 @@ public final class InferencePlan {
                         storage[out] = storage[r]
                         residualInPlace[k] = true
                     }
-                case .batchNorm, .relu, .activation, .add:
+                case .batchNorm, .relu, .activation, .dropout, .add:
                     if let x = node.inputs.first(where: { last[$0] == k && $0 != graph.output }) { storage[out] = storage[x] }
                 case .input, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear:
                     break

@@ -9,7 +9,7 @@ public enum DatasetSplit: String, Sendable {
 /// A way datasets are stored on disk: how to recognise a directory of them and read a split.
 /// Adding one is a file that conforms and an entry in `DatasetFormats.all`.
 public protocol DatasetFormat {
-    /// What `--data-format` and error messages call it: `idx`, `cifar`, `npy`.
+    /// Its short name: `idx`, `cifar`, `npy`, `folder`.
     static var name: String { get }
     /// The files a directory of this format holds, for error messages.
     static var files: String { get }
@@ -21,15 +21,9 @@ public protocol DatasetFormat {
     static func load(_ directory: String, split: DatasetSplit, input: Shape) throws -> ImageSet
 }
 
-/// The formats netc reads, and the named datasets a recipe's `dataset:` can give.
+/// The formats netc reads.
 public enum DatasetFormats {
     public static let all: [DatasetFormat.Type] = [IDXFormat.self, CIFARFormat.self, NPYFormat.self, ImageFolderFormat.self]
-
-    /// A named dataset's directory (where its Debian package installs it, when it has one).
-    static let named: [String: [String]] = [
-        "fashion-mnist": [IDXDataset.defaultDirectory],
-        "mnist": ["/usr/share/datasets/mnist", "/usr/share/mnist"],
-    ]
 
     /// The format of the files in `directory`: the first that recognises them, else IDX, whose
     /// reader says which file is missing (and how to install Fashion-MNIST, for its directory).

@@ -5,7 +5,7 @@ import NetcSpec
 /// moments): the runtime computes gradients and knows no optimizer. A checkpoint holds the state
 /// per parameter under `optimizer.<slot>.<parameter>` (PyTorch's names for the slots:
 /// `momentum_buffer`, `exp_avg`, `exp_avg_sq`) and the step count, so a resumed run continues
-/// exactly. A new optimizer is one file that conforms, and a case in `make(_:for:)`.
+/// exactly. A new optimizer is one file that conforms, and a case in `makeOptimizer`.
 public protocol Optimizer: AnyObject {
     /// Steps that used its state: AdamW's bias corrections count them; SGD starts its momentum on
     /// the first. A checkpoint after such steps must hold every slot of every parameter.

@@ -8,11 +8,14 @@ import NetcTrain
 public func fuzzData(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     guard size > 0 else { return 0 }
     let bytes = Array(UnsafeBufferPointer(start: data + 1, count: size - 1))
-    switch data[0] % 4 {
+    switch data[0] % 6 {
     case 0: readSafetensors(bytes)
     case 1: _ = try? NPY.decode(bytes)
     case 2: _ = try? IDX.decode(bytes, expectedMagic: IDX.imagesMagic, source: "fuzz")
-    default: readGzipIDX(bytes)
+    case 3: readGzipIDX(bytes)
+    // PNG and JPEG through libpng and libjpeg-turbo, to gray and to RGB.
+    case 4: _ = try? ImageFile(bytes: bytes, channels: 1, source: "fuzz")
+    default: _ = try? ImageFile(bytes: bytes, channels: 3, source: "fuzz")
     }
     return 0
 }

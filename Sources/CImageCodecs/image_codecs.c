@@ -1,6 +1,5 @@
 #include "image_codecs.h"
 
-#include <errno.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -16,12 +15,12 @@ static int fail(char *error, size_t size, const char *message) {
     return -1;
 }
 
-static int decode_png(const char *path, int channels, unsigned char **pixels, int *width, int *height,
-                      int *colour, char *error, size_t error_size) {
+static int decode_png(const unsigned char *bytes, size_t size, int channels, unsigned char **pixels, int *width,
+                      int *height, int *colour, char *error, size_t error_size) {
     png_image image;
     memset(&image, 0, sizeof image);
     image.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_file(&image, path)) return fail(error, error_size, image.message);
+    if (!png_image_begin_read_from_memory(&image, bytes, size)) return fail(error, error_size, image.message);
     if ((long)image.width * image.height > max_pixels) {
         png_image_free(&image);
         return fail(error, error_size, "the image is implausibly large");
@@ -52,8 +51,8 @@ static void jpeg_fail(j_common_ptr info) {
     longjmp(((struct jpeg_failure *)info->err)->escape, 1);
 }
 
-static int decode_jpeg(FILE *file, int channels, unsigned char **pixels, int *width, int *height,
-                       int *colour, char *error, size_t error_size) {
+static int decode_jpeg(const unsigned char *bytes, size_t size, int channels, unsigned char **pixels, int *width,
+                       int *height, int *colour, char *error, size_t error_size) {
     struct jpeg_decompress_struct info;
     struct jpeg_failure failure;
     unsigned char *volatile buffer = NULL;
@@ -67,7 +66,7 @@ static int decode_jpeg(FILE *file, int channels, unsigned char **pixels, int *wi
         return fail(error, error_size, message);
     }
     jpeg_create_decompress(&info);
-    jpeg_stdio_src(&info, file);
+    jpeg_mem_src(&info, bytes, (unsigned long)size);
     jpeg_read_header(&info, TRUE);
     *colour = info.num_components > 1;
     info.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
@@ -94,25 +93,13 @@ static int decode_jpeg(FILE *file, int channels, unsigned char **pixels, int *wi
     return 0;
 }
 
-int netc_decode_image(const char *path, int channels, unsigned char **pixels, int *width, int *height,
-                      int *colour, char *error, size_t error_size) {
+int netc_decode_image(const unsigned char *bytes, size_t size, int channels, unsigned char **pixels, int *width,
+                      int *height, int *colour, char *error, size_t error_size) {
     if (channels != 1 && channels != 3) return fail(error, error_size, "images are decoded to 1 or 3 channels");
-    FILE *file = fopen(path, "rb");
-    if (!file) return fail(error, error_size, strerror(errno));
-    unsigned char magic[8] = {0};
-    size_t got = fread(magic, 1, sizeof magic, file);
-    int result;
-    if (got == 8 && png_sig_cmp(magic, 0, 8) == 0) {
-        fclose(file);
-        return decode_png(path, channels, pixels, width, height, colour, error, error_size);
-    }
-    if (got >= 3 && magic[0] == 0xFF && magic[1] == 0xD8 && magic[2] == 0xFF) {
-        rewind(file);
-        result = decode_jpeg(file, channels, pixels, width, height, colour, error, error_size);
-        fclose(file);
-        return result;
-    }
-    fclose(file);
+    if (size >= 8 && png_sig_cmp(bytes, 0, 8) == 0)
+        return decode_png(bytes, size, channels, pixels, width, height, colour, error, error_size);
+    if (size >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF)
+        return decode_jpeg(bytes, size, channels, pixels, width, height, colour, error, error_size);
     return fail(error, error_size, "not a PNG or JPEG file (its first bytes are neither's signature)");
 }
 

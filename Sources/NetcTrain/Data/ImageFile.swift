@@ -8,14 +8,22 @@ public struct ImageFile: Sendable, Equatable {
     /// Whether the file holds colour (a colour image decoded to one channel loses it).
     public let isColour: Bool
 
-    /// Decodes `path` to `channels` (1: gray, 3: RGB) channels.
+    /// Decodes the file at `path` to `channels` (1: gray, 3: RGB) channels.
     public init(path: String, channels: Int) throws {
+        try self.init(bytes: BinaryFile.read(path), channels: channels, source: path)
+    }
+
+    /// Decodes a file's bytes; `source` names it in errors.
+    public init(bytes: [UInt8], channels: Int, source: String) throws {
         precondition(channels == 1 || channels == 3, "images decode to 1 or 3 channels")
         var raw: UnsafeMutablePointer<UInt8>?
         var (w, h, colour): (Int32, Int32, Int32) = (0, 0, 0)
         var message = [CChar](repeating: 0, count: 256)
-        guard netc_decode_image(path, Int32(channels), &raw, &w, &h, &colour, &message, message.count) == 0, let raw else {
-            throw DataFileError(source: path, message: "cannot decode the image: " + String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        let status = bytes.withUnsafeBufferPointer {
+            netc_decode_image($0.baseAddress, $0.count, Int32(channels), &raw, &w, &h, &colour, &message, message.count)
+        }
+        guard status == 0, let raw else {
+            throw DataFileError(source: source, message: "cannot decode the image: " + String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
         }
         defer { netc_free_image(raw) }
         (self.channels, height, width, isColour) = (channels, Int(h), Int(w), colour != 0)

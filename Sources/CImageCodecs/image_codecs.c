@@ -15,15 +15,31 @@ static int fail(char *error, size_t size, const char *message) {
     return -1;
 }
 
+// The most pixels a file of `size` bytes can hold, with room to spare: deflate expands at most
+// 1032:1 and a 1-bit PNG packs 8 pixels a byte; a JPEG spends at least a bit on each 8x8 block's
+// DC coefficient. A larger claim is a damaged or hostile header, refused before the pixels are
+// allocated (a 221-byte JPEG claimed 12294x21760 pixels: 800 MB).
+static const long png_pixels_per_byte = 16384, jpeg_pixels_per_byte = 1024;
+
+static int too_large(long width, long height, size_t size, long pixels_per_byte, char *error, size_t error_size) {
+    if (width * height > max_pixels) return fail(error, error_size, "the image is implausibly large");
+    if (width * height > (long)size * pixels_per_byte) {
+        snprintf(error, error_size, "its header claims %ldx%ld pixels, more than %zu bytes can hold: the file is truncated or damaged",
+                 width, height, size);
+        return -1;
+    }
+    return 0;
+}
+
 static int decode_png(const unsigned char *bytes, size_t size, int channels, unsigned char **pixels, int *width,
                       int *height, int *colour, char *error, size_t error_size) {
     png_image image;
     memset(&image, 0, sizeof image);
     image.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_memory(&image, bytes, size)) return fail(error, error_size, image.message);
-    if ((long)image.width * image.height > max_pixels) {
+    if (too_large(image.width, image.height, size, png_pixels_per_byte, error, error_size)) {
         png_image_free(&image);
-        return fail(error, error_size, "the image is implausibly large");
+        return -1;
     }
     *colour = (image.format & PNG_FORMAT_FLAG_COLOR) != 0;
     image.format = channels == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
@@ -69,12 +85,12 @@ static int decode_jpeg(const unsigned char *bytes, size_t size, int channels, un
     jpeg_mem_src(&info, bytes, (unsigned long)size);
     jpeg_read_header(&info, TRUE);
     *colour = info.num_components > 1;
+    if (too_large(info.image_width, info.image_height, size, jpeg_pixels_per_byte, error, error_size)) {
+        jpeg_destroy_decompress(&info);
+        return -1;
+    }
     info.out_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_start_decompress(&info);
-    if ((long)info.output_width * info.output_height > max_pixels) {
-        jpeg_destroy_decompress(&info);
-        return fail(error, error_size, "the image is implausibly large");
-    }
     size_t row = (size_t)info.output_width * channels;
     buffer = malloc(row * info.output_height);
     if (!buffer) {
@@ -86,6 +102,15 @@ static int decode_jpeg(const unsigned char *bytes, size_t size, int channels, un
         jpeg_read_scanlines(&info, &line, 1);
     }
     jpeg_finish_decompress(&info);
+    // libjpeg only warns about corrupt or missing data, filling the gaps with gray: an image
+    // that is partly invented is refused, not trained on.
+    if (failure.manager.num_warnings > 0) {
+        char message[JMSG_LENGTH_MAX];
+        failure.manager.format_message((j_common_ptr)&info, message);
+        jpeg_destroy_decompress(&info);
+        free(buffer);
+        return fail(error, error_size, message);
+    }
     *pixels = buffer;
     *width = (int)info.output_width;
     *height = (int)info.output_height;

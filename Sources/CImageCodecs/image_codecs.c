@@ -67,6 +67,9 @@ static void jpeg_fail(j_common_ptr info) {
     longjmp(((struct jpeg_failure *)info->err)->escape, 1);
 }
 
+// libjpeg prints its warnings to stderr; netc reports them itself, as errors.
+static void jpeg_quiet(j_common_ptr info) { (void)info; }
+
 static int decode_jpeg(const unsigned char *bytes, size_t size, int channels, unsigned char **pixels, int *width,
                        int *height, int *colour, char *error, size_t error_size) {
     struct jpeg_decompress_struct info;
@@ -74,6 +77,7 @@ static int decode_jpeg(const unsigned char *bytes, size_t size, int channels, un
     unsigned char *volatile buffer = NULL;
     info.err = jpeg_std_error(&failure.manager);
     failure.manager.error_exit = jpeg_fail;
+    failure.manager.output_message = jpeg_quiet;
     if (setjmp(failure.escape)) {
         char message[JMSG_LENGTH_MAX];
         failure.manager.format_message((j_common_ptr)&info, message);

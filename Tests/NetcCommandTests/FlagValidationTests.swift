@@ -20,6 +20,7 @@ struct FlagValidationTests {
         (["--log-every", "0"], "--log-every must be at least 1, got 0"),
         (["--checkpoint-every", "-1"], "--checkpoint-every must be at least 1, got -1"),
         (["--schedule", "linear"], "--schedule must be constant, step or cosine, got 'linear'"),
+        (["--optimizer", "adam"], "--optimizer is 'adam'; netc has sgd and adamw"),
     ])
     func trainRefuses(_ arguments: [String], _ expected: String) {
         let error = #expect(throws: (any Error).self) { try TrainCommand.parse(arguments) }
@@ -54,5 +55,18 @@ struct FlagValidationTests {
     @Test func benchRefusesAnEmptyBatch() {
         let error = #expect(throws: (any Error).self) { try BenchCommand.parse(["--batch", "-3"]) }
         #expect(error.map { BenchCommand.message(for: $0) } == "--batch must be at least 1, got -3")
+    }
+
+    /// `netc run` classifies image files or writes the logits of an .npy batch: it takes one of
+    /// the two, and --input needs --output.
+    @Test(arguments: [
+        ([String](), "give image files to classify, or --input x.npy --output logits.npy"),
+        (["a.png", "--input", "x.npy", "--output", "y.npy"], "give image files or --input, not both"),
+        (["--input", "x.npy"], "--input needs --output: where to write the logits"),
+        (["a.png", "--top", "0"], "--top must be at least 1, got 0"),
+    ])
+    func runRefuses(_ arguments: [String], _ expected: String) {
+        let error = #expect(throws: (any Error).self) { try RunCommand.parse(["resnet18", "--weights", "w"] + arguments) }
+        #expect(error.map { RunCommand.message(for: $0) } == expected)
     }
 }

@@ -18,14 +18,14 @@ static int fail(char *error, size_t size, const char *message) {
 // The most pixels a file of `size` bytes can hold, with room to spare: deflate expands at most
 // 1032:1 and a 1-bit PNG packs 8 pixels a byte; a JPEG spends at least a bit on each 8x8 block's
 // DC coefficient. A larger claim is a damaged or hostile header, refused before the pixels are
-// allocated (a 221-byte JPEG claimed 12294x21760 pixels: 800 MB).
+// allocated (a 221-byte JPEG claimed 21760x12294 pixels: 800 MB).
 static const long png_pixels_per_byte = 16384, jpeg_pixels_per_byte = 1024;
 
 static int too_large(long width, long height, size_t size, long pixels_per_byte, char *error, size_t error_size) {
     if (width * height > max_pixels) return fail(error, error_size, "the image is implausibly large");
     if (width * height > (long)size * pixels_per_byte) {
-        snprintf(error, error_size, "its header claims %ldx%ld pixels, more than %zu bytes can hold: the file is truncated or damaged",
-                 width, height, size);
+        snprintf(error, error_size, "its header claims %ldx%ld pixels (height x width), more than %zu bytes can hold: the file is truncated or damaged",
+                 height, width, size);
         return -1;
     }
     return 0;

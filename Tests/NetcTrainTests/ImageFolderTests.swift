@@ -43,9 +43,9 @@ import Testing
     @Test func aFileThatIsNotAnImageSaysSo() {
         let error = #expect(throws: DataFileError.self) { try ImageFile(path: "\(Self.root)/broken.png", channels: 1) }
         #expect(error?.message.hasPrefix("cannot decode the image: ") == true, "\(error?.message ?? "")")
-        // Found by fuzz-data: a 222-byte input claiming 12294x21760 pixels made an 800 MB allocation.
+        // Found by fuzz-data: a 222-byte input claiming 21760x12294 pixels made an 800 MB allocation.
         let oversized = #expect(throws: DataFileError.self) { try ImageFile(path: "\(Self.root)/oversized.jpg", channels: 3) }
-        #expect(oversized?.message == "cannot decode the image: its header claims 12294x21760 pixels, more than 221 bytes can hold: the file is truncated or damaged")
+        #expect(oversized?.message == "cannot decode the image: its header claims 21760x12294 pixels (height x width), more than 221 bytes can hold: the file is truncated or damaged")
         let text = #expect(throws: DataFileError.self) { try ImageFile(path: #filePath, channels: 1) }
         #expect(text?.message == "cannot decode the image: not a PNG or JPEG file (its first bytes are neither's signature)")
     }

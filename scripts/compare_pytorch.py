@@ -159,29 +159,28 @@ def lenet():
                          nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(), nn.Linear(84, 10))
 
 
-def layer_names(model):
-    """netc's names for a network written as 'layers:': each layer numbered per kind under `layers.`."""
+def numbered_layers(named_layers):
+    """netc's names for a network written as 'layers:': each conv, batch norm and linear layer
+    numbered per kind under `layers.`, from (PyTorch prefix, module) pairs in order."""
     kinds = {nn.Conv2d: "conv", nn.BatchNorm2d: "bn", nn.Linear: "fc"}
     names, counts = {}, {}
-    for j, layer in enumerate(model.children()):
+    for prefix, layer in named_layers:
         kind = kinds.get(type(layer))
         if kind:
             counts[kind] = counts.get(kind, 0) + 1
-            names[f"{j}."] = f"layers.{kind}{counts[kind]}."
+            names[f"{prefix}."] = f"layers.{kind}{counts[kind]}."
     return names
+
+
+def layer_names(model):
+    """A Sequential of layers (the book's LeNet): `0.`, `1.`, ..."""
+    return numbered_layers(model.named_children())
 
 
 def torchvision_layer_names(model):
-    """torchvision's VGG and AlexNet (`features.i`, `classifier.j`) to netc's 'layers:' names."""
-    kinds = {nn.Conv2d: "conv", nn.Linear: "fc"}
-    names, counts = {}, {}
-    for part in ("features", "classifier"):
-        for j, layer in enumerate(getattr(model, part).children()):
-            kind = kinds.get(type(layer))
-            if kind:
-                counts[kind] = counts.get(kind, 0) + 1
-                names[f"{part}.{j}."] = f"layers.{kind}{counts[kind]}."
-    return names
+    """torchvision's VGG and AlexNet: `features.i.` then `classifier.j.`."""
+    return numbered_layers((f"{part}.{j}", layer) for part in ("features", "classifier")
+                           for j, layer in enumerate(getattr(model, part).children()))
 
 
 def sequential_names(model):

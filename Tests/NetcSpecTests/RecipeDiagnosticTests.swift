@@ -5,8 +5,9 @@ import Testing
 /// Recipe values the training loop cannot use are refused in the spec, at the value, before any
 /// training starts (momentum 1 and negative seeds used to reach the loop: divergence or a trap).
 struct RecipeDiagnosticTests {
-    func rendered(_ train: String) -> (text: String, succeeded: Bool) {
-        let c = Compiler.compile(source: """
+    /// A small spec with `train` as its recipe.
+    func compiled(_ train: String) -> Compilation {
+        Compiler.compile(source: """
             netc: 1
             name: t
             input: {channels: 1, size: 8}
@@ -16,6 +17,10 @@ struct RecipeDiagnosticTests {
             train: \(train)
 
             """, file: "spec.yaml")
+    }
+
+    func rendered(_ train: String) -> (text: String, succeeded: Bool) {
+        let c = compiled(train)
         return (c.renderDiagnostics(), c.succeeded)
     }
 
@@ -70,17 +75,7 @@ struct RecipeDiagnosticTests {
     /// AdamW's section: its own defaults where silent (lr 0.001, weight decay 0.01, as
     /// torch.optim.AdamW), its values read, and each bad one located.
     @Test func adamwIsReadWithItsOwnDefaults() throws {
-        func recipe(_ train: String) throws -> TrainSpec {
-            try #require(Compiler.compile(source: """
-                netc: 1
-                name: t
-                input: {channels: 1, size: 8}
-                classes: 10
-                stages: [{block: residual, depth: 1, channels: 4}]
-                head: [global_avgpool, flatten, {linear: {out: $classes}}]
-                train: \(train)
-                """, file: "spec.yaml").spec?.train)
-        }
+        func recipe(_ train: String) throws -> TrainSpec { try #require(compiled(train).spec?.train) }
         let silent = try recipe("{optimizer: {adamw: {}}}")
         #expect(silent.optimizer == .adamw && silent.lr == 0.001 && silent.weightDecay == 0.01 && silent.decayNormAndBias)
         let given = try recipe("{optimizer: {adamw: {lr: 0.003, betas: [0.8, 0.99], eps: 1e-6, weight_decay: 0.05, decay_norm_and_bias: false}}}")
@@ -99,15 +94,7 @@ struct RecipeDiagnosticTests {
     }
 
     @Test func normalisationAndAugmentationAreReadAndChecked() throws {
-        let ok = Compiler.compile(source: """
-            netc: 1
-            name: t
-            input: {channels: 1, size: 8}
-            classes: 10
-            stages: [{block: residual, depth: 1, channels: 4}]
-            head: [global_avgpool, flatten, {linear: {out: $classes}}]
-            train: {normalize: {mean: [0.286], std: [0.353]}, augment: {crop_padding: 4, flip: true}}
-            """, file: "spec.yaml")
+        let ok = compiled("{normalize: {mean: [0.286], std: [0.353]}, augment: {crop_padding: 4, flip: true}}")
         #expect(ok.spec?.train?.normalize == .given(mean: [0.286], std: [0.353]))
         #expect(ok.spec?.train?.augment == TrainSpec.Augmentation(cropPadding: 4, flip: true))
         let r = rendered("{normalize: {mean: [0.5, 0.5], std: [0]}, augment: {crop_padding: -1}}")

@@ -80,7 +80,7 @@ struct TrainCommand: ParsableCommand {
         let run = try RunDirectory.createForNewRun(out ?? RunDirectory.defaultPath(forSpecNamed: graph.name))
         defer { run.unlock() }
         let cost = graph.cost
-        print("training \(graph.name) (\(NetcIR.Summary.grouped(cost.parameters)) params) on \(options.dataset)"
+        print("training \(graph.name) (\(NetcIR.Summary.grouped(cost.parameters)) params) on \(options.dataDirectory ?? options.dataset)"
               + " at \(graph.inputShape.height)x\(graph.inputShape.width), batch \(options.batch), \(options.epochs) epoch(s),"
               + " \(optimizerDescription(options.recipe)), \(options.schedule.name) schedule"
               + " -> \(run.path)")

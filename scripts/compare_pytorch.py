@@ -159,6 +159,70 @@ def lenet():
                          nn.Linear(400, 120), nn.Sigmoid(), nn.Linear(120, 84), nn.Sigmoid(), nn.Linear(84, 10))
 
 
+class Inception(nn.Module):
+    """d2l's Inception block (8.4): four branches, concatenated along channels."""
+    def __init__(self, cin, c1, c2, c3, c4):
+        super().__init__()
+        self.b1_1 = nn.Conv2d(cin, c1, kernel_size=1)
+        self.b2_1 = nn.Conv2d(cin, c2[0], kernel_size=1)
+        self.b2_2 = nn.Conv2d(c2[0], c2[1], kernel_size=3, padding=1)
+        self.b3_1 = nn.Conv2d(cin, c3[0], kernel_size=1)
+        self.b3_2 = nn.Conv2d(c3[0], c3[1], kernel_size=5, padding=2)
+        self.b4_1 = nn.MaxPool2d(kernel_size=3, stride=1, padding=1)
+        self.b4_2 = nn.Conv2d(cin, c4, kernel_size=1)
+
+    def forward(self, x):
+        p1 = F.relu(self.b1_1(x))
+        p2 = F.relu(self.b2_2(F.relu(self.b2_1(x))))
+        p3 = F.relu(self.b3_2(F.relu(self.b3_1(x))))
+        p4 = F.relu(self.b4_2(self.b4_1(x)))
+        return torch.cat((p1, p2, p3, p4), dim=1)
+
+
+def googlenet():
+    """The book's GoogLeNet for Fashion-MNIST at 96x96 (d2l 8.4)."""
+    pool = lambda: nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+    b1 = nn.Sequential(nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3), nn.ReLU(), pool())
+    b2 = nn.Sequential(nn.Conv2d(64, 64, kernel_size=1), nn.ReLU(), nn.Conv2d(64, 192, kernel_size=3, padding=1), nn.ReLU(), pool())
+    b3 = nn.Sequential(Inception(192, 64, (96, 128), (16, 32), 32), Inception(256, 128, (128, 192), (32, 96), 64), pool())
+    b4 = nn.Sequential(Inception(480, 192, (96, 208), (16, 48), 64), Inception(512, 160, (112, 224), (24, 64), 64),
+                       Inception(512, 128, (128, 256), (24, 64), 64), Inception(512, 112, (144, 288), (32, 64), 64),
+                       Inception(528, 256, (160, 320), (32, 128), 128), pool())
+    b5 = nn.Sequential(Inception(832, 256, (160, 320), (32, 128), 128), Inception(832, 384, (192, 384), (48, 128), 128),
+                       nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten())
+    return nn.Sequential(b1, b2, b3, b4, b5, nn.Linear(1024, 10))
+
+
+def names_in_order(spec_path):
+    """Pairs PyTorch's conv, batch-norm and linear modules with netc's, both in the order they are
+    computed (as registered, for these models), from netc's own summary: for networks whose
+    PyTorch names have no simple rule (GoogLeNet's branches, MobileNetV2's Sequentials)."""
+    def naming(model):
+        rows = json.loads(subprocess.run([ARGS.netc, "summary", spec_path, "--depth", "99", "--format", "json"],
+                                         check=True, capture_output=True, text=True).stdout)["rows"]
+        ours = [r["name"] for r in rows if r["kind"].split()[0] in ("Conv2d", "BatchNorm2d", "Linear")]
+        theirs = [n for n, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.BatchNorm2d, nn.Linear))]
+        if len(ours) != len(theirs):
+            sys.exit(f"{spec_path}: netc has {len(ours)} conv/bn/linear layers, PyTorch {len(theirs)}")
+        return {f"{t}.": f"{o}." for t, o in zip(theirs, ours)}
+    return naming
+
+
+def regnet_names(model):
+    """torchvision's RegNet to netc's: the stem, each block's f.a/f.b/(f.se)/f.c and its proj
+    shortcut (numbered after the body's convs and batch norms, as netc counts), and fc."""
+    names = {"stem.0.": "stem.conv1.", "stem.1.": "stem.bn1.", "fc.": "head.fc1."}
+    for i, stage in enumerate(model.trunk_output):
+        for j, block in enumerate(stage):
+            ours, theirs = f"stages.{i}.{j}.", f"trunk_output.block{i + 1}.block{i + 1}-{j}."
+            convs = ["f.a.0", "f.b.0"] + (["f.se.fc1", "f.se.fc2"] if hasattr(block.f, "se") else []) + ["f.c.0"]
+            for k, c in enumerate(convs + ["proj.0"]):
+                names[f"{theirs}{c}."] = f"{ours}conv{k + 1}."
+            for k, b in enumerate(["f.a.1", "f.b.1", "f.c.1", "proj.1"]):
+                names[f"{theirs}{b}."] = f"{ours}bn{k + 1}."
+    return names
+
+
 def numbered_layers(named_layers):
     """netc's names for a network written as 'layers:': each conv, batch norm and linear layer
     numbered per kind under `layers.`, from (PyTorch prefix, module) pairs in order."""
@@ -235,6 +299,10 @@ MODELS = {
     "architectures/imagenet/wide_resnet50_2.yaml": (torchvision.models.wide_resnet50_2, torchvision_names),
     "architectures/imagenet/vgg11.yaml": (torchvision.models.vgg11, torchvision_layer_names),
     "architectures/imagenet/alexnet.yaml": (torchvision.models.alexnet, torchvision_layer_names),
+    "architectures/googlenet.yaml": (googlenet, names_in_order("architectures/googlenet.yaml")),
+    "architectures/imagenet/regnet_x_400mf.yaml": (torchvision.models.regnet_x_400mf, regnet_names),
+    "architectures/imagenet/regnet_y_400mf.yaml": (torchvision.models.regnet_y_400mf, regnet_names),
+    "architectures/imagenet/mobilenet_v2.yaml": (torchvision.models.mobilenet_v2, names_in_order("architectures/imagenet/mobilenet_v2.yaml")),
 }
 
 
@@ -414,7 +482,8 @@ def main():
     p.add_argument("--draws", type=int, default=5, help="batches to take one SGD step on")
     p.add_argument("--markdown", action="store_true", help="also print the README's table")
     p.add_argument("--verbose", action="store_true", help="print the 20 worst tensors of each step")
-    a = p.parse_args()
+    global ARGS
+    a = ARGS = p.parse_args()
     torch.set_num_threads(2)
     unknown = [s for s in a.specs if s not in MODELS]
     if unknown:

@@ -63,7 +63,7 @@ extension Node {
             c.torchinfoMACs = c.parameters
         case .maxPool, .avgPool:
             c.pyclsActivations = shape.elementCount
-        case .input, .relu, .activation, .dropout, .globalAvgPool, .flatten, .add:
+        case .input, .relu, .activation, .dropout, .globalAvgPool, .flatten, .add, .mul, .concat:
             break
         }
         c.pyclsActivations += c.activations

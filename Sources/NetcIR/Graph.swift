@@ -93,7 +93,7 @@ public struct GraphBuilder: Sendable {
             parameters = Double(c.outChannels) * Double((input?.channels ?? 0) / c.groups) * Double(c.kernel.sizeH) * Double(c.kernel.sizeW)
         case .linear(let l):
             parameters = Double(l.outFeatures) * (input?.dims.reduce(1.0) { $0 * Double($1) } ?? 0)
-        case .input, .batchNorm, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .add:
+        case .input, .batchNorm, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .add, .mul, .concat:
             break
         }
         let macs = parameters * Double(output.height) * Double(output.width)

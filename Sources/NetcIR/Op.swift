@@ -19,6 +19,20 @@ public enum Op: Hashable, Sendable {
     case linear(Linear)
     /// Elementwise sum of two equally shaped inputs: the residual join.
     case add
+    /// Elementwise product of two inputs: equally shaped, or a CxHxW map and a Cx1x1 per-channel
+    /// scale in either order (squeeze-and-excitation's gate).
+    case mul
+    /// Two or more inputs of equal height and width stacked along channels, in order (Inception's join).
+    case concat
+
+    /// Whether the op joins several tensors (`add`, `mul`, `concat`): written with `from:` in a
+    /// spec, and a function call rather than a module in PyTorch, so summaries leave it out.
+    public var isJoin: Bool {
+        switch self {
+        case .add, .mul, .concat: true
+        case .input, .conv, .batchNorm, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear: false
+        }
+    }
 
     public struct Conv: Hashable, Sendable {
         public var outChannels: Int
@@ -106,6 +120,8 @@ public enum Op: Hashable, Sendable {
         case .flatten: "Flatten"
         case .linear: "Linear"
         case .add: "Add"
+        case .mul: "Mul"
+        case .concat: "Concat"
         }
     }
 }

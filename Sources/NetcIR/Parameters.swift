@@ -35,7 +35,7 @@ extension Op {
             var p = [ParameterSpec(name: "weight", shape: [l.outFeatures, input.elementCount], role: .trainable)]
             if l.bias { p.append(ParameterSpec(name: "bias", shape: [l.outFeatures], role: .trainable)) }
             return p
-        case .input, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .add:
+        case .input, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .add, .mul, .concat:
             return []
         }
     }

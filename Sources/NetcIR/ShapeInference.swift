@@ -10,18 +10,19 @@ public struct ShapeError: Error, Hashable, Sendable {
 }
 
 extension Op {
-    /// The number of inputs the op takes.
-    public var arity: Int {
+    /// The numbers of inputs the op takes.
+    public var arity: ClosedRange<Int> {
         switch self {
-        case .input: 0
-        case .add: 2
-        case .conv, .batchNorm, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear: 1
+        case .input: 0...0
+        case .add, .mul: 2...2
+        case .concat: 2...Int.max
+        case .conv, .batchNorm, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear: 1...1
         }
     }
 
     /// Infers the output shape from the input shapes, or says why the inputs do not fit.
     public func outputShape(_ inputs: [Shape]) throws(ShapeError) -> Shape {
-        precondition(inputs.count == arity, "\(kindName) takes \(arity) inputs")
+        precondition(arity.contains(inputs.count), "\(kindName) takes \(arity) inputs, not \(inputs.count)")
         switch self {
         case .input:
             throw ShapeError("the input has no shape of its own")
@@ -63,6 +64,22 @@ extension Op {
                 throw ShapeError("cannot add \(inputs[0]) to \(inputs[1])")
             }
             return inputs[0]
+        case .mul:
+            let (a, b) = (inputs[0], inputs[1])
+            if a == b { return a }
+            if a.isMap, b.isMap, a.channels == b.channels {
+                if b.height == 1 && b.width == 1 { return a }
+                if a.height == 1 && a.width == 1 { return b }
+            }
+            throw ShapeError("cannot multiply \(a) by \(b)",
+                             help: "multiply equal shapes, or a CxHxW map by a Cx1x1 scale (e.g. the output of 'global_avgpool' and a 1x1 conv)")
+        case .concat:
+            let maps = try inputs.map { shape throws(ShapeError) in try Self.map(shape, for: "concat") }
+            guard let first = maps.first, maps.allSatisfy({ $0.height == first.height && $0.width == first.width }) else {
+                throw ShapeError("cannot concatenate \(inputs.map(\.description).joined(separator: ", ")) along channels",
+                                 help: "every input needs the same height and width; give the branches the same stride and padding")
+            }
+            return .map(maps.reduce(0) { $0 + $1.channels }, first.height, first.width)
         }
     }
 

@@ -67,7 +67,7 @@ public struct Summary: Codable, Sendable {
                                 multAdds: cost.torchinfoMACs * batch))
             }
             let layerDepth = (node.module.map { graph.modules[$0].depth } ?? 0) + 1
-            guard layerDepth <= depth, node.op != .add else { continue }
+            guard layerDepth <= depth, !node.op.isJoin else { continue }
             let cost = node.cost
             rows.append(Row(name: node.name, kind: node.op.summaryKind, depth: layerDepth,
                             outputShape: [batch] + node.shape.dims, parameters: cost.parameters,
@@ -165,7 +165,7 @@ extension Op {
         switch self {
         case .conv(let c): "\(kindName) \(c.kernel.description)" + (c.groups > 1 ? " g\(c.groups)" : "")
         case .maxPool(let p), .avgPool(let p): "\(kindName) \(p.window.description)"
-        case .input, .batchNorm, .relu, .activation, .dropout, .globalAvgPool, .flatten, .linear, .add: kindName
+        case .input, .batchNorm, .relu, .activation, .dropout, .globalAvgPool, .flatten, .linear, .add, .mul, .concat: kindName
         }
     }
 }

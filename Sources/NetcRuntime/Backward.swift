@@ -115,6 +115,16 @@ extension Interpreter {
                     target.baseAddress!.update(from: dy.baseAddress!, count: dy.count)
                 }
             }
+        case .mul:
+            let m = ScaleGeometry(node, in: graph, n: n)
+            scalePlanesBackward(x: x(m.map), scale: x(m.scale), dy: dy,
+                                dx: wants(m.map) ? dx(m.map) : nil, accumulateX: accumulate[m.map],
+                                dScale: wants(m.scale) ? dx(m.scale) : nil, accumulateScale: accumulate[m.scale],
+                                planes: m.planes, spatial: m.spatial)
+        case .concat:
+            concatChannelsBackward(dy, into: node.inputs.indices.map { k in
+                (wants(k) ? dx(k) : nil, inShape(k).elementCount * n, accumulate[k])
+            })
         }
     }
 }

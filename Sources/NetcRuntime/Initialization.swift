@@ -34,7 +34,7 @@ extension ParameterStore {
                     let isConv: Bool
                     switch node.op {
                     case .conv: isConv = true
-                    case .input, .batchNorm, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear, .add:
+                    case .input, .batchNorm, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear, .add, .mul, .concat:
                         isConv = false
                     }
                     switch scheme {
@@ -53,7 +53,7 @@ extension ParameterStore {
             case .batchNorm:
                 // weight, bias, running_mean, running_var
                 v.update(repeating: e.name.hasSuffix(".weight") || e.name.hasSuffix(".running_var") ? 1 : 0)
-            case .input, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .add:
+            case .input, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .add, .mul, .concat:
                 preconditionFailure("\(node.op.kindName) has no parameters")
             }
         }

@@ -196,6 +196,11 @@ public final class Interpreter {
             forwardPlain(node, x: x(), y: y, indices: { plan.indices(i, n) }, n: n)   // ReLU in place when the plan aliased y to x
         case .add:
             add(x(0), x(1), into: y)
+        case .mul:
+            let m = ScaleGeometry(node, in: graph, n: n)
+            scalePlanes(x: x(m.map), scale: x(m.scale), y: y, planes: m.planes, spatial: m.spatial)
+        case .concat:
+            concatChannels(node.inputs.indices.map { x($0) }, into: y)
         }
     }
 
@@ -223,7 +228,7 @@ public final class Interpreter {
         case .linear(let l):
             linearForward(x: x, weight: UnsafeBufferPointer(p[0]), bias: l.bias ? UnsafeBufferPointer(p[1]) : nil,
                           y: y, inFeatures: s.elementCount, outFeatures: l.outFeatures, n: n)
-        case .input, .conv, .batchNorm, .add:
+        case .input, .conv, .batchNorm, .add, .mul, .concat:
             preconditionFailure("\(node.op.kindName) is not a plain op")
         }
     }

@@ -96,16 +96,16 @@ struct PlanLayout {
         /// Whether node `c`'s backward reads the VALUE of its input.
         func backwardReadsInput(_ c: Node) -> Bool {
             switch c.op {
-            case .conv, .batchNorm, .linear, .activation: true
+            case .conv, .batchNorm, .linear, .activation, .mul: true
             case .dropout: false   // the mask is drawn again from the same key
-            case .input, .relu, .maxPool, .avgPool, .globalAvgPool, .flatten, .add: false
+            case .input, .relu, .maxPool, .avgPool, .globalAvgPool, .flatten, .add, .concat: false
             }
         }
         /// Whether node `c`'s backward reads its own output value.
         func backwardReadsOutput(_ c: Node) -> Bool {
             switch c.op {
             case .relu: true
-            case .input, .conv, .batchNorm, .linear, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .add: false
+            case .input, .conv, .batchNorm, .linear, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .add, .mul, .concat: false
             }
         }
 
@@ -210,7 +210,7 @@ struct PlanLayout {
             case .batchNorm:
                 statsOffset[node.id] = statsCount
                 statsCount += (2 * node.shape.channels + 15) & ~15
-            case .input, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear, .add:
+            case .input, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear, .add, .mul, .concat:
                 break
             }
         }

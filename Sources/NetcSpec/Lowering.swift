@@ -31,6 +31,9 @@ struct Lowering {
         var counters: [String: Int] = [:]
         /// Optional parameters left unset: an attribute written exactly `$name` is then omitted.
         var unset: Set<String> = []
+        /// The tensors `from:` may name here: `input` and each layer so far by its name in the
+        /// block or list (nil for one whose error is reported, so naming it stays silent).
+        var scope: [String: Node.ID?] = [:]
     }
 
     /// Deepest chain of blocks using blocks: expansion recurses once per level.
@@ -59,6 +62,7 @@ struct Lowering {
         }
         builder.beginModule("stem", kind: "stem", origin: spec.stem.first?.location)
         var stem = Context(prefix: "stem")
+        stem.scope["input"] = x
         // A failed stem layer passes its input on, so the stages are still checked.
         for call in spec.stem { x = layer(call, x, globals, &stem) ?? x }
         builder.endModule()
@@ -121,7 +125,7 @@ struct Lowering {
             if case .expression(let e, _)? = v?.content { return e.references.contains { $0.name == name } }
             return false
         }
-        let calls = template.body + template.shortcut.projection + template.after
+        let calls = template.body + (template.shortcut?.projection ?? []) + template.after
         if template.derived.contains(where: { reads($0.value) }) || template.parameters.contains(where: { reads($0.defaultValue) }) { return true }
         for call in calls {
             if call.arguments.values.contains(where: { reads($0) }) { return true }
@@ -166,12 +170,15 @@ struct Lowering {
             env[name] = b
         }
 
-        // Body outputs by their name within the block, for `shortcut: {projection_from: relu1}`.
-        var outputs: [String: Node.ID] = [:]
+        // Layers read the previous layer's output, or what their `from:` names in the block.
+        ctx.scope["input"] = input
         var body = input
-        for call in template.body {
-            body = layer(call, body, env, &ctx)
-            if let body { outputs[String(builder.node(body).name.dropFirst(ctx.prefix.count + 1))] = body }
+        for call in template.body { body = layer(call, body, env, &ctx) }
+        guard let shortcut = template.shortcut else {
+            // No implicit join: the body's joins are its own layers.
+            var out = body
+            for call in template.after { out = layer(call, out, env, &ctx) }
+            return out
         }
         if let input, body == input, !template.body.isEmpty {
             // Every layer was dropped by its `if`: the add would double the input, which no block means.
@@ -181,48 +188,49 @@ struct Lowering {
         }
 
         // Each path of the shortcut reads the block input unless it names a body layer.
-        func source(_ tap: BlockTemplate.Shortcut.Tap?, _ key: String) -> Node.ID?? {
+        func source(_ tap: LayerReference?, _ key: String) -> Node.ID?? {
             guard let tap else { return .some(input) }
-            if let id = outputs[tap.layer] { return .some(id) }
+            if let id = ctx.scope[tap.layer], tap.layer != "input" { return .some(id) }
+            let layers = ctx.scope.keys.filter { $0 != "input" }
             report(.error("shortcut '\(key): \(tap.layer)' names no layer of block '\(template.name)'", at: tap.location,
-                          help: DidYouMean.help(tap.layer, from: Array(outputs.keys), what: "its layers")), ctx)
+                          help: DidYouMean.help(tap.layer, from: Array(layers), what: "its layers")), ctx)
             return nil
         }
-        guard let projectionSource = source(template.shortcut.projectionFrom, "projection_from"),
-              let identitySource = source(template.shortcut.identityFrom, "identity_from"),
+        guard let projectionSource = source(shortcut.projectionFrom, "projection_from"),
+              let identitySource = source(shortcut.identityFrom, "identity_from"),
               let bodyOut = body, let projectionIn = projectionSource, let identity = identitySource else { return nil }
 
         let project: Bool
-        switch template.shortcut.when {
+        switch shortcut.when {
         case .always: project = true
         case .shapeChanges: project = builder.shape(of: bodyOut) != builder.shape(of: identity)
         case .never: project = false
         }
-        var shortcut = identity
+        var skip = identity
         if project {
             builder.beginModule("\(ctx.prefix).shortcut", kind: "shortcut", origin: template.location)
-            shortcut = projectionIn
-            for call in template.shortcut.projection {
-                guard let s = layer(call, shortcut, env, &ctx) else { builder.endModule(); return nil }
-                shortcut = s
+            skip = projectionIn
+            for call in shortcut.projection {
+                guard let s = layer(call, skip, env, &ctx) else { builder.endModule(); return nil }
+                skip = s
             }
             builder.endModule()
         }
 
         let sum: Node.ID
         do {
-            sum = try builder.add(.add, [bodyOut, shortcut], name: "\(ctx.prefix).add", origin: template.location)
+            sum = try builder.add(.add, [bodyOut, skip], name: "\(ctx.prefix).add", origin: template.location)
         } catch {
-            let bodyShape = builder.shape(of: bodyOut), skipShape = builder.shape(of: shortcut)
+            let bodyShape = builder.shape(of: bodyOut), skipShape = builder.shape(of: skip)
             let skipWhat = project ? "the shortcut's projection"
-                : (template.shortcut.identityFrom.map { "layer '\($0.layer)'" } ?? "the block input")
+                : (shortcut.identityFrom.map { "layer '\($0.layer)'" } ?? "the block input")
             report(.error("residual add of block '\(template.name)' does not fit: the body gives \(bodyShape), the shortcut gives \(skipShape)",
                           at: site,
-                          help: template.shortcut.projection.isEmpty
+                          help: shortcut.projection.isEmpty
                               ? "give the block a shortcut projection (e.g. a 1x1 conv with the block's stride) used when the shape changes"
                               : "make the projection produce \(bodyShape)",
                           notes: [.init("the body's output (\(bodyShape)) comes from \(builder.node(bodyOut).name)", at: builder.node(bodyOut).origin),
-                                  .init("the shortcut (\(skipShape)) comes from \(skipWhat)", at: builder.node(shortcut).origin)]), ctx)
+                                  .init("the shortcut (\(skipShape)) comes from \(skipWhat)", at: builder.node(skip).origin)]), ctx)
             return nil
         }
         var out: Node.ID? = sum
@@ -271,6 +279,7 @@ struct Lowering {
     // MARK: - Layers
 
     private mutating func layers(_ calls: [LayerCall], _ input: Node.ID?, _ env: Environment, _ ctx: inout Context) -> Node.ID? {
+        ctx.scope["input"] = input
         var x = input
         for call in calls { x = layer(call, x, env, &ctx) }
         return x
@@ -290,16 +299,29 @@ struct Lowering {
                               help: "write true, false or a comparison such as '$classes > 10'", notes: notes), site)
                 return nil
             }
-            if !include { return input }
+            if !include {
+                // A layer left out passes its input on; a later `from:` naming it reads that.
+                if let name = call.name { ctx.scope[name] = input }
+                return input
+            }
         }
+        let output = layerOrBlock(call, input, env, &ctx, site: site)
+        if let name = output.name { ctx.scope[name] = output.id }
+        return output.id
+    }
 
+    /// `layer`'s work once its `if` holds: the node it made (nil on an error) and its name in the
+    /// block, under which `from:` finds it.
+    private mutating func layerOrBlock(_ call: LayerCall, _ input: Node.ID?, _ env: Environment, _ ctx: inout Context,
+                                       site: Context) -> (id: Node.ID?, name: String?) {
         if let template = spec.blocks[call.kind] {
             // Each nested block recurses once; a long chain would overflow the stack.
             guard ctx.blocks.count < Self.maxBlockNesting else {
                 report(.error("blocks nest more than \(Self.maxBlockNesting) deep: \(chainText(ctx.blocks + [template.name]))",
                               at: call.location, help: "a block may use other blocks, but only a few levels deep"), site)
-                return nil
+                return (nil, call.name)
             }
+            guard let operands = operands(of: call, input, arity: 1...1, ctx, site) else { return (nil, call.name) }
             var args = env
             for (name, arg) in call.arguments where name != "if" {
                 if let b = evaluate(arg, env, callSite: site.callSite) { args[name] = b }
@@ -309,13 +331,13 @@ struct Lowering {
             builder.beginModule(prefix, kind: template.name, origin: call.location)
             defer { builder.endModule() }
             var inner = Context(prefix: prefix, callSite: site.callSite, blocks: ctx.blocks)
-            return instantiate(template, args, input, &inner, at: site.callSite ?? call.location)
+            return (instantiate(template, args, operands[0], &inner, at: site.callSite ?? call.location), name)
         }
         guard let schema = Schema.layers[call.kind] else {
             let names = Array(Schema.layers.keys) + Array(spec.blocks.keys)
             report(.error("unknown layer or block '\(call.kind)'", at: call.location,
                           help: DidYouMean.help(call.kind, from: names, what: "layers and blocks")), site)
-            return nil
+            return (nil, call.name)
         }
         let known = schema.keys.map(\.name) + Schema.commonLayer.map(\.name)
         for attr in call.arguments.keys.sorted() where !known.contains(attr) {
@@ -323,16 +345,58 @@ struct Lowering {
                           help: DidYouMean.help(attr, from: known, what: "its attributes")), site)
         }
         let attrs = LayerAttributes(call: call, env: env, context: site)
-        guard let op = makeOp(attrs, input), let x = input else { return nil }
-        let name = "\(ctx.prefix).\(call.name ?? nextName(Schema.layerPrefix[call.kind] ?? call.kind, &ctx))"
+        let op = makeOp(attrs, input)
+        let arity = op?.arity ?? (Self.joins.contains(call.kind) ? 2...Int.max : 1...1)
+        // Named before its operands are checked, so that a layer naming this one after an error stays silent.
+        let local = call.name ?? nextName(Schema.layerPrefix[call.kind] ?? call.kind, &ctx)
+        guard let operands = operands(of: call, input, arity: arity, ctx, site) else { return (nil, local) }
+        guard let op, let xs = operands as? [Node.ID] else { return (nil, local) }
+        let name = "\(ctx.prefix).\(local)"
         do {
-            return try builder.add(op, [x], name: name, origin: call.location)
+            return (try builder.add(op, xs, name: name, origin: call.location), local)
         } catch {
-            let inputShape = builder.shape(of: x)
-            report(.error("\(error.message) (at \(name), whose input is \(inputShape) for a \(spec.input.shape) network input)",
+            let inputs = xs.count == 1 ? "whose input is \(builder.shape(of: xs[0]))"
+                : "whose inputs are " + xs.map { "\(builder.shape(of: $0)) from \(builder.node($0).name)" }.joined(separator: ", ")
+            report(.error("\(error.message) (at \(name), \(inputs) for a \(spec.input.shape) network input)",
                           at: call.location, help: error.help), site)
+            return (nil, local)
+        }
+    }
+
+    /// Layers that join several tensors, whose `from:` lists their operands.
+    static let joins: Set<String> = ["add", "mul", "concat"]
+
+    /// The tensors a layer reads: the previous layer's output, what its `from:` names, or (a join
+    /// given one name) the previous output and that one. Nil, reported, when they do not fit the
+    /// layer; an operand is nil (silently) when an earlier error left it without a value.
+    private mutating func operands(of call: LayerCall, _ input: Node.ID?, arity: ClosedRange<Int>,
+                                   _ ctx: Context, _ site: Context) -> [Node.ID?]? {
+        let isJoin = Self.joins.contains(call.kind)
+        guard let refs = call.from else {
+            if isJoin && call.keyLocations["from"] == nil {   // a 'from' written but refused has its error
+                report(.error("'\(call.kind)' needs 'from:' naming what it joins", at: call.location,
+                              help: "write e.g. '\(call.kind): {from: [\(call.kind == "concat" ? "relu1, relu2" : "input, bn2")]}'"), site)
+            }
+            return isJoin ? nil : [input]
+        }
+        var operands: [Node.ID?] = isJoin && refs.count == 1 ? [input] : []
+        var ok = true
+        for ref in refs {
+            if let id = ctx.scope[ref.layer] { operands.append(id); continue }
+            let known = ctx.scope.keys.sorted()
+            report(.error("'from: \(ref.layer)' names no earlier layer here", at: ref.location,
+                          help: known.isEmpty ? "name an earlier layer of this list" : DidYouMean.help(ref.layer, from: known, what: "the layers before it")), site)
+            ok = false
+        }
+        guard ok else { return nil }
+        guard arity.contains(operands.count) else {
+            let wants = arity.upperBound == Int.max ? "at least \(arity.lowerBound)" : "\(arity.lowerBound)"
+            let unit = arity == 1...1 ? "tensor" : "tensors"
+            report(.error("'\(call.kind)' reads \(wants) \(unit), 'from' gives \(operands.count)", at: call.from!.first!.location,
+                          help: arity == 1...1 ? "name one layer, e.g. 'from: relu1'" : "name the tensors to join, e.g. 'from: [relu1, relu2]'"), site)
             return nil
         }
+        return operands
     }
 
     private mutating func makeOp(_ a: LayerAttributes, _ input: Node.ID?) -> Op? {
@@ -352,6 +416,9 @@ struct Lowering {
             guard let eps, let momentum else { return nil }
             return .batchNorm(.init(eps: eps, momentum: momentum))
         case "relu": return .relu
+        case "add": return .add
+        case "mul": return .mul
+        case "concat": return .concat
         case "dropout":
             return number(a, "p", default: 0.5, .probability).map { .dropout(p: $0) }
         case "global_avgpool": return .globalAvgPool

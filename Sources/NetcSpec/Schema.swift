@@ -81,7 +81,7 @@ public enum Schema {
         Key("params", .mapping, "parameters: `name: type` or `name: {type, default, optional, one_of}`; `channels` and `stride` always exist"),
         Key("let", .mapping, "derived values, evaluated in order: `width: round($channels * $bot_mul)`"),
         Key("body", .layers, required: true, "the residual branch's layers"),
-        Key("shortcut", .mapping, "the skip connection; identity when absent"),
+        Key("shortcut", .mapping, "the skip connection added to the body's output: identity when absent; `none` for a block without one, whose joins are layers of its body (`add`, `mul`, `concat`)"),
         Key("after", .layers, default: "[]", "layers after the residual add"),
     ]
 
@@ -153,6 +153,7 @@ public enum Schema {
     public static let commonLayer: [Key] = [
         Key("name", .string, "the layer's name in its block (default: kind and counter, `conv1`)"),
         Key("if", .value, default: "true", "include the layer only when this is true (`if: $projection_bn`)"),
+        Key("from", .list, default: "the previous layer", "the earlier layer (by name) the layer reads, or `input`: the block's (or list's) input; a join's operands as a list"),
     ]
 
     /// The built-in layers and their attributes.
@@ -186,6 +187,9 @@ public enum Schema {
             Key("p", .value, default: "0.5", "the fraction dropped, at least 0 and below 1"),
         ]),
         "flatten": ("CxHxW to a vector of C*H*W", []),
+        "add": ("elementwise sum of two equally shaped tensors: `from: [a, b]`, or `from: a` to add it to the previous layer's output", []),
+        "mul": ("elementwise product of two tensors, or of a CxHxW map and a Cx1x1 per-channel scale (squeeze-and-excitation): `from` as for add", []),
+        "concat": ("tensors of equal height and width stacked along channels, in order (Inception): `from: [a, b, ...]`", []),
         "linear": ("fully connected layer, PyTorch's Linear", [
             Key("out", .value, required: true, "output features"),
             Key("bias", .value, default: "true", "whether the layer adds a bias"),
@@ -196,5 +200,6 @@ public enum Schema {
     public static let layerPrefix: [String: String] = [
         "conv": "conv", "batchnorm": "bn", "relu": "relu", "maxpool": "maxpool", "avgpool": "avgpool",
         "global_avgpool": "avgpool", "flatten": "flatten", "linear": "fc", "dropout": "dropout",
+        "add": "add", "mul": "mul", "concat": "concat",
     ].merging(Activation.allCases.map { ($0.rawValue, $0.namePrefix) }) { prefix, _ in prefix }
 }

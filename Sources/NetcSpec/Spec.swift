@@ -60,6 +60,9 @@ public struct LayerCall: Sendable {
     public var arguments: [String: SourceValue]
     /// Explicit `name:`; otherwise the kind and a counter (`conv1`, `bn2`).
     public var name: String?
+    /// `from:`, the earlier tensors the layer reads instead of the previous layer's output: one
+    /// name, or a join's operands (`input` is the block's or list's input).
+    public var from: [LayerReference]?
     public var location: SourceLocation
     /// Where each attribute's key was written, for "unknown attribute" errors.
     public var keyLocations: [String: SourceLocation] = [:]
@@ -83,7 +86,9 @@ public struct BlockTemplate: Sendable {
     /// Derived values, evaluated in order (`width: round($channels * $bot_mul)`).
     public var derived: [(name: String, value: SourceValue)]
     public var body: [LayerCall]
-    public var shortcut: Shortcut
+    /// The skip path added to the body's output; nil (`shortcut: none`) for a block with no
+    /// implicit add, whose joins (if any) are layers of its body.
+    public var shortcut: Shortcut?
     /// Layers applied after the residual add (`[relu]` in the original ResNet, none in pre-activation).
     public var after: [LayerCall]
     public var location: SourceLocation
@@ -110,15 +115,15 @@ public struct BlockTemplate: Sendable {
         public var when: When = .never
         /// The body layer whose output the projection reads; nil means the block's input.
         /// A pre-activation block projects its first ReLU's output.
-        public var projectionFrom: Tap?
+        public var projectionFrom: LayerReference?
         /// The body layer whose output the identity path adds; nil means the block's input,
         /// which is what every residual block of the papers adds.
-        public var identityFrom: Tap?
-
-        /// A body layer named as a shortcut's source, and where it was named.
-        public struct Tap: Sendable {
-            public var layer: String
-            public var location: SourceLocation
-        }
+        public var identityFrom: LayerReference?
     }
+}
+
+/// A layer named as a tensor to read (`from: relu1`, `projection_from: relu1`), and where it was named.
+public struct LayerReference: Sendable {
+    public var layer: String
+    public var location: SourceLocation
 }

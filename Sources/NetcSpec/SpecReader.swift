@@ -123,22 +123,29 @@ struct SpecReader {
             error("block '\(name)' has an empty body", at: body,
                   help: "give 'body' the residual branch's layers, e.g. '[conv: {out: $channels, kernel: 3, pad: 1}, batchnorm]'")
         }
-        var shortcut = BlockTemplate.Shortcut()
-        if let s = f["shortcut"], let sf = fields(s, Schema.shortcut, in: "shortcut") {
-            shortcut.projection = sf["projection"].map { layers($0, "projection") } ?? []
-            shortcut.when = shortcut.projection.isEmpty ? .never : .shapeChanges
+        var shortcut: BlockTemplate.Shortcut? = BlockTemplate.Shortcut()
+        if let s = f["shortcut"], let text = s.string {
+            shortcut = nil
+            if text != "none" {
+                error("shortcut must be a mapping or 'none', got the string '\(text)'", at: s,
+                      help: "write 'shortcut: none' for a block without a residual add, or give its keys: 'shortcut: {projection: [...]}'")
+            }
+        } else if let s = f["shortcut"], let sf = fields(s, Schema.shortcut, in: "shortcut") {
+            let projection = sf["projection"].map { layers($0, "projection") } ?? []
+            shortcut?.projection = projection
+            shortcut?.when = projection.isEmpty ? .never : .shapeChanges
             if let w = sf["when"], let text = string(w, "when") {
-                if let when = BlockTemplate.Shortcut.When(rawValue: text) { shortcut.when = when } else {
+                if let when = BlockTemplate.Shortcut.When(rawValue: text) { shortcut?.when = when } else {
                     error("unknown shortcut condition '\(text)'", at: w,
                           help: DidYouMean.help(text, from: BlockTemplate.Shortcut.When.allCases.map(\.rawValue), what: "conditions"))
                 }
             }
-            func tap(_ key: String) -> BlockTemplate.Shortcut.Tap? {
+            func tap(_ key: String) -> LayerReference? {
                 guard let node = sf[key], let layer = string(node, key) else { return nil }
                 return .init(layer: layer, location: node.location)
             }
-            shortcut.projectionFrom = tap("projection_from")
-            shortcut.identityFrom = tap("identity_from")
+            shortcut?.projectionFrom = tap("projection_from")
+            shortcut?.identityFrom = tap("identity_from")
         }
         return BlockTemplate(name: name, doc: f["doc"].flatMap { string($0, "doc") }, parameters: parameters,
                              derived: derived, body: f["body"].map { layers($0, "body") } ?? [],
@@ -203,6 +210,8 @@ struct SpecReader {
                 call.keyLocations[attr] = k.location
                 if attr == "name" {
                     call.name = string(v, "name")
+                } else if attr == "from" {
+                    call.from = references(v)
                 } else if let arg = argument(v, attr) {
                     call.arguments[attr] = arg
                 }
@@ -210,6 +219,19 @@ struct SpecReader {
             out.append(call)
         }
         return out
+    }
+
+    /// `from:`: one layer name or a list of them.
+    mutating func references(_ node: YAMLNode) -> [LayerReference]? {
+        let items = node.string != nil ? [node] : sequence(node, "from")
+        guard let items, !items.isEmpty else {
+            if node.sequence?.isEmpty == true {
+                error("'from' names no layer", at: node, help: "name the layers to read, e.g. 'from: [relu1, relu2]'")
+            }
+            return nil
+        }
+        let names = items.compactMap { item in string(item, "from").map { LayerReference(layer: $0, location: item.location) } }
+        return names.count == items.count ? names : nil
     }
 
     /// A value that may be an expression: any scalar containing `$`.

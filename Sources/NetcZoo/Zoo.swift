@@ -30,5 +30,6 @@ public enum Zoo {
         "resnext": PackageResources.resnext_yaml,
         "preact-resnet18": PackageResources.preact_resnet18_yaml,
         "lenet": PackageResources.lenet_yaml,
+        "googlenet": PackageResources.googlenet_yaml,
     ]
 }

@@ -9,4 +9,7 @@ public let imagenetArchitectures: [String: [UInt8]] = [
     "wide_resnet50_2": PackageResources.wide_resnet50_2_yaml,
     "vgg11": PackageResources.vgg11_yaml,
     "alexnet": PackageResources.alexnet_yaml,
+    "regnet_x_400mf": PackageResources.regnet_x_400mf_yaml,
+    "regnet_y_400mf": PackageResources.regnet_y_400mf_yaml,
+    "mobilenet_v2": PackageResources.mobilenet_v2_yaml,
 ]

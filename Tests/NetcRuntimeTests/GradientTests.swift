@@ -141,3 +141,65 @@ func activationGradients(_ activation: Activation) {
     interpreter.forward(input, training: true)
     #expect(interpreter.output().filter { $0 == 0 }.count > 5, "training drops values")
 }
+
+/// The channel gate of squeeze-and-excitation: a map times a Cx1x1 scale computed from it (so x
+/// fans out to both operands), in either operand order; and two equal shapes, x times itself.
+@Test func mulGradients() {
+    for scaleFirst in [false, true] {
+        checkSingleOp(singleOpGraph(input: .map(3, 4, 5)) { b, x in
+            let g = try b.add(.globalAvgPool, [x], name: "gap", origin: nil)
+            let s = try b.add(.activation(.sigmoid), [g], name: "gate", origin: nil)
+            return try b.add(.mul, scaleFirst ? [s, x] : [x, s], name: "mul", origin: nil)
+        }, eps: 1e-3)
+    }
+    checkSingleOp(singleOpGraph(input: .map(2, 3, 3)) { b, x in try b.add(.mul, [x, x], name: "mul", origin: nil) }, eps: 1e-3)
+}
+
+/// Inception's join: branches of different widths stacked, one of them the input itself (fan-out).
+@Test func concatGradients() {
+    checkSingleOp(singleOpGraph(input: .map(2, 4, 4)) { b, x in
+        let c = try b.add(.conv(.init(outChannels: 3, kernel: .init(size: 3, pad: 1))), [x], name: "conv", origin: nil)
+        let p = try b.add(.maxPool(.init(window: .init(size: 3, stride: 1, pad: 1))), [x], name: "pool", origin: nil)
+        return try b.add(.concat, [c, x, p, c], name: "concat", origin: nil)
+    }, eps: 1e-3)
+}
+
+/// Each bundled graph-shaped block in a small network against finite differences (together, in
+/// `tinyGraphBlocksSpec`, they are checked against the reference evaluator: a network that deep
+/// and that small puts ReLU inputs within a finite difference's step of 0).
+@Test(arguments: [
+    "stages: [{block: se_bottleneck, depth: 1, channels: 8, group_width: 4}]",
+    "stages: [{block: inverted_residual, depth: 2, channels: 8, expansion: 2}, {block: inverted_residual, depth: 1, channels: 6, expansion: 1, stride: 2}]",
+    "stages: [{block: inception, depth: 1, channels: 9, c1: 2, c2_reduce: 2, c2: 3, c3_reduce: 1, c3: 2, c4: 2}]",
+])
+func graphBlockGradientsMatchFiniteDifferences(stages: String) {
+    let graph = compile("""
+        netc: 1
+        name: graph-block
+        input: {channels: 2, size: 6}
+        classes: 3
+        stem: [{conv: {out: 4, kernel: 3, pad: 1}}, batchnorm, relu]
+        \(stages)
+        head: [global_avgpool, flatten, {linear: {out: $classes}}]
+        """)
+    #expect(graph.nodes.contains { $0.op.isJoin })
+    let store = ParameterStore(graph: graph)
+    store.initialize(.xavier, seed: 7, graph: graph)
+    let interpreter = Interpreter(graph: graph, store: store, batchSize: 3, inputGradient: true)
+    var rng = SplitMix64(seed: 11)
+    let input = randomFloats(3 * graph.inputShape.elementCount, &rng)
+    let labels: [Int32] = [0, 2, 1]
+    let samples = gradientCheck(interpreter: interpreter, input: input, perTensor: 4, eps: 3e-4, seed: 3,
+                                lossFunction: { x in
+                                    interpreter.forward(x, training: true)
+                                    return interpreter.loss(labels: labels).loss
+                                }, backward: { x in
+                                    interpreter.forward(x, training: true)
+                                    _ = interpreter.loss(labels: labels)
+                                    interpreter.backward()
+                                })
+    let bad = mismatches(samples)
+    #expect(samples.count > 50)
+    #expect(bad.isEmpty, "\(bad.count) of \(samples.count) gradients disagree: \(bad.prefix(8))")
+    #expect(samples.filter { abs($0.analytic) > 1e-4 }.count > samples.count / 3)
+}

@@ -20,6 +20,25 @@ stages:
 head: [global_avgpool, flatten, {linear: {out: $classes}}]
 """
 
+/// The bundled graph-shaped blocks: squeeze-and-excitation (a mul), inverted residuals with and
+/// without their join (an add layer), and Inception (four branches of the input, a concat).
+let tinyGraphBlocksSpec = """
+netc: 1
+name: graph-blocks
+input: {channels: 2, size: 6}
+classes: 3
+stem: [{conv: {out: 4, kernel: 3, pad: 1}}, batchnorm, relu]
+stages:
+  - {block: se_bottleneck, depth: 1, channels: 8, group_width: 4}
+  - {block: inverted_residual, depth: 2, channels: 8, expansion: 2}
+  - {block: inverted_residual, depth: 1, channels: 6, expansion: 1, stride: 2}
+head:
+  - inception: {c1: 2, c2_reduce: 2, c2: 3, c3_reduce: 1, c3: 2, c4: 2}
+  - global_avgpool
+  - flatten
+  - linear: {out: $classes}
+"""
+
 func compile(_ source: String, file: String = "test.yaml") -> Graph {
     let c = Compiler.compile(source: source, file: file)
     guard let g = c.graph else { fatalError(c.renderDiagnostics()) }

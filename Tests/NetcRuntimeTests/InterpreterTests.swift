@@ -24,7 +24,7 @@ func relativeError(_ a: [Float], _ b: [Double]) -> Double {
     return zip(a, b).map { abs(Double($0) - $1) }.max()! / scale
 }
 
-@Test(arguments: [tinySpec, tinyPoolSpec])
+@Test(arguments: [tinySpec, tinyPoolSpec, tinyGraphBlocksSpec])
 func interpreterAgreesWithReferenceEvaluation(spec: String) {
     let graph = compile(spec)
     let store = ParameterStore(graph: graph)
@@ -167,7 +167,7 @@ func interpreterAgreesWithReferenceEvaluation(spec: String) {
 /// rounding, not to the bit: a plan's convolution algorithms depend on its batch (Winograd's
 /// filter transform pays over many images, not over three), and stale values of the images past
 /// the batch would show far above it.
-@Test(arguments: [tinySpec, tinyPoolSpec])
+@Test(arguments: [tinySpec, tinyPoolSpec, tinyGraphBlocksSpec])
 func aPartialBatchEqualsABatchOfItsOwnSize(spec: String) {
     let graph = compile(spec)
     let n = 3

@@ -23,7 +23,8 @@ import NetcKernels
         return store
     }
 
-    static let graphs: [(String, Graph)] = [("tiny", compile(tinySpec)), ("tinypool", compile(tinyPoolSpec))]
+    static let graphs: [(String, Graph)] = [("tiny", compile(tinySpec)), ("tinypool", compile(tinyPoolSpec)),
+                                            ("graph-blocks", compile(tinyGraphBlocksSpec))]
         + ["resnet18", "resnext", "preact-resnet18", "resnet50"].map { ($0, architecture($0)) }
 
     /// max |a - b| over max |b|.

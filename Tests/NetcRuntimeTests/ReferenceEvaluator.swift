@@ -44,6 +44,12 @@ struct ReferenceEvaluator {
                 v[node.id] = Reference.linearForward(x: x(), weight: p(node, 0), bias: l.bias ? p(node, 1) : nil,
                                                      inFeatures: s.elementCount, outFeatures: l.outFeatures, n: n)
             case .add: v[node.id] = zip(x(0), x(1)).map(+)
+            case .mul:
+                // A map times a per-(channel, sample) scale in CNHW, or two equal shapes.
+                let (a, b) = (x(0), x(1)), big = a.count >= b.count ? a : b, small = a.count >= b.count ? b : a
+                let spread = big.count / small.count
+                v[node.id] = big.indices.map { big[$0] * small[$0 / spread] }
+            case .concat: v[node.id] = node.inputs.flatMap { v[$0] }
             }
         }
         let k = graph.outputShape.elementCount
@@ -105,6 +111,20 @@ struct ReferenceEvaluator {
                 add(node.inputs[0], r.dx)
             case .add:
                 add(node.inputs[0], dy); add(node.inputs[1], dy)
+            case .mul:
+                let (a, b) = (x(0), x(1)), bigFirst = a.count >= b.count
+                let big = bigFirst ? a : b, small = bigFirst ? b : a, spread = big.count / small.count
+                var dSmall = [Double](repeating: 0, count: small.count)
+                for i in big.indices { dSmall[i / spread] += dy[i] * big[i] }
+                let dBig = big.indices.map { dy[$0] * small[$0 / spread] }
+                add(node.inputs[bigFirst ? 0 : 1], dBig); add(node.inputs[bigFirst ? 1 : 0], dSmall)
+            case .concat:
+                var offset = 0
+                for input in node.inputs {
+                    let count = v[input].count
+                    add(input, Array(dy[offset..<(offset + count)]))
+                    offset += count
+                }
             }
         }
         return (v[graph.output], ce.loss, grads)

@@ -70,13 +70,22 @@ struct ZooTests {
         #expect(f.parameters == 61_706 && f.torchinfoMultAdds == 423_038 && f.outputShape == [10])
     }
 
+    /// The book's GoogLeNet for Fashion-MNIST at 96x96 (d2l 8.4): its parameters and its
+    /// torchinfo mult-adds at 1x1x96x96, beside ResNet-18's for the chapter's first exercise.
+    @Test func googlenetMatchesTheBook() throws {
+        let f = try #require(Self.figures("googlenet"))
+        #expect(f.parameters == 5_977_530 && f.outputShape == [10])
+        #expect(f.torchinfoMultAdds == 276_658_874)
+    }
+
     /// torchvision's parameter counts and published GFLOPS (conv and linear MACs) at 1x3x224x224.
     @Test(arguments: [
         ("imagenet/resnet18", 11_689_512, 1.81), ("imagenet/resnet34", 21_797_672, 3.66),
         ("imagenet/resnet50", 25_557_032, 4.09), ("imagenet/resnet101", 44_549_160, 7.80),
         ("imagenet/resnet152", 60_192_808, 11.51), ("imagenet/resnext50_32x4d", 25_028_904, 4.23),
         ("imagenet/wide_resnet50_2", 68_883_240, 11.40), ("imagenet/vgg11", 132_863_336, 7.61),
-        ("imagenet/alexnet", 61_100_840, 0.71),
+        ("imagenet/alexnet", 61_100_840, 0.71), ("imagenet/regnet_x_400mf", 5_495_976, 0.41),
+        ("imagenet/regnet_y_400mf", 4_344_144, 0.40), ("imagenet/mobilenet_v2", 3_504_872, 0.30),
     ])
     func matchesTorchvision(name: String, parameters: Int, gflops: Double) throws {
         let f = try #require(Self.figures(name))

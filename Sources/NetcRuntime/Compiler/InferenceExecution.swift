@@ -51,6 +51,11 @@ extension Interpreter {
             forwardPlain(node, x: x(), y: y, indices: { plan.indices(step.output, n) }, n: n)
         case .add:
             add(x(0), x(1), into: y, relu: step.relu != nil)
+        case .mul:
+            let m = ScaleGeometry(node, in: graph, n: n)
+            scalePlanes(x: x(m.map), scale: x(m.scale), y: y, planes: m.planes, spatial: m.spatial)
+        case .concat:
+            concatChannels(node.inputs.indices.map { x($0) }, into: y)
         }
     }
 }

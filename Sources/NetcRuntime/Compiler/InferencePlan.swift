@@ -118,7 +118,11 @@ public final class InferencePlan {
                     }
                 case .batchNorm, .relu, .activation, .dropout, .add:
                     if let x = node.inputs.first(where: { last[$0] == k && $0 != graph.output }) { storage[out] = storage[x] }
-                case .input, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear:
+                case .mul:
+                    // In place on the map (a dying scale is smaller than the output).
+                    let map = nodes[node.inputs[0]].shape == node.shape ? node.inputs[0] : node.inputs[1]
+                    if last[map] == k && map != graph.output { storage[out] = storage[map] }
+                case .input, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear, .concat:
                     break
                 }
             }

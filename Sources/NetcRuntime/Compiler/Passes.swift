@@ -41,7 +41,7 @@ extension ProgramPass {
             guard step.relu == nil, case .relu = consumer.op else { return nil }
             switch program.graph.nodes[step.node].op {
             case .conv, .batchNorm, .add: break
-            case .input, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear: return nil
+            case .input, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear, .mul, .concat: return nil
             }
             var fused = step
             fused.relu = consumer.id

@@ -80,7 +80,17 @@ public func activationForward(_ f: ActivationFunction, x: UnsafeBufferPointer<Fl
     precondition(y.count >= x.count, "activation: output too small")
     if x.isEmpty { return }
     let xp = x.baseAddress!, yp = y.baseAddress!
-    parallelFor(x.count) { r in for i in r { yp[i] = f.value(xp[i]) } }
+    // The switch outside the loops, each loop with a constant function: with the switch inside
+    // (or a closure per element) none vectorized, and ReLU6 ran 10x slower than ReLU.
+    parallelFor(x.count) { r in
+        switch f {
+        case .sigmoid: for i in r { yp[i] = ActivationFunction.sigmoid.value(xp[i]) }
+        case .silu: for i in r { yp[i] = ActivationFunction.silu.value(xp[i]) }
+        case .hardSigmoid: for i in r { yp[i] = ActivationFunction.hardSigmoid.value(xp[i]) }
+        case .hardSwish: for i in r { yp[i] = ActivationFunction.hardSwish.value(xp[i]) }
+        case .relu6: for i in r { yp[i] = ActivationFunction.relu6.value(xp[i]) }
+        }
+    }
 }
 
 /// `dx (+)= dy * f'(x)`, from the forward's input `x`. Overwrites dx unless `accumulate`.
@@ -89,10 +99,24 @@ public func activationBackward(_ f: ActivationFunction, x: UnsafeBufferPointer<F
     precondition(dy.count >= x.count && dx.count >= x.count, "activation: buffer too small")
     if x.isEmpty { return }
     let xp = x.baseAddress!, dyp = dy.baseAddress!, dxp = dx.baseAddress!
+    // Not `keep * dx + ...`: an overwritten dx may hold NaN, and 0 * NaN is NaN.
     parallelFor(x.count) { r in
-        for i in r {
-            let g = dyp[i] * f.derivative(xp[i])
-            dxp[i] = accumulate ? dxp[i] + g : g
+        if accumulate {
+            switch f {
+            case .sigmoid: for i in r { dxp[i] += dyp[i] * ActivationFunction.sigmoid.derivative(xp[i]) }
+            case .silu: for i in r { dxp[i] += dyp[i] * ActivationFunction.silu.derivative(xp[i]) }
+            case .hardSigmoid: for i in r { dxp[i] += dyp[i] * ActivationFunction.hardSigmoid.derivative(xp[i]) }
+            case .hardSwish: for i in r { dxp[i] += dyp[i] * ActivationFunction.hardSwish.derivative(xp[i]) }
+            case .relu6: for i in r { dxp[i] += dyp[i] * ActivationFunction.relu6.derivative(xp[i]) }
+            }
+        } else {
+            switch f {
+            case .sigmoid: for i in r { dxp[i] = dyp[i] * ActivationFunction.sigmoid.derivative(xp[i]) }
+            case .silu: for i in r { dxp[i] = dyp[i] * ActivationFunction.silu.derivative(xp[i]) }
+            case .hardSigmoid: for i in r { dxp[i] = dyp[i] * ActivationFunction.hardSigmoid.derivative(xp[i]) }
+            case .hardSwish: for i in r { dxp[i] = dyp[i] * ActivationFunction.hardSwish.derivative(xp[i]) }
+            case .relu6: for i in r { dxp[i] = dyp[i] * ActivationFunction.relu6.derivative(xp[i]) }
+            }
         }
     }
 }

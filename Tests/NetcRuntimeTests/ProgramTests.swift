@@ -55,22 +55,25 @@ import NetcKernels
     /// outputs (F(4x4) within its larger error: see `winogradTolerance`).
     @Test(arguments: ConvAlgorithm.allCases)
     func everyAlgorithmCanBeForced(_ algorithm: ConvAlgorithm) {
-        let graph = compile(tinyPoolSpec)
-        let store = Self.randomStore(graph)
-        let interpreter = Interpreter(graph: graph, store: store, batchSize: 3)
-        var rng = SplitMix64(seed: 11)
-        let input = randomFloats(3 * graph.inputShape.elementCount, &rng)
-        var program = Program.inference(graph), forced = 0
-        for k in program.steps.indices {
-            guard case .conv(let c) = graph.nodes[program.steps[k].node].op,
-                  algorithm.applies(to: convGeometry(c, input: graph.nodes[graph.nodes[program.steps[k].node].inputs[0]].shape, n: 1))
-            else { continue }
-            program.steps[k].algorithm = algorithm
-            forced += 1
+        var forced = 0
+        for spec in [tinyPoolSpec, tinyGraphBlocksSpec] {   // the second has depthwise convolutions
+            let graph = compile(spec)
+            let store = Self.randomStore(graph)
+            let interpreter = Interpreter(graph: graph, store: store, batchSize: 3)
+            var rng = SplitMix64(seed: 11)
+            let input = randomFloats(3 * graph.inputShape.elementCount, &rng)
+            var program = Program.inference(graph)
+            for k in program.steps.indices {
+                guard case .conv(let c) = graph.nodes[program.steps[k].node].op,
+                      algorithm.applies(to: convGeometry(c, input: graph.nodes[graph.nodes[program.steps[k].node].inputs[0]].shape, n: 1))
+                else { continue }
+                program.steps[k].algorithm = algorithm
+                forced += 1
+            }
+            let tolerance = algorithm == .winograd4x4 ? 1e-4 : 1e-5
+            #expect(Self.relative(interpreter.infer(input, program: program), interpreter.infer(input, program: Program(graph: graph))) < tolerance)
         }
         #expect(forced > 0 || algorithm == .liveTaps, "\(algorithm) forced nowhere")
-        let tolerance = algorithm == .winograd4x4 ? 1e-4 : 1e-5
-        #expect(Self.relative(interpreter.infer(input, program: program), interpreter.infer(input, program: Program(graph: graph))) < tolerance)
     }
 
     /// ResNet-18's basic block becomes two steps: conv1 with bn1 and its ReLU, conv2 with bn2,

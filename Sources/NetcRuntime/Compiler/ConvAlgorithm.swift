@@ -3,6 +3,9 @@ import NetcKernels
 /// How a convolution is computed. One function (`choose`) picks it from the shape, so a
 /// profile can print it, a test can force each one, and a fixed seed repeats a run bit for bit.
 public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
+    /// Groups == channels (MobileNet's 3x3s): direct loops over each channel's planes, where
+    /// grouped GEMMs would multiply one row per channel.
+    case depthwise = "depthwise direct"
     /// 1x1, stride 1, no padding: the input is already the GEMM's right-hand matrix.
     case pointwise = "gemm 1x1"
     /// Unfold patches a chunk of images at a time (im2col), then one GEMM per chunk and group.
@@ -18,7 +21,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// 8e-7 of im2col's (measured), far inside the 1e-5 netc holds them to against PyTorch.
     case winograd4x4 = "winograd F(4x4,3x3)"
 
-    /// The algorithm for one pass of a convolution of this shape and batch (`g.n`): one GEMM for
+    /// The algorithm for one pass of a convolution of this shape and batch (`g.n`): direct loops
+    /// for a depthwise convolution; one GEMM for
     /// a 1x1; im2col over the live taps when the map is smaller than the kernel's reach; for a
     /// 3x3 stride-1 convolution the Winograd tile that multiplies least, if it multiplies at most
     /// half as much as direct convolution (`winogradCost`; on a tie the smaller tile, whose error
@@ -27,6 +31,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// the fastest of the three on every one; at batch 1 the filter transform no longer pays on
     /// small maps, and im2col takes them.
     public static func choose(_ g: ConvGeometry, for pass: ConvPass) -> ConvAlgorithm {
+        if g.isDepthwise { return .depthwise }
         if g.isPointwise { return .pointwise }
         if g.hasDeadTaps { return .liveTaps }
         guard g.winogradApplies, pass != .trainingForward else { return .im2col }
@@ -56,6 +61,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// Whether this algorithm can compute a convolution of this shape.
     public func applies(to g: ConvGeometry) -> Bool {
         switch self {
+        case .depthwise: g.isDepthwise
         case .pointwise: g.isPointwise
         case .im2col: !g.isPointwise && !g.hasDeadTaps
         case .liveTaps: !g.isPointwise && g.hasDeadTaps
@@ -66,6 +72,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// Floats of scratch it needs for a convolution of `g` (which fixes the batch).
     func workspaceCount(_ g: ConvGeometry) -> Int {
         switch self {
+        case .depthwise: 0
         case .pointwise, .im2col, .liveTaps: g.workspaceCount
         case .winograd: g.winogradWorkspaceCount(.f2x2)
         case .winograd4x4: g.winogradWorkspaceCount(.f4x4)
@@ -76,6 +83,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
                  bias: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>,
                  workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none) {
         switch self {
+        case .depthwise:
+            depthwiseConvForward(g, x: x, weight: weight, bias: bias, y: y, epilogue: epilogue)
         case .pointwise, .im2col, .liveTaps:
             convForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue)
         case .winograd, .winograd4x4:
@@ -86,6 +95,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     func backwardData(_ g: ConvGeometry, dy: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>,
                       dx: UnsafeMutableBufferPointer<Float>, workspace: UnsafeMutableBufferPointer<Float>, accumulate: Bool) {
         switch self {
+        case .depthwise:
+            depthwiseConvBackwardData(g, dy: dy, weight: weight, dx: dx, accumulate: accumulate)
         case .pointwise, .im2col, .liveTaps:
             convBackwardData(g, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
         case .winograd, .winograd4x4:
@@ -97,6 +108,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
                         dWeight: UnsafeMutableBufferPointer<Float>, dBias: UnsafeMutableBufferPointer<Float>?,
                         workspace: UnsafeMutableBufferPointer<Float>) {
         switch self {
+        case .depthwise:
+            depthwiseConvBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias)
         case .pointwise, .im2col, .liveTaps:
             convBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
         case .winograd, .winograd4x4:

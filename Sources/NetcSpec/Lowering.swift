@@ -321,7 +321,7 @@ struct Lowering {
                               at: call.location, help: "a block may use other blocks, but only a few levels deep"), site)
                 return (nil, call.name)
             }
-            guard let operands = operands(of: call, input, arity: 1...1, ctx, site) else { return (nil, call.name) }
+            guard let operands = operands(of: call, isJoin: false, input, arity: 1...1, ctx, site) else { return (nil, call.name) }
             var args = env
             for (name, arg) in call.arguments where name != "if" {
                 if let b = evaluate(arg, env, callSite: site.callSite) { args[name] = b }
@@ -333,23 +333,23 @@ struct Lowering {
             var inner = Context(prefix: prefix, callSite: site.callSite, blocks: ctx.blocks)
             return (instantiate(template, args, operands[0], &inner, at: site.callSite ?? call.location), name)
         }
-        guard let schema = Schema.layers[call.kind] else {
-            let names = Array(Schema.layers.keys) + Array(spec.blocks.keys)
+        guard let kind = LayerKind(key: call.kind) else {
+            let names = LayerKind.allCases.map(\.key) + Array(spec.blocks.keys)
             report(.error("unknown layer or block '\(call.kind)'", at: call.location,
                           help: DidYouMean.help(call.kind, from: names, what: "layers and blocks")), site)
             return (nil, call.name)
         }
-        let known = schema.keys.map(\.name) + Schema.commonLayer.map(\.name)
+        let known = kind.attributes.map(\.name) + Schema.commonLayer.map(\.name)
         for attr in call.arguments.keys.sorted() where !known.contains(attr) {
             report(.error("unknown attribute '\(attr)' for '\(call.kind)'", at: call.keyLocations[attr] ?? call.location,
                           help: DidYouMean.help(attr, from: known, what: "its attributes")), site)
         }
         let attrs = LayerAttributes(call: call, env: env, context: site)
-        let op = makeOp(attrs, input)
-        let arity = op?.arity ?? (Self.joins.contains(call.kind) ? 2...Int.max : 1...1)
+        let op = makeOp(kind, attrs, input)
+        let arity = op?.arity ?? (kind.isJoin ? 2...Int.max : 1...1)
         // Named before its operands are checked, so that a layer naming this one after an error stays silent.
-        let local = call.name ?? nextName(Schema.layerPrefix[call.kind] ?? call.kind, &ctx)
-        guard let operands = operands(of: call, input, arity: arity, ctx, site) else { return (nil, local) }
+        let local = call.name ?? nextName(kind.namePrefix, &ctx)
+        guard let operands = operands(of: call, isJoin: kind.isJoin, input, arity: arity, ctx, site) else { return (nil, local) }
         guard let op, let xs = operands as? [Node.ID] else { return (nil, local) }
         let name = "\(ctx.prefix).\(local)"
         do {
@@ -363,15 +363,11 @@ struct Lowering {
         }
     }
 
-    /// Layers that join several tensors, whose `from:` lists their operands.
-    static let joins: Set<String> = ["add", "mul", "concat"]
-
     /// The tensors a layer reads: the previous layer's output, what its `from:` names, or (a join
     /// given one name) the previous output and that one. Nil, reported, when they do not fit the
     /// layer; an operand is nil (silently) when an earlier error left it without a value.
-    private mutating func operands(of call: LayerCall, _ input: Node.ID?, arity: ClosedRange<Int>,
+    private mutating func operands(of call: LayerCall, isJoin: Bool, _ input: Node.ID?, arity: ClosedRange<Int>,
                                    _ ctx: Context, _ site: Context) -> [Node.ID?]? {
-        let isJoin = Self.joins.contains(call.kind)
         guard let refs = call.from else {
             if isJoin && call.keyLocations["from"] == nil {   // a 'from' written but refused has its error
                 report(.error("'\(call.kind)' needs 'from:' naming what it joins", at: call.location,
@@ -399,42 +395,41 @@ struct Lowering {
         return operands
     }
 
-    private mutating func makeOp(_ a: LayerAttributes, _ input: Node.ID?) -> Op? {
+    /// The IR op of a layer of this kind with these attributes, or nil with the errors reported.
+    private mutating func makeOp(_ kind: LayerKind, _ a: LayerAttributes, _ input: Node.ID?) -> Op? {
         let inChannels = input.map { builder.shape(of: $0).channels }
-        let kind = a.call.kind
         switch kind {
-        case "conv":
+        case .conv:
             let out = int(a, "out", min: 1), kernel = int(a, "kernel", min: 1)
             let stride = int(a, "stride", min: 1, default: 1), pad = int(a, "pad", min: 0, default: 0)
             let bias = bool(a, "bias", default: spec.defaults.bias)
             let groups = groups(a, inChannels: inChannels, outChannels: out)
             guard let out, let kernel, let stride, let pad, let bias, let groups else { return nil }
             return .conv(.init(outChannels: out, kernel: .init(size: kernel, stride: stride, pad: pad), groups: groups, bias: bias))
-        case "batchnorm":
+        case .batchnorm:
             let eps = number(a, "eps", default: spec.defaults.bnEps, .positive)
             let momentum = number(a, "momentum", default: spec.defaults.bnMomentum, .unit)
             guard let eps, let momentum else { return nil }
             return .batchNorm(.init(eps: eps, momentum: momentum))
-        case "relu": return .relu
-        case "add": return .add
-        case "mul": return .mul
-        case "concat": return .concat
-        case "dropout":
+        case .relu: return .relu
+        case .activation(let f): return .activation(f)
+        case .dropout:
             return number(a, "p", default: 0.5, .probability).map { .dropout(p: $0) }
-        case "global_avgpool": return .globalAvgPool
-        case "flatten": return .flatten
-        case "maxpool", "avgpool":
+        case .globalAvgpool: return .globalAvgPool
+        case .flatten: return .flatten
+        case .maxpool, .avgpool:
             let kernel = int(a, "kernel", min: 1)
             let stride = int(a, "stride", min: 1, default: kernel ?? 1), pad = int(a, "pad", min: 0, default: 0)
             guard let kernel, let stride, let pad else { return nil }
             let pool = Op.Pool(window: .init(size: kernel, stride: stride, pad: pad))
-            return kind == "maxpool" ? .maxPool(pool) : .avgPool(pool)
-        case "linear":
+            return kind == .maxpool ? .maxPool(pool) : .avgPool(pool)
+        case .linear:
             let out = int(a, "out", min: 1), bias = bool(a, "bias", default: true)
             guard let out, let bias else { return nil }
             return .linear(.init(outFeatures: out, bias: bias))
-        default:
-            return Activation(rawValue: kind).map(Op.activation)
+        case .add: return .add
+        case .mul: return .mul
+        case .concat: return .concat
         }
     }
 

@@ -156,50 +156,7 @@ public enum Schema {
         Key("from", .list, default: "the previous layer", "the earlier layer (by name) the layer reads, or `input`: the block's (or list's) input; a join's operands as a list"),
     ]
 
-    /// The built-in layers and their attributes.
-    public static let layers: [String: (doc: String, keys: [Key])] = [
-        "conv": ("2-D convolution, PyTorch's Conv2d", [
-            Key("out", .value, required: true, "output channels"),
-            Key("kernel", .value, required: true, "square kernel size"),
-            Key("stride", .value, default: "1", "stride"),
-            Key("pad", .value, default: "0", "zero padding on each side"),
-            Key("groups", .value, "number of groups (cardinality, as torchvision's `groups`)"),
-            Key("group_width", .value, "channels per group (what d2l's ResNeXtBlock calls `groups`); not with `groups`"),
-            Key("bias", .value, default: "defaults.bias", "whether the convolution adds a bias"),
-        ]),
-        "batchnorm": ("batch normalisation over channels, PyTorch's BatchNorm2d", [
-            Key("eps", .value, default: "defaults.bn_eps", "added to the variance"),
-            Key("momentum", .value, default: "defaults.bn_momentum", "running-average momentum"),
-        ]),
-        "relu": ("rectified linear unit", []),
-        "maxpool": ("max pooling", [
-            Key("kernel", .value, required: true, "window size"),
-            Key("stride", .value, default: "kernel", "stride"),
-            Key("pad", .value, default: "0", "padding (ignored by the max)"),
-        ]),
-        "avgpool": ("average pooling (padding counts as zeros, PyTorch's default)", [
-            Key("kernel", .value, required: true, "window size"),
-            Key("stride", .value, default: "kernel", "stride"),
-            Key("pad", .value, default: "0", "zero padding"),
-        ]),
-        "global_avgpool": ("average over all positions: CxHxW to Cx1x1", []),
-        "dropout": ("in training, zeroes each value with probability p and scales the others by 1/(1-p) (PyTorch's Dropout); nothing in evaluation", [
-            Key("p", .value, default: "0.5", "the fraction dropped, at least 0 and below 1"),
-        ]),
-        "flatten": ("CxHxW to a vector of C*H*W", []),
-        "add": ("elementwise sum of two equally shaped tensors: `from: [a, b]`, or `from: a` to add it to the previous layer's output", []),
-        "mul": ("elementwise product of two tensors, or of a CxHxW map and a Cx1x1 per-channel scale (squeeze-and-excitation): `from` as for add", []),
-        "concat": ("tensors of equal height and width stacked along channels, in order (Inception): `from: [a, b, ...]`", []),
-        "linear": ("fully connected layer, PyTorch's Linear", [
-            Key("out", .value, required: true, "output features"),
-            Key("bias", .value, default: "true", "whether the layer adds a bias"),
-        ]),
-    ].merging(Activation.allCases.map { ($0.rawValue, (doc: $0.doc, keys: [Key]())) }) { layer, _ in layer }
-
-    /// Short names under which layers are counted (`conv1`, `bn2`).
-    public static let layerPrefix: [String: String] = [
-        "conv": "conv", "batchnorm": "bn", "relu": "relu", "maxpool": "maxpool", "avgpool": "avgpool",
-        "global_avgpool": "avgpool", "flatten": "flatten", "linear": "fc", "dropout": "dropout",
-        "add": "add", "mul": "mul", "concat": "concat",
-    ].merging(Activation.allCases.map { ($0.rawValue, $0.namePrefix) }) { prefix, _ in prefix }
+    /// The built-in layers and their attributes, by spec key (from `LayerKind`).
+    public static let layers: [String: (doc: String, keys: [Key])] =
+        Dictionary(uniqueKeysWithValues: LayerKind.allCases.map { ($0.key, (doc: $0.doc, keys: $0.attributes)) })
 }

@@ -166,6 +166,7 @@ public final class Trainer {
                 }
             }
             let seconds = Date().timeIntervalSince(started)
+            let data = batches.takeTimes()
             let (testLoss, testAccuracy) = evaluate(testBatcher, count: test.count)
             let seen = max(state.epochSeen, 1)
             let metrics = EpochMetrics(epoch: state.epoch + 1, trainLoss: state.epochLossSum / Double(seen),
@@ -175,7 +176,8 @@ public final class Trainer {
             try append(to: log, ["kind": "epoch", "epoch": .int(state.epoch + 1), "step": .int(state.step),
                                  "train_loss": .double(metrics.trainLoss), "train_acc": .double(metrics.trainAcc),
                                  "test_loss": .double(testLoss), "test_acc": .double(testAccuracy),
-                                 "seconds": .double(seconds), "images_per_s": .double(rate)])
+                                 "seconds": .double(seconds), "images_per_s": .double(rate),
+                                 "data_load_s": .double(data.loading), "data_wait_s": .double(data.waiting)])
             if progressEnabled {
                 progress.epochDone(String(format: "epoch %d/%d  train loss %.4f  train acc %.3f  test loss %.4f  test acc %.4f  (%.0f s, %.1f img/s)",
                                           state.epoch + 1, options.epochs, metrics.trainLoss, metrics.trainAcc, testLoss, testAccuracy,

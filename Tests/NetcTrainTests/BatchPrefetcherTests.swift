@@ -18,3 +18,17 @@ import Testing
         #expect(Array(labels[0..<indices.count]) == expected.labels)
     }
 }
+
+/// The loading time is counted on the loading thread and the waiting time on the caller's, each
+/// since the last report: a caller that waits for every batch waits about as long as loading took.
+@Test func prefetchReportsLoadingAndWaitingTime() throws {
+    let pixels = [UInt8](repeating: 7, count: 64 * 28 * 28)
+    let data = try ImageSet(pixels: .bytes(pixels), labels: [Int32](repeating: 0, count: 64), channels: 1, height: 28, width: 28, source: "t")
+    let prefetcher = BatchPrefetcher(ImageBatcher(dataset: data, resizeTo: 96), batch: 64)
+    prefetcher.request(Array(0..<64)[...])
+    _ = prefetcher.take()
+    let first = prefetcher.takeTimes()
+    #expect(first.loading > 0 && first.waiting > 0 && first.waiting <= first.loading * 1.5 + 0.01)
+    let second = prefetcher.takeTimes()
+    #expect(second.loading == 0 && second.waiting == 0, "each report covers the time since the last")
+}

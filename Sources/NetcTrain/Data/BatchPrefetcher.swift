@@ -17,6 +17,12 @@ final class BatchPrefetcher {
     private let filled = DispatchGroup()
     /// The buffer the batch requested last is filling (or filled) into.
     private var next = 0
+    /// Seconds spent loading, on the loading thread (written there; read after `filled.wait()`).
+    private let loading = Clock()
+    /// Seconds the training thread waited in `take` for a batch still loading.
+    private var waited = 0.0
+
+    private final class Clock: @unchecked Sendable { var seconds = 0.0 }
 
     init(_ batcher: ImageBatcher, batch: Int) {
         self.batcher = batcher
@@ -36,13 +42,27 @@ final class BatchPrefetcher {
     func request(_ indices: ArraySlice<Int>, epoch: Int = 0) {
         filled.wait()
         next = 1 - next
-        let (b, batcher) = (buffers[next], batcher)
-        queue.async(group: filled) { batcher.fill(indices: indices, images: b.images, labels: b.labels, epoch: epoch) }
+        let (b, batcher, loading) = (buffers[next], batcher, loading)
+        queue.async(group: filled) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            batcher.fill(indices: indices, images: b.images, labels: b.labels, epoch: epoch)
+            loading.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
     }
 
     /// The batch requested last, once loaded; valid until the request after the next one.
     func take() -> (images: UnsafeMutableBufferPointer<Float>, labels: UnsafeMutableBufferPointer<Int32>) {
+        let start = DispatchTime.now().uptimeNanoseconds
         filled.wait()
+        waited += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return (buffers[next].images, buffers[next].labels)
+    }
+
+    /// Seconds spent loading batches and seconds the training thread waited for them since the
+    /// last call: loading minus waiting is the time prefetching hid behind the steps.
+    func takeTimes() -> (loading: Double, waiting: Double) {
+        filled.wait()
+        defer { loading.seconds = 0; waited = 0 }
+        return (loading.seconds, waited)
     }
 }

@@ -1,7 +1,7 @@
 # netc: build, test and train on a fresh Debian machine. `make train` and `make test` install the
 # Debian packages netc needs when they are missing, then build and run.
 SWIFT ?= swift
-DEB_PACKAGES := pkg-config libopenblas-dev libyaml-dev zlib1g-dev libpng-dev libjpeg-dev dataset-fashion-mnist
+DEB_PACKAGES := pkg-config libopenblas-dev libyaml-dev zlib1g-dev libpng-dev libjpeg-dev graphviz dataset-fashion-mnist
 NETC := .build/release/netc
 
 .PHONY: all deps build test train check-zoo fuzz fuzz-build fuzz-spec fuzz-data clean

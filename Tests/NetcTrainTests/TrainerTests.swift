@@ -115,7 +115,7 @@ import Testing
 
     /// metrics.jsonl's lines without their timing fields, which no two runs share.
     static func metricLines(_ dir: String) throws -> [String] {
-        let timing = try Regex(#",\"(seconds|images_per_s)\":[^,}]*"#)
+        let timing = try Regex(#",\"(seconds|images_per_s|data_load_s|data_wait_s)\":[^,}]*"#)
         return try String(contentsOfFile: "\(dir)/metrics.jsonl", encoding: .utf8).split(separator: "\n").map { line in
             String(line.replacing(timing, with: ""))
         }

@@ -63,18 +63,19 @@ struct GraphCommand: ParsableCommand {
         (process.standardInput, process.standardOutput, process.standardError) = (input, output, errors)
         try process.run()
         // Read while writing: a large drawing fills the pipes both ways.
-        var rendered = Data(), messages = Data()
+        final class Collected: @unchecked Sendable { var data = Data() }   // written by one reader, read after `wait`
+        let (rendered, messages) = (Collected(), Collected())
         let readers = DispatchGroup()
-        DispatchQueue.global().async(group: readers) { rendered = output.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: readers) { messages = errors.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: readers) { rendered.data = output.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: readers) { messages.data = errors.fileHandleForReading.readDataToEndOfFile() }
         input.fileHandleForWriting.write(Data(dot.utf8))
         try input.fileHandleForWriting.close()
         process.waitUntilExit()
         readers.wait()
-        guard process.terminationStatus == 0, !rendered.isEmpty else {
-            throw CommandError("Graphviz's dot failed (exit \(process.terminationStatus)): \(String(decoding: messages, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))",
+        guard process.terminationStatus == 0, !rendered.data.isEmpty else {
+            throw CommandError("Graphviz's dot failed (exit \(process.terminationStatus)): \(String(decoding: messages.data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))",
                                help: "write a .dot file to see the drawing netc made")
         }
-        return Array(rendered)
+        return Array(rendered.data)
     }
 }

@@ -11,7 +11,7 @@ struct Netc: ParsableCommand {
             (resnet18, resnet50, resnext, preact-resnet18, imagenet/resnet50, ...).
             """,
         version: NetcVersion.string,
-        subcommands: [CheckCommand.self, SummaryCommand.self, CompileCommand.self, TrainCommand.self, EvalCommand.self, RunCommand.self, StepCommand.self, BenchCommand.self, GraphCommand.self, DiffCommand.self])
+        subcommands: [CheckCommand.self, SummaryCommand.self, CompileCommand.self, TrainCommand.self, EvalCommand.self, RunCommand.self, StepCommand.self, BenchCommand.self, GraphCommand.self, DiffCommand.self, ExportCommand.self])
 
     /// Every error exits with status 1, a bad flag too (swift-argument-parser would use 64), so
     /// scripts need test one status; help and version still exit 0.

@@ -1,0 +1,206 @@
+import NetcIR
+import NetcRuntime
+
+/// A network and its weights as an ONNX model (opset 17, IR version 8) for inference: one ONNX
+/// node per layer, named after it, with a dynamic batch axis. By default each batch norm that
+/// follows a convolution is folded into the convolution's weights and bias, as inference runtimes
+/// do; `keepBatchNorm` keeps BatchNormalization nodes. Field numbers are the ONNX specification's
+/// (onnx.proto); the encoding is `ProtobufWriter`'s.
+public struct ONNXExport {
+    public static let opset = 17
+    static let irVersion = 8
+
+    /// One ONNX operator call.
+    struct Operator {
+        enum Attribute {
+            case int(Int), ints([Int]), float(Float)
+        }
+        var type: String
+        var name: String
+        var inputs: [String]
+        var output: String
+        var attributes: [(String, Attribute)] = []
+    }
+
+    /// A weight tensor: its name, shape and values.
+    struct Initializer {
+        var name: String
+        var dims: [Int]
+        var values: [Float]
+    }
+
+    let graph: Graph
+    private(set) var operators: [Operator] = []
+    private(set) var initializers: [Initializer] = []
+    /// The ONNX tensor that holds each node's value.
+    private var tensor: [String]
+
+    public init(graph: Graph, store: ParameterStore, keepBatchNorm: Bool = false) {
+        self.graph = graph
+        tensor = graph.nodes.map(\.name)
+        let folded = keepBatchNorm ? [:] : Self.foldedBatchNorms(graph)
+        let foldedAway = Set(folded.values)
+        func values(_ node: Node, _ k: Int) -> [Float] { Array(store.value("\(node.name).\(node.parameters[k].name)")) }
+        for node in graph.nodes where node.op != .input && !foldedAway.contains(node.id) {
+            let x = node.inputs.map { tensor[$0] }
+            switch node.op {
+            case .input:
+                break
+            case .conv(let c):
+                let w = node.parameters[0].shape
+                var weight = values(node, 0), bias = c.bias ? values(node, 1) : nil
+                if let bn = folded[node.id] {
+                    (weight, bias) = Self.fold(weight: weight, bias: bias, into: graph.nodes[bn], values: { values(graph.nodes[bn], $0) })
+                    tensor[node.id] = graph.nodes[bn].name
+                    tensor[bn] = graph.nodes[bn].name
+                }
+                addInitializer("\(node.name).weight", w, weight)
+                if let bias { addInitializer("\(node.name).bias", [c.outChannels], bias) }
+                let k = c.kernel
+                add("Conv", node, x + ["\(node.name).weight"] + (bias == nil ? [] : ["\(node.name).bias"]), [
+                    ("kernel_shape", .ints([k.sizeH, k.sizeW])), ("strides", .ints([k.strideH, k.strideW])),
+                    ("pads", .ints([k.padH, k.padW, k.padH, k.padW])), ("dilations", .ints([1, 1])), ("group", .int(c.groups)),
+                ])
+            case .batchNorm(let b):
+                let names = ["weight", "bias", "running_mean", "running_var"]
+                for (k, p) in names.enumerated() { addInitializer("\(node.name).\(p)", [node.shape.channels], values(node, k)) }
+                // ONNX's momentum weighs the running value, PyTorch's the batch's; inference uses neither.
+                add("BatchNormalization", node, x + names.map { "\(node.name).\($0)" },
+                    [("epsilon", .float(Float(b.eps))), ("momentum", .float(Float(1 - b.momentum)))])
+            case .relu:
+                add("Relu", node, x)
+            case .activation(let a):
+                switch a {
+                case .sigmoid: add("Sigmoid", node, x)
+                case .hardSigmoid: add("HardSigmoid", node, x, [("alpha", .float(1.0 / 6)), ("beta", .float(0.5))])
+                case .hardSwish: add("HardSwish", node, x)
+                case .relu6:
+                    addInitializer("\(node.name).min", [], [0])
+                    addInitializer("\(node.name).max", [], [6])
+                    add("Clip", node, x + ["\(node.name).min", "\(node.name).max"])
+                case .silu:
+                    operators.append(Operator(type: "Sigmoid", name: "\(node.name).sigmoid", inputs: x, output: "\(node.name).sigmoid"))
+                    add("Mul", node, x + ["\(node.name).sigmoid"])
+                }
+            case .dropout:
+                add("Identity", node, x)
+            case .maxPool(let p), .avgPool(let p):
+                let w = p.window
+                var attributes: [(String, Operator.Attribute)] = [
+                    ("kernel_shape", .ints([w.sizeH, w.sizeW])), ("strides", .ints([w.strideH, w.strideW])),
+                    ("pads", .ints([w.padH, w.padW, w.padH, w.padW])),
+                ]
+                if case .avgPool = node.op { attributes.append(("count_include_pad", .int(1))) }   // padding counts as zeros
+                add(node.op == .maxPool(p) ? "MaxPool" : "AveragePool", node, x, attributes)
+            case .globalAvgPool:
+                add("GlobalAveragePool", node, x)
+            case .flatten:
+                add("Flatten", node, x, [("axis", .int(1))])
+            case .linear(let l):
+                let inFeatures = graph.nodes[node.inputs[0]].shape.elementCount
+                addInitializer("\(node.name).weight", [l.outFeatures, inFeatures], values(node, 0))
+                if l.bias { addInitializer("\(node.name).bias", [l.outFeatures], values(node, 1)) }
+                add("Gemm", node, x + ["\(node.name).weight"] + (l.bias ? ["\(node.name).bias"] : []), [("transB", .int(1))])
+            case .add:
+                add("Add", node, x)
+            case .mul:
+                add("Mul", node, x)
+            case .concat:
+                add("Concat", node, x, [("axis", .int(1))])
+            }
+        }
+    }
+
+    private mutating func add(_ type: String, _ node: Node, _ inputs: [String], _ attributes: [(String, Operator.Attribute)] = []) {
+        operators.append(Operator(type: type, name: node.name, inputs: inputs, output: tensor[node.id], attributes: attributes))
+    }
+
+    private mutating func addInitializer(_ name: String, _ dims: [Int], _ values: [Float]) {
+        initializers.append(Initializer(name: name, dims: dims, values: values))
+    }
+
+    /// Convolutions whose batch norm folds into them (`ProgramPass.foldBatchNorm`'s rule): conv → bn.
+    static func foldedBatchNorms(_ graph: Graph) -> [Node.ID: Node.ID] {
+        var folded: [Node.ID: Node.ID] = [:]
+        for step in Program(graph: graph).applying(.foldBatchNorm).steps {
+            if let bn = step.foldedBatchNorm { folded[step.node] = bn }
+        }
+        return folded
+    }
+
+    /// `w' = w * s` per output channel and `b' = (b - mean) * s + beta`, `s = gamma / sqrt(var + eps)`,
+    /// in Double as the runtime folds them.
+    static func fold(weight: [Float], bias: [Float]?, into bn: Node, values: (Int) -> [Float]) -> ([Float], [Float]) {
+        guard case .batchNorm(let b) = bn.op else { preconditionFailure("folding into \(bn.op.kindName)") }
+        let (gamma, beta, mean, variance) = (values(0), values(1), values(2), values(3))
+        let channels = gamma.count, perChannel = weight.count / channels
+        var w = weight, out = [Float](repeating: 0, count: channels)
+        for o in 0..<channels {
+            let s = Double(gamma[o]) / (Double(variance[o]) + b.eps).squareRoot()
+            for i in o * perChannel ..< (o + 1) * perChannel { w[i] = Float(Double(weight[i]) * s) }
+            out[o] = Float((Double(bias?[o] ?? 0) - Double(mean[o])) * s + Double(beta[o]))
+        }
+        return (w, out)
+    }
+
+    /// The serialized ModelProto.
+    public func encoded(producerVersion: String) -> [UInt8] {
+        var model = ProtobufWriter()
+        model.int(1, Self.irVersion)                       // ir_version
+        model.string(2, "netc")                            // producer_name
+        model.string(3, producerVersion)                   // producer_version
+        model.message(7) { g in                            // graph
+            for op in operators {
+                g.message(1) { n in                        // node
+                    for i in op.inputs { n.string(1, i) }
+                    n.string(2, op.output)
+                    n.string(3, op.name)
+                    n.string(4, op.type)
+                    for (name, value) in op.attributes {
+                        n.message(5) { a in                // attribute
+                            a.string(1, name)
+                            switch value {
+                            case .float(let f): a.float(2, f); a.int(20, 1)     // FLOAT
+                            case .int(let i): a.int(3, i); a.int(20, 2)         // INT
+                            case .ints(let v): a.ints(8, v); a.int(20, 7)       // INTS
+                            }
+                        }
+                    }
+                }
+            }
+            g.string(2, graph.name)                        // name
+            for t in initializers {
+                g.message(5) { p in                        // initializer
+                    p.ints(1, t.dims)                      // dims
+                    p.int(2, 1)                            // data_type FLOAT
+                    p.string(8, t.name)
+                    var raw = [UInt8]()
+                    raw.reserveCapacity(4 * t.values.count)
+                    for v in t.values { withUnsafeBytes(of: v.bitPattern.littleEndian) { raw.append(contentsOf: $0) } }
+                    p.bytes(9, raw)                        // raw_data, little-endian
+                }
+            }
+            g.message(11) { valueInfo(&$0, "input", graph.inputShape) }
+            g.message(12) { valueInfo(&$0, tensor[graph.output], graph.outputShape) }
+        }
+        model.message(8) { o in                            // opset_import
+            o.string(1, "")
+            o.int(2, Self.opset)
+        }
+        return model.bytes
+    }
+
+    /// A float tensor `[batch, dims...]` with a symbolic batch axis.
+    private func valueInfo(_ v: inout ProtobufWriter, _ name: String, _ shape: Shape) {
+        v.string(1, name)
+        v.message(2) { type in
+            type.message(1) { tensorType in
+                tensorType.int(1, 1)                       // elem_type FLOAT
+                tensorType.message(2) { s in
+                    s.message(1) { $0.string(2, "batch") }
+                    for d in shape.dims { s.message(1) { $0.int(1, d) } }
+                }
+            }
+        }
+    }
+}

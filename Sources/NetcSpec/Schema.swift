@@ -47,6 +47,7 @@ public enum Schema {
         Key("layers", .layers, "the whole network as one list of layers (LeNet, AlexNet, VGG), instead of stem, stages and head"),
         Key("head", .layers, default: "[]", "layers after the last stage"),
         Key("train", .mapping, "the training recipe"),
+        Key("pytorch_names", .mapping, "how the tensors are named in PyTorch: netc name prefix to PyTorch's, `stages.{s}.{b}: layer{s+1}.{b}`"),
     ]
 
     public static let input: [Key] = [

@@ -19,6 +19,8 @@ public struct Spec: Sendable {
     /// stages and head are empty.
     public var layers: [LayerCall]
     public var train: TrainSpec?
+    /// How its tensors are named in PyTorch (`pytorch_names:`), if it says.
+    public var pytorchNames: TensorNaming?
 
     public struct Input: Sendable {
         public var channels: Int

@@ -1,6 +1,7 @@
 import CZlib
 import Foundation
 import NetcRuntime
+import NetcSpec
 
 /// Where a run stands: enough to continue it exactly.
 public struct TrainingState: Equatable, Sendable {
@@ -63,7 +64,9 @@ public enum Checkpoint {
 
     /// What a checkpoint holds besides the tensors.
     public struct Contents {
-        public var spec: String
+        /// The spec the weights were trained with; nil in a plain `state_dict` another tool
+        /// wrote (no netc metadata), whose tensors load by name and shape alone.
+        public var spec: String?
         /// The recipe; nil in a file with weights only (which cannot be resumed).
         public var options: TrainingOptions?
         /// Where the run stands; nil in a file with weights only.
@@ -91,10 +94,11 @@ public enum Checkpoint {
             throw TrainingError("\(path) is a '\(found)' checkpoint; this netc reads '\(format)'",
                                 help: "load it with the netc that wrote it, or train again")
         }
-        guard let spec = m["spec"] else {
+        let spec = m["spec"]
+        if spec == nil && m["format"] != nil {
             throw TrainingError("\(path) has no spec in its metadata", help: "is it a netc checkpoint? netc writes 'spec' into __metadata__")
         }
-        if let crc = m["spec_crc32"], crc != crc32Hex(spec) {
+        if let spec, let crc = m["spec_crc32"], crc != crc32Hex(spec) {
             throw TrainingError("\(path): the spec in the metadata does not match its recorded CRC-32 (\(crc))",
                                 help: "the file was edited or damaged")
         }
@@ -179,6 +183,42 @@ public enum Checkpoint {
         }
 
         var all: [String] { [value, batchesTracked].compactMap { $0 } }
+    }
+
+    /// A plain state_dict's tensors under netc's names: each tensor whose name is the PyTorch name
+    /// (by `naming`) of one of the store's is renamed to it; others keep theirs, so `load` lists
+    /// what is missing or left over by name.
+    public static func netcNames(_ tensors: [String: SafeTensor], store: ParameterStore,
+                                 naming: TensorNaming) throws -> [String: SafeTensor] {
+        let ours = store.entries.flatMap { TensorNames($0).all }
+        let foreign: [String: String]
+        switch naming.foreignNames(ours) {
+        case .success(let names): foreign = names
+        case .failure(let clash): throw TrainingError("\(clash)", help: "give each tensor its own PyTorch name")
+        }
+        let netcName = Dictionary(uniqueKeysWithValues: foreign.map { ($1, $0) })
+        var out: [String: SafeTensor] = [:]
+        for (name, tensor) in tensors { out[tensors[name].flatMap { _ in netcName[name] } ?? name] = tensor }
+        return out
+    }
+
+    /// The store as a PyTorch `state_dict` under `naming`'s names: weights and batch-norm
+    /// statistics (with `num_batches_tracked`, which `load_state_dict(strict=True)` wants), no
+    /// optimizer state, no netc metadata.
+    public static func stateDict(_ store: ParameterStore, naming: TensorNaming?, batchesTracked: Int) throws -> SafetensorsFile {
+        var file = SafetensorsFile()
+        let names = store.entries.flatMap { TensorNames($0).all }
+        let foreign: [String: String]
+        switch (naming ?? .identity).foreignNames(names) {
+        case .success(let f): foreign = f
+        case .failure(let clash): throw TrainingError("\(clash)", help: "give each tensor its own PyTorch name")
+        }
+        for (i, e) in store.entries.enumerated() {
+            let names = TensorNames(e)
+            file.tensors[foreign[names.value]!] = try SafeTensor(Array(store.value(at: i)), shape: e.shape)
+            if let tracked = names.batchesTracked { file.tensors[foreign[tracked]!] = try SafeTensor([Int64(batchesTracked)], shape: []) }
+        }
+        return file
     }
 
     static func crc32Hex(_ text: String) -> String {

@@ -10,10 +10,11 @@ enum CheckpointSpecAgreement {
     /// else throws, naming the first layer that differs. Returns a warning when the texts differ
     /// but the networks do not (comments, the recipe, the network's name, unused blocks).
     static func check(_ graph: Graph, given: Compilation, checkpoint: Checkpoint.Contents, weights: String) throws -> String? {
-        guard given.source != checkpoint.spec else { return nil }
-        let saved = Compiler.compile(source: checkpoint.spec, file: "\(weights) (its spec)", input: graph.inputShape)
+        // Weights another tool wrote say nothing of their network: their names and shapes must do.
+        guard let spec = checkpoint.spec, given.source != spec else { return nil }
+        let saved = Compiler.compile(source: spec, file: "\(weights) (its spec)", input: graph.inputShape)
         guard let savedGraph = saved.graph, saved.succeeded else {
-            let declared = Compiler.compile(source: checkpoint.spec, file: saved.file)
+            let declared = Compiler.compile(source: spec, file: saved.file)
             if let g = declared.graph, declared.succeeded {
                 throw TrainingError("\(given.file) and the spec saved in \(weights) describe different networks: the checkpoint's takes \(g.inputShape) images and cannot run on \(graph.inputShape)",
                                     help: "give the spec the weights were trained with (the checkpoint's own is in its metadata, 'spec')")

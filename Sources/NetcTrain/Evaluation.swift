@@ -24,7 +24,7 @@ public struct Evaluation {
     /// or unused, and an input batch whose images have another channel count than the spec's.
     public init(compile: (Shape?) -> Compilation, weights: String, resize: Int? = nil, data: String? = nil,
                 input: InputBatch? = nil) throws {
-        let contents = try Checkpoint.read(weights)
+        var contents = try Checkpoint.read(weights)
         let declared = compile(nil)
         // A checkpoint with weights only (written by another tool) trained at the spec's recipe
         // as far as anyone knows: a `resize: 28` spec is evaluated at 28.
@@ -40,10 +40,14 @@ public struct Evaluation {
         let warning = try CheckpointSpecAgreement.check(graph, given: compilation, checkpoint: contents, weights: weights)
         self.graph = graph
         self.options = options
-        specText = contents.spec
+        specText = contents.spec ?? compilation.source
+        store = ParameterStore(graph: graph)
+        // A plain state_dict may carry PyTorch's names: the spec's `pytorch_names` say which.
+        if contents.spec == nil, let naming = compilation.spec?.pytorchNames {
+            contents.file.tensors = try Checkpoint.netcNames(contents.file.tensors, store: store, naming: naming)
+        }
         (checkpoint, checkpointPath) = (contents, weights)
         warnings = warning.map { [$0] } ?? []
-        store = ParameterStore(graph: graph)
         do {
             try Checkpoint.load(contents, into: store, source: weights)
         } catch let error as TrainingError {
@@ -56,6 +60,9 @@ public struct Evaluation {
                                 help: input == nil && h == w ? "evaluate at that size: --resize \(h)" : "resize the images to \(h)x\(w)")
         }
     }
+
+    /// Optimizer steps the weights were trained for (0 when the file does not say).
+    public var stepsTrained: Int { checkpoint.position?.step ?? 0 }
 
     /// Mean loss, accuracy and image count on the test split.
     public func testSet(batch: Int) throws -> (loss: Double, accuracy: Double, count: Int) {

@@ -99,10 +99,13 @@ struct TrainCommand: ParsableCommand {
             print(resumption.completeMessage(runDirectory: directory))
             return
         }
-        let checkpoint = resumption.checkpoint
-        let graph = try compile(SpecArgument.compile(text: checkpoint.spec, file: run.specPath, input: resumption.options))
+        guard let spec = resumption.checkpoint.spec else {
+            throw TrainingError("\(run.checkpointPath) holds weights without netc's metadata, so the run cannot resume from it",
+                                help: "start a new run")
+        }
+        let graph = try compile(SpecArgument.compile(text: spec, file: run.specPath, input: resumption.options))
         print(resumption.startMessage(name: graph.name))
-        let trainer = try Trainer(graph: graph, specText: checkpoint.spec, options: resumption.options, runDirectory: directory,
+        let trainer = try Trainer(graph: graph, specText: spec, options: resumption.options, runDirectory: directory,
                                   resume: resumption)
         try finish(trainer.run(), in: directory)
     }

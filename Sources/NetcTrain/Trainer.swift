@@ -154,8 +154,9 @@ public final class Trainer {
                 }
                 if state.step % options.logEvery == 0 {
                     try append(to: log, ["kind": "step", "epoch": .int(state.epoch + 1), "step": .int(state.step),
-                                         "loss": .double(result.loss), "accuracy": .double(Double(result.correct) / Double(n)),
-                                         "lr": .double(Double(lr)), "images_per_s": .double(rate)])
+                                         "train_loss": .double(result.loss), "train_acc": .double(Double(result.correct) / Double(n)),
+                                         // To float32's precision, as SGD uses it: 0.01, not 0.009999999776482582.
+                                         "lr": .double(Double("\(Float(lr))") ?? lr), "images_per_s": .double(rate)])
                 }
                 if let every = options.checkpointEvery, state.step % every == 0 { try saveCheckpoint(log) }
                 if state.step == killAfterStep { throw SimulatedKill() }

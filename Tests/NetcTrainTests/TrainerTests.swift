@@ -108,6 +108,11 @@ import Testing
         let expected = try Self.metricLines(a), got = try Self.metricLines(b)
         #expect(got == expected, "the resumed run's metrics equal the uninterrupted run's, line by line")
         #expect(expected.count == 12 + 4, "a line every 2 of 24 steps and one per epoch")
+        // Step and epoch lines name the training figures alike; the rate is written as the float32 it is.
+        let firstStep = try #require(expected.first { $0.contains(#""kind":"step""#) })
+        #expect(firstStep.contains(#""train_loss":"#) && firstStep.contains(#""train_acc":"#) && !firstStep.contains(#""loss":"#))
+        let rate = try #require(firstStep.components(separatedBy: #""lr":"#).last?.prefix { $0 != "," && $0 != "}" })
+        #expect(rate.count <= 12, "lr \(rate) is written with float32's digits, not double's")
         #expect(resumedResult.epochs == result.epochs, "the curves cover every epoch, not just the resumed ones")
         #expect(FileManager.default.fileExists(atPath: "\(a)/curves.svg"))
         #expect((result.epochs.last?.testAcc ?? 0) > 0.3, "brightness is learnable")

@@ -85,6 +85,11 @@ public enum Op: Hashable, Sendable {
             self.padH = padH; self.padW = padW
         }
 
+        /// Height and width of the window, its stride and its padding.
+        public var sizes: [Int] { [sizeH, sizeW] }
+        public var strides: [Int] { [strideH, strideW] }
+        public var pads: [Int] { [padH, padW] }
+
         /// Output extent along one axis, as PyTorch computes it (floor mode).
         public static func extent(_ input: Int, size: Int, stride: Int, pad: Int) -> Int {
             let span = input + 2 * pad - size

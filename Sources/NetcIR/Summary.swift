@@ -14,7 +14,16 @@ public struct Summary: Codable, Sendable {
         public var parameters: Int
         /// torchinfo's mult-adds for this row, batch included.
         public var multAdds: Int
+        /// A convolution's or pooling layer's window, height then width (nil for other rows).
+        public var kernel: [Int]? = nil
+        public var stride: [Int]? = nil
+        public var padding: [Int]? = nil
+        /// A convolution's groups.
+        public var groups: Int? = nil
     }
+
+    /// The JSON form's version: it grows by one when a field changes meaning or goes away.
+    public var schemaVersion = 1
 
     public struct Totals: Codable, Sendable {
         public var batch: Int
@@ -69,9 +78,18 @@ public struct Summary: Codable, Sendable {
             let layerDepth = (node.module.map { graph.modules[$0].depth } ?? 0) + 1
             guard layerDepth <= depth, !node.op.isJoin else { continue }
             let cost = node.cost
-            rows.append(Row(name: node.name, kind: node.op.summaryKind, depth: layerDepth,
-                            outputShape: [batch] + node.shape.dims, parameters: cost.parameters,
-                            multAdds: cost.torchinfoMACs * batch))
+            var row = Row(name: node.name, kind: node.op.summaryKind, depth: layerDepth,
+                          outputShape: [batch] + node.shape.dims, parameters: cost.parameters,
+                          multAdds: cost.torchinfoMACs * batch)
+            switch node.op {
+            case .conv(let c):
+                (row.kernel, row.stride, row.padding, row.groups) = (c.kernel.sizes, c.kernel.strides, c.kernel.pads, c.groups)
+            case .maxPool(let p), .avgPool(let p):
+                (row.kernel, row.stride, row.padding) = (p.window.sizes, p.window.strides, p.window.pads)
+            case .input, .batchNorm, .relu, .activation, .dropout, .globalAvgPool, .flatten, .linear, .add, .mul, .concat:
+                break
+            }
+            rows.append(row)
         }
         let c = graph.cost
         let inputBytes = 4 * batch * graph.inputShape.elementCount
@@ -131,7 +149,7 @@ public struct Summary: Codable, Sendable {
     /// The summary as pretty-printed JSON with stable key order.
     public func renderJSON() -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
         return String(decoding: try! encoder.encode(self), as: UTF8.self) + "\n"
     }

@@ -92,3 +92,18 @@ struct SummaryTests {
             """)
     }
 }
+
+/// `summary --format json` gives each conv's and pool's window as fields, and its schema's version.
+@Test func summaryJSONHasStructuredWindows() throws {
+    let g = try #require(Compiler.compile(source: Zoo.spec(named: "resnext")!, file: "resnext.yaml").graph)
+    let s = Summary(g, batch: 1, depth: 3)
+    let conv = try #require(s.rows.first { $0.name == "stem.conv1" })
+    #expect(conv.kernel == [7, 7] && conv.stride == [2, 2] && conv.padding == [3, 3] && conv.groups == 1)
+    let grouped = try #require(s.rows.first { $0.name == "stages.1.0.conv2" })
+    #expect(grouped.groups == 8 && grouped.stride == [2, 2])
+    let pool = try #require(s.rows.first { $0.name == "stem.maxpool1" })
+    #expect(pool.kernel == [3, 3] && pool.groups == nil)
+    #expect(s.rows.first { $0.name == "stem.bn1" }?.kernel == nil)
+    let json = s.renderJSON()
+    #expect(json.contains("\"schema_version\" : 1") && json.contains("\"kind\" : \"Conv2d 7x7/2\""))
+}

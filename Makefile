@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEB_PACKAGES := pkg-config libopenblas-dev libyaml-dev zlib1g-dev libpng-dev libjpeg-dev graphviz dataset-fashion-mnist
 NETC := .build/release/netc
 
-.PHONY: all deps build test train check-zoo fuzz fuzz-build fuzz-spec fuzz-data clean
+.PHONY: all deps build install test train check-zoo fuzz fuzz-build fuzz-spec fuzz-data clean
 
 all: build
 
@@ -21,6 +21,12 @@ deps:
 
 build: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product netc
+
+# Puts the release netc (Swift's runtime linked in statically) on the PATH: PREFIX/bin/netc.
+PREFIX ?= /usr/local
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(NETC) $(DESTDIR)$(PREFIX)/bin/netc
 
 test: deps
 	$(SWIFT) test

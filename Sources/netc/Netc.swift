@@ -5,10 +5,10 @@ import Foundation
 struct Netc: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "netc",
-        abstract: "A declarative neural-network architecture compiler: ResNets from YAML, checked, summarised and trained.",
+        abstract: "A declarative neural-network architecture compiler: networks from YAML, checked, summarised, drawn, trained and exported.",
         discussion: """
             A spec is a YAML file (see docs/spec.md) or the name of a bundled architecture
-            (resnet18, resnet50, resnext, preact-resnet18, imagenet/resnet50, ...).
+            (resnet18, resnext, googlenet, imagenet/resnet50, imagenet/mobilenet_v2, ...).
             """,
         version: NetcVersion.string,
         subcommands: [CheckCommand.self, SummaryCommand.self, CompileCommand.self, TrainCommand.self, EvalCommand.self, RunCommand.self, StepCommand.self, BenchCommand.self, GraphCommand.self, DiffCommand.self, ExportCommand.self])

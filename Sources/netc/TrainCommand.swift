@@ -7,7 +7,7 @@ import NetcTrain
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a spec on Fashion-MNIST (or any IDX dataset) with SGD.",
+        abstract: "Train a spec on Fashion-MNIST or another dataset (IDX, CIFAR, NumPy, an image folder) with SGD or AdamW.",
         discussion: """
             The recipe comes from the spec's train: section (d2l's defaults where it is silent:
             SGD, lr 0.01, batch 128, 10 epochs, Xavier init; images resized to the spec's declared

@@ -13,7 +13,7 @@ struct CheckCommand: ParsableCommand {
             and a help line. Exit status 1 if any spec has errors; warnings alone keep 0.
             """)
 
-    @Argument(help: "Spec files or bundled architecture names.")
+    @Argument(help: "Spec files or bundled architecture names; - reads a spec from standard input.")
     var specs: [String]
 
     @Option(help: "Output format: text or json.")

@@ -5,9 +5,19 @@ import NetcSpec
 import NetcTrain
 import NetcZoo
 
-/// Resolves a SPEC argument: a path if such a file exists, else a bundled architecture's name.
+/// Resolves a SPEC argument: `-` for standard input, a path if such a file exists, else a bundled
+/// architecture's name.
 enum SpecArgument {
+    /// Standard input, read once: a command may compile its spec more than once (at another size).
+    nonisolated(unsafe) private static var standardInput: String?
+
     static func compile(_ spec: String?, input: Shape? = nil) -> Compilation {
+        if spec == "-" {
+            if standardInput == nil {
+                standardInput = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            }
+            return Compiler.compile(source: standardInput!, file: "<stdin>", input: input)
+        }
         let name = spec ?? Zoo.defaultName
         if spec == nil || !FileManager.default.fileExists(atPath: name), let text = Zoo.spec(named: name) {
             return Compiler.compile(source: text, file: "architectures/\(name.hasSuffix(".yaml") ? name : name + ".yaml")", input: input)

@@ -66,7 +66,14 @@ public enum TrainingCurves {
         // Plot area; room on the left for y labels, below for x labels,
         // above for the title and the legend row.
         let left = 62.0, right = Double(width) - 18
-        let top = title == nil ? 40.0 : 62.0, bottom = Double(height) - 48
+        // Legend entries wrap into rows as wide as the plot; each row takes room above it.
+        func entryWidth(_ s: CurveSeries) -> Double { 34 + Double(s.name.count) * 7 + 22 }
+        var legendRows = 1, rowWidth = 0.0
+        for s in series {
+            if rowWidth > 0 && rowWidth + entryWidth(s) > right - left { legendRows += 1; rowWidth = 0 }
+            rowWidth += entryWidth(s)
+        }
+        let top = (title == nil ? 40.0 : 62.0) + Double(legendRows - 1) * 18, bottom = Double(height) - 48
         func px(_ x: Double) -> Double { left + (x - xr.lowerBound) / (xr.upperBound - xr.lowerBound) * (right - left) }
         func py(_ y: Double) -> Double { bottom - (y - yr.lowerBound) / (yr.upperBound - yr.lowerBound) * (bottom - top) }
         func f(_ v: Double) -> String { String(format: "%.2f", v) }
@@ -123,13 +130,14 @@ public enum TrainingCurves {
         // Legend row above the plot: sample line + marker + name.
         o.append(#"<g class="legend">"#)
         var lx = left
-        let ly = top - 14
+        var ly = top - 14 - Double(legendRows - 1) * 18
         for s in series {
+            if lx > left && lx - left + entryWidth(s) > right - left { lx = left; ly += 18 }
             let dash = s.dash.map { #" stroke-dasharray="\#($0)""# } ?? ""
             o.append(#"<line x1="\#(f(lx))" y1="\#(f(ly))" x2="\#(f(lx + 28))" y2="\#(f(ly))" stroke="\#(xmlEscape(s.color))" stroke-width="2"\#(dash)/>"#)
             o.append(#"<circle cx="\#(f(lx + 14))" cy="\#(f(ly))" r="3" fill="\#(xmlEscape(s.color))"/>"#)
             o.append(#"<text x="\#(f(lx + 34))" y="\#(f(ly + 4))">\#(xmlEscape(s.name))</text>"#)
-            lx += 34 + Double(s.name.count) * 7 + 22
+            lx += entryWidth(s)
         }
         o.append("</g>")
         o.append("</svg>")

@@ -320,7 +320,9 @@ public final class Trainer {
     }
 
     func writeCurves() throws {
-        let svg = TrainingCurves.svg(epochs: history, title: graph.name)
+        // From the log, with points within each epoch; from the epochs alone if it cannot be read.
+        let curves = try? RunCurves(runDirectory: runDirectory, name: graph.name)
+        let svg = curves.map { RunCurves.svg([$0], title: graph.name) } ?? TrainingCurves.svg(epochs: history, title: graph.name)
         try BinaryFile.writeAtomically(file(RunDirectory.curvesName), bytes: Array(svg.utf8))
     }
 

@@ -11,7 +11,7 @@ struct Netc: ParsableCommand {
             (resnet18, resnext, googlenet, imagenet/resnet50, imagenet/mobilenet_v2, ...).
             """,
         version: NetcVersion.string,
-        subcommands: [CheckCommand.self, SummaryCommand.self, CompileCommand.self, TrainCommand.self, EvalCommand.self, RunCommand.self, StepCommand.self, BenchCommand.self, GraphCommand.self, DiffCommand.self, ExportCommand.self])
+        subcommands: [CheckCommand.self, SummaryCommand.self, CompileCommand.self, TrainCommand.self, EvalCommand.self, RunCommand.self, StepCommand.self, BenchCommand.self, GraphCommand.self, DiffCommand.self, ExportCommand.self, PlotCommand.self])
 
     /// Every error exits with status 1, a bad flag too (swift-argument-parser would use 64), so
     /// scripts need test one status; help and version still exit 0.

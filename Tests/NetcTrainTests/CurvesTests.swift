@@ -66,3 +66,27 @@ import FoundationXML
         #expect(!svg.lowercased().contains("nan"))
     }
 }
+
+/// A run's curves from its metrics.jsonl: step points within each epoch at step / steps per epoch,
+/// test accuracy at each epoch's end, logs with the older step names read alike; several runs overlaid.
+@Test func runCurvesPlaceStepsWithinEpochs() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("netc-curves-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try """
+        {"kind":"step","epoch":1,"step":2,"train_loss":2.0,"train_acc":0.2,"lr":0.1}
+        {"kind":"step","epoch":1,"step":4,"loss":1.5,"accuracy":0.4,"lr":0.1}
+        {"kind":"epoch","epoch":1,"step":4,"train_loss":1.7,"train_acc":0.3,"test_loss":1.2,"test_acc":0.55}
+        {"kind":"step","epoch":2,"step":6,"train_loss":1.0,"train_acc":0.6,"lr":0.1}
+        {"kind":"ep
+        """.write(toFile: "\(dir)/metrics.jsonl", atomically: true, encoding: .utf8)
+    let run = try RunCurves(runDirectory: dir, name: "a")
+    #expect(run.trainLoss.map(\.x) == [0.5, 1.0, 1.5] && run.trainLoss.map(\.y) == [2.0, 1.5, 1.0])
+    #expect(run.trainAcc.map(\.y) == [0.2, 0.4, 0.6])
+    #expect(run.testAcc.map(\.x) == [1.0] && run.testAcc.map(\.y) == [0.55])
+    var other = run
+    other.name = "b"
+    let svg = RunCurves.svg([run, other], title: "a vs b")
+    #expect(svg.contains(">loss / accuracy</text>") && svg.contains("a: train loss") && svg.contains("b: test acc"))
+    #expect(throws: TrainingError.self) { try RunCurves(runDirectory: "\(dir)/missing") }
+}

@@ -7,9 +7,9 @@ struct Progress {
     var lastPlainLine = Date.distantPast
 
     mutating func step(epoch: Int, epochs: Int, step: Int, steps: Int, loss: Double, accuracy: Double,
-                       imagesPerSecond: Double, secondsLeft: Double, every logEvery: Int) {
-        let line = String(format: "epoch %d/%d  step %d/%d  loss %.4f  acc %.3f  %.1f img/s  ETA %@",
-                          epoch + 1, epochs, step, steps, loss, accuracy, imagesPerSecond, Self.clock(secondsLeft))
+                       imagesPerSecond: Double, secondsLeft: Double, runSecondsLeft: Double, every logEvery: Int) {
+        let line = Self.line(epoch: epoch, epochs: epochs, step: step, steps: steps, loss: loss, accuracy: accuracy,
+                             imagesPerSecond: imagesPerSecond, secondsLeft: secondsLeft, runSecondsLeft: runSecondsLeft)
         if interactive {
             print("\r\u{1B}[K" + line, terminator: "")
             fflush(stdout)
@@ -17,6 +17,21 @@ struct Progress {
             print(line)
             fflush(stdout)
         }
+    }
+
+    /// The live line: the epoch's ETA, and the whole run's while epochs remain after this one.
+    static func line(epoch: Int, epochs: Int, step: Int, steps: Int, loss: Double, accuracy: Double,
+                     imagesPerSecond: Double, secondsLeft: Double, runSecondsLeft: Double) -> String {
+        let line = String(format: "epoch %d/%d  step %d/%d  loss %.4f  acc %.3f  %.1f img/s  ETA %@",
+                          epoch + 1, epochs, step, steps, loss, accuracy, imagesPerSecond, clock(secondsLeft))
+        return epoch + 1 < epochs ? line + "  (run \(clock(runSecondsLeft)))" : line
+    }
+
+    /// The test set's evaluation, which takes a while on large inputs: a live line when interactive.
+    func evaluating(_ done: Int, of total: Int) {
+        guard interactive else { return }
+        print("\r\u{1B}[K" + "evaluating the test set: \(done)/\(total) images", terminator: "")
+        fflush(stdout)
     }
 
     func epochDone(_ line: String) {

@@ -150,6 +150,8 @@ public final class Trainer {
                     progress.step(epoch: state.epoch, epochs: options.epochs, step: state.stepInEpoch, steps: stepsPerEpoch,
                                   loss: state.epochLossSum / Double(state.epochSeen), accuracy: Double(state.epochCorrect) / Double(state.epochSeen),
                                   imagesPerSecond: rate, secondsLeft: Double((stepsPerEpoch - state.stepInEpoch) * options.batch) / rate,
+                                  runSecondsLeft: Double((stepsPerEpoch - state.stepInEpoch + (options.epochs - state.epoch - 1) * stepsPerEpoch)
+                                                         * options.batch) / rate,
                                   every: options.logEvery)
                 }
                 if state.step % options.logEvery == 0 {
@@ -168,7 +170,9 @@ public final class Trainer {
             }
             let seconds = Date().timeIntervalSince(started)
             let data = batches.takeTimes()
-            let (testLoss, testAccuracy) = evaluate(testBatcher, count: test.count)
+            let (testLoss, testAccuracy) = Self.evaluate(interpreter, testBatcher, count: test.count, batch: options.batch) { done in
+                if progressEnabled { progress.evaluating(done, of: test.count) }
+            }
             let seen = max(state.epochSeen, 1)
             let metrics = EpochMetrics(epoch: state.epoch + 1, trainLoss: state.epochLossSum / Double(seen),
                                        trainAcc: Double(state.epochCorrect) / Double(seen), testAcc: testAccuracy)
@@ -200,7 +204,8 @@ public final class Trainer {
         Self.evaluate(interpreter, batcher, count: count, batch: options.batch)
     }
 
-    static func evaluate(_ interpreter: Interpreter, _ batcher: ImageBatcher, count: Int, batch: Int) -> (loss: Double, accuracy: Double) {
+    static func evaluate(_ interpreter: Interpreter, _ batcher: ImageBatcher, count: Int, batch: Int,
+                         progress: (Int) -> Void = { _ in }) -> (loss: Double, accuracy: Double) {
         let sample = batcher.sampleShape.reduce(1, *)
         var images = [Float](repeating: 0, count: batch * sample)
         var labels = [Int32](repeating: 0, count: batch)
@@ -218,6 +223,7 @@ public final class Trainer {
             }
             lossSum += r.loss * Double(n)
             correct += r.correct
+            progress(lo + n)
         }
         return (lossSum / Double(max(count, 1)), Double(correct) / Double(max(count, 1)))
     }

@@ -70,3 +70,11 @@ import Testing
         #expect(error?.description == "/dev/full: write to metrics log failed: No space left on device")
     }
 }
+
+/// The live line gives the epoch's ETA and, while epochs remain, the whole run's.
+@Test func progressLineGivesTheRunsETA() {
+    #expect(Progress.line(epoch: 0, epochs: 10, step: 100, steps: 469, loss: 0.5, accuracy: 0.8, imagesPerSecond: 90,
+                          secondsLeft: 524.4, runSecondsLeft: 7194) == "epoch 1/10  step 100/469  loss 0.5000  acc 0.800  90.0 img/s  ETA 8:44  (run 1:59:54)")
+    #expect(Progress.line(epoch: 9, epochs: 10, step: 469, steps: 469, loss: 0.2, accuracy: 0.9, imagesPerSecond: 90,
+                          secondsLeft: 0, runSecondsLeft: 0) == "epoch 10/10  step 469/469  loss 0.2000  acc 0.900  90.0 img/s  ETA 0:00")
+}

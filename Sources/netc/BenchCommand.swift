@@ -10,9 +10,9 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time training steps (forward, backward, SGD) or inference on random data; print JSON.",
         discussion: """
-            The same measurements as the PyTorch peer's `train-bench` and `infer-bench` (scripts/bench.sh
-            runs them side by side): one warm-up, then the median of --steps timed steps at the
-            spec's input size. --infer times the compiled inference program at --batch and the
+            The same measurements as the PyTorch peer's `train-bench` and `infer-bench` (scripts/bench.sh \
+            runs them side by side): one warm-up, then the median of --steps timed steps at the \
+            spec's input size. --infer times the compiled inference program at --batch and the \
             latency of one image. --profile prints every layer's time and GFLOP/s on stderr.
             """)
 

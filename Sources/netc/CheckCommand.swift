@@ -8,8 +8,8 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Parse, validate, lower and shape-check specs.",
         discussion: """
-            Prints one line per good spec: name, parameters, conv+linear MACs at its declared input,
-            output shape. Errors come all at once as file:line:column with the source line, a caret
+            Prints one line per good spec: name, parameters, conv+linear MACs at its declared input, \
+            output shape. Errors come all at once as file:line:column with the source line, a caret \
             and a help line. Exit status 1 if any spec has errors; warnings alone keep 0.
             """)
 

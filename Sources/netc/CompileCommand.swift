@@ -10,11 +10,11 @@ struct CompileCommand: ParsableCommand {
         commandName: "compile",
         abstract: "Compile a spec to the program netc runs, and show what each layer became.",
         discussion: """
-            With --infer, the inference program: batch norms folded into the convs before them,
-            residual joins and ReLUs fused into the kernels that produce their inputs, memory
-            planned for step outputs only. Without it, the training program: each batch norm
-            applies the ReLU after it, forward and backward, and the plan keeps what backward
-            needs. --explain prints one line a step:
+            With --infer, the inference program: batch norms folded into the convs before them, \
+            residual joins and ReLUs fused into the kernels that produce their inputs, memory \
+            planned for step outputs only. Without it, the training program: each batch norm \
+            applies the ReLU after it, forward and backward, and the plan keeps what backward \
+            needs. --explain prints one line a step: \
             the kernel, its algorithm, what was fused into it and where its output lives.
             """)
 

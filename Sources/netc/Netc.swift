@@ -7,7 +7,7 @@ struct Netc: ParsableCommand {
         commandName: "netc",
         abstract: "A declarative neural-network architecture compiler: networks from YAML, checked, summarised, drawn, trained and exported.",
         discussion: """
-            A spec is a YAML file (see docs/spec.md) or the name of a bundled architecture
+            A spec is a YAML file (see docs/spec.md) or the name of a bundled architecture \
             (resnet18, resnext, googlenet, imagenet/resnet50, imagenet/mobilenet_v2, ...).
             """,
         version: NetcVersion.string,

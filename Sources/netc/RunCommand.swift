@@ -7,9 +7,9 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Classify image files, or run inference on an NCHW float32 .npy batch and write the logits as .npy.",
         discussion: """
-            With image files (PNG or JPEG), prints each one's most likely classes: the images are
-            decoded to the network's channels, resized to the size its weights were trained at and
-            normalised as the recipe did. With --input and --output, writes the logits [N, classes]
+            With image files (PNG or JPEG), prints each one's most likely classes: the images are \
+            decoded to the network's channels, resized to the size its weights were trained at and \
+            normalised as the recipe did. With --input and --output, writes the logits [N, classes] \
             as float32, so that other frameworks can compare outputs number for number.
             """)
 

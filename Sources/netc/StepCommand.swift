@@ -8,7 +8,7 @@ struct StepCommand: ParsableCommand {
         commandName: "step",
         abstract: "Take one optimizer step on a given batch and save the updated weights.",
         discussion: """
-            For comparing numbers with other frameworks (scripts/compare_pytorch.py): the same
+            For comparing numbers with other frameworks (scripts/compare_pytorch.py): the same \
             weights and batch in PyTorch and netc must give the same updated weights.
             """)
 

@@ -8,8 +8,8 @@ struct SummaryCommand: ParsableCommand {
         commandName: "summary",
         abstract: "Print a layer table with output shapes, parameters and mult-adds, torchinfo style.",
         discussion: """
-            SPEC is a file or a bundled architecture name; with none, the built-in default
-            (d2l's ResNet-18). The footer reproduces torchinfo's totals line for line; the lines
+            SPEC is a file or a bundled architecture name; with none, the built-in default \
+            (d2l's ResNet-18). The footer reproduces torchinfo's totals line for line; the lines \
             after it give conv+linear MACs as torchvision counts them, and pycls's flops and acts.
             """)
 

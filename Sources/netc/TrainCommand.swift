@@ -9,15 +9,15 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a spec on Fashion-MNIST or another dataset (IDX, CIFAR, NumPy, an image folder) with SGD or AdamW.",
         discussion: """
-            The recipe comes from the spec's train: section (d2l's defaults where it is silent:
-            SGD, lr 0.01, batch 128, 10 epochs, Xavier init; images resized to the spec's declared
-            input size, 96x96 for the chapter's specs); each key can be overridden
-            here. A run directory (runs/<name>-<timestamp>/ unless --out) receives metrics.jsonl,
-            curves.svg, a copy of the spec and checkpoint.safetensors (written atomically at each
-            epoch's end and every --checkpoint-every steps); an existing run is never overwritten.
-            Ctrl-C (or SIGTERM) saves a checkpoint and stops; --resume RUN_DIR continues exactly where the
-            checkpoint left off, taking --epochs --lr --momentum --weight-decay --schedule
-            --warmup-epochs --data --checkpoint-every --log-every (not --batch --resize --seed --limit
+            The recipe comes from the spec's train: section (d2l's defaults where it is silent: \
+            SGD, lr 0.01, batch 128, 10 epochs, Xavier init; images resized to the spec's declared \
+            input size, 96x96 for the chapter's specs); each key can be overridden \
+            here. A run directory (runs/<name>-<timestamp>/ unless --out) receives metrics.jsonl, \
+            curves.svg, a copy of the spec and checkpoint.safetensors (written atomically at each \
+            epoch's end and every --checkpoint-every steps); an existing run is never overwritten. \
+            Ctrl-C (or SIGTERM) saves a checkpoint and stops; --resume RUN_DIR continues exactly where the \
+            checkpoint left off, taking --epochs --lr --momentum --weight-decay --schedule \
+            --warmup-epochs --data --checkpoint-every --log-every (not --batch --resize --seed --limit \
             --optimizer).
             """)
 

@@ -1,6 +1,7 @@
 import Foundation
 import NetcIR
 import NetcRuntime
+import NetcSpec
 
 /// What a finished (or stopped) run reports.
 public struct TrainingResult: Sendable {
@@ -82,6 +83,20 @@ public final class Trainer {
             }
             store.initialize(scheme, seed: UInt64(options.seed), graph: graph)
         }
+    }
+
+    /// Starts from trained weights instead of an initialisation (fine-tuning): a netc checkpoint,
+    /// whose spec must describe this network, or a plain safetensors state_dict read by name
+    /// (PyTorch's names where the spec gives `pytorch_names`). The file's optimizer state is not
+    /// read: the run's optimizer starts afresh. Returns a warning to show, if any.
+    public func startFrom(weights path: String, given: Compilation) throws -> String? {
+        var contents = try Checkpoint.read(path)
+        let warning = try CheckpointSpecAgreement.check(graph, given: given, checkpoint: contents, weights: path)
+        if contents.spec == nil, let naming = given.spec?.pytorchNames {
+            contents.file.tensors = try Checkpoint.netcNames(contents.file.tensors, store: store, naming: naming)
+        }
+        try Checkpoint.load(contents, into: store, source: path)
+        return warning
     }
 
     /// Runs the remaining epochs. Throws on a non-finite loss (after saying where it appeared)

@@ -40,6 +40,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("checkpoint-every"), parsing: .unconditional, help: "Also checkpoint every N steps.") var checkpointEvery: Int?
     @Option(name: .customLong("log-every"), parsing: .unconditional, help: "Log a metrics line every N steps.") var logEvery: Int?
     @Option(help: "Continue the run in this directory from its checkpoint.") var resume: String?
+    @Option(help: "Start from these weights (a netc checkpoint, or a PyTorch state_dict saved with safetensors) instead of an initialisation.")
+    var weights: String?
 
     func validate() throws {
         for (name, value) in [("batch", batch), ("limit", limit), ("checkpoint-every", checkpointEvery), ("log-every", logEvery)] {
@@ -58,9 +60,10 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--schedule must be constant, step or cosine, got '\(schedule)'")
         }
         // An empty --out once meant the current directory, and the run went into it whatever it held.
-        try RecipeFlags.checkPaths([("out", out), ("resume", resume), ("data", data)])
+        try RecipeFlags.checkPaths([("out", out), ("resume", resume), ("data", data), ("weights", weights)])
         if resume != nil, spec != nil { throw ValidationError("--resume takes the spec from the run directory; give no SPEC") }
         if resume != nil, out != nil { throw ValidationError("--resume continues the run in its own directory; give no --out") }
+        if resume != nil, weights != nil { throw ValidationError("--resume continues from the run's own checkpoint; give no --weights") }
     }
 
     func run() throws {
@@ -86,7 +89,12 @@ struct TrainCommand: ParsableCommand {
               + " -> \(run.path)")
         let result = try run.removingIfFailedBeforeCheckpoint {
             try run.writeSpec(compilation.source)
-            return try Trainer(graph: graph, specText: compilation.source, options: options, runDirectory: run.path).run()
+            let trainer = try Trainer(graph: graph, specText: compilation.source, options: options, runDirectory: run.path)
+            if let weights {
+                if let warning = try trainer.startFrom(weights: weights, given: compilation) { printError("warning: \(warning)\n") }
+                print("starting from the weights in \(weights)")
+            }
+            return try trainer.run()
         }
         try finish(result, in: run.path)
     }

@@ -93,3 +93,34 @@ struct PyTorchNamesTests {
         }
     }
 }
+
+/// `netc train --weights`: a run starts from a PyTorch state_dict (by the spec's pytorch_names)
+/// instead of an initialisation; a file for another network is refused before any step.
+@Test func aRunStartsFromPyTorchWeights() throws {
+    let spec = """
+        netc: 1
+        name: tiny
+        input: {channels: 1, size: 8}
+        classes: 3
+        layers: [{conv: {out: 4, kernel: 3, pad: 1}}, batchnorm, relu, global_avgpool, flatten, {linear: {out: $classes}}]
+        pytorch_names: {layers.conv1: "0", layers.bn1: "1", layers.fc1: "5"}
+        """
+    let c = Compiler.compile(source: spec, file: "tiny.yaml")
+    let g = try #require(c.graph)
+    let source = ParameterStore(graph: g)
+    source.initialize(.kaiming, seed: 9, graph: g)
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("netc-ft-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let dict = try Checkpoint.stateDict(source, naming: c.spec?.pytorchNames, batchesTracked: 0)
+    #expect(Set(dict.tensors.keys).isSuperset(of: ["0.weight", "1.running_mean", "5.bias"]))
+    try dict.write(to: "\(dir)/w.safetensors")
+    let trainer = try Trainer(graph: g, specText: spec, options: TrainingOptions(), runDirectory: "\(dir)/run")
+    #expect(try trainer.startFrom(weights: "\(dir)/w.safetensors", given: c) == nil)
+    #expect(trainer.store.snapshot() == source.snapshot())
+
+    var wrong = dict
+    wrong.tensors["5.weight"] = try SafeTensor([Float](repeating: 0, count: 8), shape: [2, 4])
+    try wrong.write(to: "\(dir)/wrong.safetensors")
+    #expect { try trainer.startFrom(weights: "\(dir)/wrong.safetensors", given: c) } throws: { "\($0)".contains("'layers.fc1.weight' is [2, 4], the spec needs [3, 4]") }
+}

@@ -41,6 +41,8 @@ public final class Trainer {
     public var progressEnabled = true
     /// Stop after this global step as Ctrl-C would (checkpoint, then return): for tests of resuming.
     public var stopAfterStep: Int?
+    /// Tests: stop during the next evaluation, as Ctrl-C there does.
+    var stopDuringEvaluation = false
     /// Stop after this global step's writes without a checkpoint, as SIGKILL would, by throwing
     /// `SimulatedKill`: for tests.
     var killAfterStep: Int?
@@ -140,7 +142,8 @@ public final class Trainer {
             func indices(_ k: Int) -> ArraySlice<Int> { order[k * options.batch ..< min((k + 1) * options.batch, count)] }
             let started = Date()
             var seenThisSession = 0
-            batches.request(indices(state.stepInEpoch), epoch: state.epoch)
+            // A run stopped after an epoch's last step (or during its evaluation) resumes to evaluate it.
+            if state.stepInEpoch < stepsPerEpoch { batches.request(indices(state.stepInEpoch), epoch: state.epoch) }
             while state.stepInEpoch < stepsPerEpoch {
                 let n = indices(state.stepInEpoch).count
                 let (img, lab) = batches.take()
@@ -185,8 +188,15 @@ public final class Trainer {
             }
             let seconds = Date().timeIntervalSince(started)
             let data = batches.takeTimes()
-            let (testLoss, testAccuracy) = Self.evaluate(interpreter, testBatcher, count: test.count, batch: options.batch) { done in
+            let evaluated = Self.evaluate(interpreter, testBatcher, count: test.count, batch: options.batch,
+                                          shouldStop: { Interrupt.wasRequested || stopDuringEvaluation }) { done in
                 if progressEnabled { progress.evaluating(done, of: test.count) }
+            }
+            guard let (testLoss, testAccuracy) = evaluated else {
+                // Ctrl-C while evaluating: the checkpoint is at the epoch's end, and a resume evaluates it.
+                try saveCheckpoint(log)
+                if progressEnabled { progress.epochDone("interrupted while evaluating epoch \(state.epoch + 1): checkpoint saved to \(checkpointPath)") }
+                return TrainingResult(epochs: history, stoppedByInterrupt: true, state: state)
             }
             let seen = max(state.epochSeen, 1)
             let metrics = EpochMetrics(epoch: state.epoch + 1, trainLoss: state.epochLossSum / Double(seen),
@@ -214,13 +224,10 @@ public final class Trainer {
         return TrainingResult(epochs: history, stoppedByInterrupt: false, state: state)
     }
 
-    /// Mean loss and accuracy over a dataset in evaluation mode (running statistics).
-    public func evaluate(_ batcher: ImageBatcher, count: Int) -> (loss: Double, accuracy: Double) {
-        Self.evaluate(interpreter, batcher, count: count, batch: options.batch)
-    }
-
+    /// Mean loss and accuracy over a dataset in evaluation mode (running statistics); nil when
+    /// `shouldStop` says so between two batches (Ctrl-C during a long evaluation).
     static func evaluate(_ interpreter: Interpreter, _ batcher: ImageBatcher, count: Int, batch: Int,
-                         progress: (Int) -> Void = { _ in }) -> (loss: Double, accuracy: Double) {
+                         shouldStop: () -> Bool = { false }, progress: (Int) -> Void = { _ in }) -> (loss: Double, accuracy: Double)? {
         let sample = batcher.sampleShape.reduce(1, *)
         var images = [Float](repeating: 0, count: batch * sample)
         var labels = [Int32](repeating: 0, count: batch)
@@ -239,6 +246,7 @@ public final class Trainer {
             lossSum += r.loss * Double(n)
             correct += r.correct
             progress(lo + n)
+            if lo + n < count && shouldStop() { return nil }
         }
         return (lossSum / Double(max(count, 1)), Double(correct) / Double(max(count, 1)))
     }

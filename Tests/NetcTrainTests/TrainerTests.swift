@@ -357,3 +357,41 @@ import Testing
     let result = try trainer.run()
     #expect(graph.inputShape.height == 12 && result.epochs.count == 1 && result.epochs[0].testAcc.isFinite)
 }
+
+/// Stopping at an epoch's end, after its last (partial) batch or while evaluating it, saves a
+/// checkpoint there; the resumed run evaluates that epoch and goes on exactly as one that never stopped.
+@Suite struct EpochEndStopTests {
+    enum Where: String, CaseIterable { case afterLastStep, duringEvaluation }
+
+    @Test(arguments: Where.allCases)
+    func aRunStoppedAtAnEpochsEndResumesExactly(_ stopAt: Where) throws {
+        let data = try makeTempDir(), a = try makeTempDir(), b = try makeTempDir()
+        defer { for d in [data, a, b] { try? FileManager.default.removeItem(atPath: d) } }
+        try TrainerTests.writeDataset(data)
+        var options = TrainerTests.options(data, epochs: 2)
+        options.limit = 90   // 6 steps of 16, the last one of 10 images
+        func trainer(_ dir: String, _ o: TrainingOptions, resume: Resumption? = nil) throws -> Trainer {
+            let t = try Trainer(graph: try TrainerTests.graph(), specText: TrainerTests.spec, options: o, runDirectory: dir, resume: resume)
+            t.progressEnabled = false
+            return t
+        }
+        let straight = try trainer(a, options)
+        _ = try straight.run()
+
+        let first = try trainer(b, options)
+        switch stopAt {
+        case .afterLastStep: first.stopAfterStep = 6
+        case .duringEvaluation: first.stopDuringEvaluation = true
+        }
+        let stopped = try first.run()
+        #expect(stopped.stoppedByInterrupt && stopped.epochs.isEmpty)
+        let saved = try Checkpoint.read("\(b)/checkpoint.safetensors")
+        #expect(saved.position.map { [$0.step, $0.epoch, $0.stepInEpoch] } == [6, 0, 6])
+        let resumption = try Resumption(checkpoint: saved, from: "\(b)/checkpoint.safetensors", overrides: TrainingOverrides())
+        let resumed = try trainer(b, resumption.options, resume: resumption)
+        let result = try resumed.run()
+        #expect(result.state.step == 12 && result.epochs.count == 2)
+        #expect(resumed.store.snapshot() == straight.store.snapshot())
+        #expect(try TrainerTests.metricLines(b) == TrainerTests.metricLines(a))
+    }
+}

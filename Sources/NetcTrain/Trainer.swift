@@ -188,9 +188,10 @@ public final class Trainer {
             }
             let seconds = Date().timeIntervalSince(started)
             let data = batches.takeTimes()
-            let evaluated = Self.evaluate(interpreter, testBatcher, count: test.count, batch: options.batch,
+            let testCount = min(options.testLimit ?? test.count, test.count)
+            let evaluated = Self.evaluate(interpreter, testBatcher, count: testCount, batch: options.batch,
                                           shouldStop: { Interrupt.wasRequested || stopDuringEvaluation }) { done in
-                if progressEnabled { progress.evaluating(done, of: test.count) }
+                if progressEnabled { progress.evaluating(done, of: testCount) }
             }
             guard let (testLoss, testAccuracy) = evaluated else {
                 // Ctrl-C while evaluating: the checkpoint is at the epoch's end, and a resume evaluates it.

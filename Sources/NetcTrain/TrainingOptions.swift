@@ -11,6 +11,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var dataDirectory: String?
     /// Train on the first `limit` training images only (quick runs and tests); nil: all.
     public var limit: Int?
+    /// Evaluate on the first `testLimit` test images only, so a quick run is quick end to end; nil: all.
+    public var testLimit: Int?
     /// Save a checkpoint every this many steps as well as at each epoch's end; nil: epochs only.
     public var checkpointEvery: Int?
     /// Log a metrics line every this many steps.
@@ -43,7 +45,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
                         ("eps", RecipeLimits.epsilon(recipe.epsilon)),
                         ("warmup_epochs", RecipeLimits.warmupEpochs(recipe.warmupEpochs)), ("seed", RecipeLimits.seed(recipe.seed)),
                         ("batch", RecipeLimits.count(recipe.batch)), ("epochs", RecipeLimits.boundedCount(recipe.epochs)),
-                        ("limit", limit.flatMap(RecipeLimits.count)), ("resize", recipe.resize.flatMap(RecipeLimits.boundedCount)),
+                        ("limit", limit.flatMap(RecipeLimits.count)), ("test-limit", testLimit.flatMap(RecipeLimits.count)), ("resize", recipe.resize.flatMap(RecipeLimits.boundedCount)),
                         ("checkpoint_every", checkpointEvery.flatMap(RecipeLimits.count)), ("log_every", RecipeLimits.count(logEvery)),
                         ("schedule", Self.scheduleProblem(recipe.schedule))]
             .compactMap { name, problem in problem.map { "'\(name)' \($0)" } }

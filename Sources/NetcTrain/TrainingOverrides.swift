@@ -20,6 +20,7 @@ public struct TrainingOverrides: Sendable {
     public var resize: Int?
     public var seed: Int?
     public var limit: Int?
+    public var testLimit: Int?
     public var dataDirectory: String?
     public var checkpointEvery: Int?
     public var logEvery: Int?
@@ -44,6 +45,7 @@ public struct TrainingOverrides: Sendable {
         if let resize { o.resize = resize }
         if let seed { o.seed = seed }
         if let limit { o.limit = limit }
+        if let testLimit { o.testLimit = testLimit }
         if let dataDirectory { o.dataDirectory = dataDirectory }
         if let checkpointEvery { o.checkpointEvery = checkpointEvery }
         if let logEvery { o.logEvery = logEvery }
@@ -77,6 +79,7 @@ public struct TrainingOverrides: Sendable {
         note("data", \.dataDirectory) { $0 ?? "(the dataset's default)" }
         note("checkpoint-every", \.checkpointEvery) { $0.map(String.init) ?? "(epoch ends only)" }
         note("log-every", \.logEvery, String.init)
+        note("test-limit", \.testLimit) { $0.map { "\($0) images" } ?? "every image" }
         return (new, changes)
     }
 

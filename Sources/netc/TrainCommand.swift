@@ -17,7 +17,7 @@ struct TrainCommand: ParsableCommand {
             epoch's end and every --checkpoint-every steps); an existing run is never overwritten. \
             Ctrl-C (or SIGTERM) saves a checkpoint and stops; --resume RUN_DIR continues exactly where the \
             checkpoint left off, taking --epochs --lr --momentum --weight-decay --schedule \
-            --warmup-epochs --data --checkpoint-every --log-every (not --batch --resize --seed --limit \
+            --warmup-epochs --data --checkpoint-every --log-every --test-limit (not --batch --resize --seed --limit \
             --optimizer).
             """)
 
@@ -35,6 +35,7 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Resize images to this size (default: the spec's input size; 28 keeps Fashion-MNIST's own).") var resize: Int?
     @Option(parsing: .unconditional, help: "Random seed (0 or more); the same seed repeats a run exactly.") var seed: Int?
     @Option(parsing: .unconditional, help: "Train on the first N training images only.") var limit: Int?
+    @Option(name: .customLong("test-limit"), parsing: .unconditional, help: "Evaluate on the first N test images only.") var testLimit: Int?
     @Option(help: "Directory of IDX files (default: the dataset's, /usr/share/datasets/fashion-mnist).") var data: String?
     @Option(help: "Run directory (default: runs/<name>-<timestamp>).") var out: String?
     @Option(name: .customLong("checkpoint-every"), parsing: .unconditional, help: "Also checkpoint every N steps.") var checkpointEvery: Int?
@@ -44,7 +45,7 @@ struct TrainCommand: ParsableCommand {
     var weights: String?
 
     func validate() throws {
-        for (name, value) in [("batch", batch), ("limit", limit), ("checkpoint-every", checkpointEvery), ("log-every", logEvery)] {
+        for (name, value) in [("batch", batch), ("limit", limit), ("test-limit", testLimit), ("checkpoint-every", checkpointEvery), ("log-every", logEvery)] {
             try RecipeFlags.check(name, value.flatMap(RecipeLimits.count))
         }
         // Huge epochs or sizes overflowed the schedule's and the shapes' arithmetic (a trap).
@@ -136,6 +137,7 @@ struct TrainCommand: ParsableCommand {
         o.resize = resize
         o.seed = seed
         o.limit = limit
+        o.testLimit = testLimit
         o.dataDirectory = data
         o.checkpointEvery = checkpointEvery
         o.logEvery = logEvery

@@ -395,3 +395,21 @@ import Testing
         #expect(try TrainerTests.metricLines(b) == TrainerTests.metricLines(a))
     }
 }
+
+/// `--test-limit`: evaluation reads only the first N test images (an accuracy in sevenths here),
+/// and a resumed run may change it.
+@Test func testLimitEvaluatesTheFirstImagesOnly() throws {
+    let data = try makeTempDir(), dir = try makeTempDir()
+    defer { for d in [data, dir] { try? FileManager.default.removeItem(atPath: d) } }
+    try TrainerTests.writeDataset(data)
+    var options = TrainerTests.options(data, epochs: 1)
+    options.testLimit = 7
+    let t = try Trainer(graph: try TrainerTests.graph(), specText: TrainerTests.spec, options: options, runDirectory: dir)
+    t.progressEnabled = false
+    let accuracy = try #require(try t.run().epochs.first?.testAcc)
+    #expect(abs(accuracy * 7 - (accuracy * 7).rounded()) < 1e-9)
+    var overrides = TrainingOverrides()
+    overrides.testLimit = 20
+    let changed = try overrides.appliedOnResume(to: options)
+    #expect(changed.options.testLimit == 20 && changed.changes == ["--test-limit 7 images -> 20 images"])
+}

@@ -19,8 +19,13 @@ deps:
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
 	fi
 
+# The binary names its commit (`netc --version`): a file git ignores, and a flag that compiles it in.
+COMMIT_FILE := Sources/netc/BuildCommit.swift
 build: deps
-	$(SWIFT) build -c release --static-swift-stdlib --product netc
+	@commit=$$(git rev-parse --short HEAD 2>/dev/null || echo unknown); \
+	 git diff --quiet HEAD -- Sources Package.swift 2>/dev/null || commit="$$commit, modified"; \
+	 printf '#if NETC_BUILD_COMMIT\nlet buildCommit = "%s"\n#endif\n' "$$commit" > $(COMMIT_FILE)
+	$(SWIFT) build -c release --static-swift-stdlib --product netc -Xswiftc -DNETC_BUILD_COMMIT
 
 # Puts the release netc (Swift's runtime linked in statically) on the PATH: PREFIX/bin/netc.
 PREFIX ?= /usr/local

@@ -31,5 +31,11 @@ struct Netc: ParsableCommand {
 }
 
 enum NetcVersion {
+    /// The release, and the commit when the Makefile built it (it writes `BuildCommit.swift`,
+    /// which git ignores, and sets NETC_BUILD_COMMIT): `0.1.0 (commit 470f956)`.
+    #if NETC_BUILD_COMMIT
+    static let string = "0.1.0 (commit \(buildCommit))"
+    #else
     static let string = "0.1.0"
+    #endif
 }

@@ -1,6 +1,7 @@
 /// A network as a Graphviz DOT drawing (what `netc graph` renders): modules (stem, stages, blocks,
 /// shortcuts, head) as nested clusters, each edge labelled with the shape of the tensor it carries,
-/// and the edges that skip ahead into a join (the residual shortcut, an Inception branch) dashed.
+/// and the shortcut paths dashed: the inputs a join takes from outside its own block (a residual
+/// block's identity or projection, an inverted residual's identity).
 /// With `depth`, each module at that depth is one box (its layers hidden), as `netc summary
 /// --depth` shows it as one row: 1 draws stem, stages and head; 2 blocks.
 extension Graph {

@@ -25,6 +25,8 @@ public func scalePlanes(x: UnsafeBufferPointer<Float>, scale: UnsafeBufferPointe
 /// The gradients of `scalePlanes`: `dx[p, i] = dy[p, i] * scale[p]` and
 /// `dScale[p] = Σ_i dy[p, i] * x[p, i]` (summed in Double over a plane), each written or, with
 /// its `accumulate` flag, added; either may be nil when that input needs no gradient.
+/// `x * x` passes one buffer as both: `dx` is written before `dScale` adds to it, plane by plane,
+/// and the caller's flags (the first operand writes, the second accumulates) make that the sum.
 public func scalePlanesBackward(x: UnsafeBufferPointer<Float>, scale: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>,
                                 dx: UnsafeMutableBufferPointer<Float>?, accumulateX: Bool,
                                 dScale: UnsafeMutableBufferPointer<Float>?, accumulateScale: Bool,

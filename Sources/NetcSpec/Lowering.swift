@@ -34,6 +34,9 @@ struct Lowering {
         /// The tensors `from:` may name here: `input` and each layer so far by its name in the
         /// block or list (nil for one whose error is reported, so naming it stays silent).
         var scope: [String: Node.ID?] = [:]
+        /// Names of the layers made here (a layer left out by its `if` takes none, so two
+        /// alternatives may share a name).
+        var taken: Set<String> = []
     }
 
     /// Deepest chain of blocks using blocks: expansion recurses once per level.
@@ -290,6 +293,11 @@ struct Lowering {
     private mutating func layer(_ call: LayerCall, _ input: Node.ID?, _ env: Environment, _ ctx: inout Context) -> Node.ID? {
         var site = ctx
         if site.callSite == nil || call.location.file == spec.file { site.callSite = call.location }
+        if let name = call.name, let problem = nameProblem(name, ctx) {
+            report(.error("layer name '\(name)' \(problem)", at: call.keyLocations["name"] ?? call.location,
+                          help: "give the layer a name of its own, without dots, such as 'branch1'"), site)
+            return nil
+        }
         if let cond = call.arguments["if"] {
             guard let b = evaluate(cond, env, callSite: site.callSite) else { return nil }
             guard case .bool(let include) = b.value else {
@@ -306,7 +314,7 @@ struct Lowering {
             }
         }
         let output = layerOrBlock(call, input, env, &ctx, site: site)
-        if let name = output.name { ctx.scope[name] = output.id }
+        if let name = output.name { ctx.scope[name] = output.id; ctx.taken.insert(name) }
         return output.id
     }
 
@@ -321,12 +329,12 @@ struct Lowering {
                               at: call.location, help: "a block may use other blocks, but only a few levels deep"), site)
                 return (nil, call.name)
             }
-            guard let operands = operands(of: call, isJoin: false, input, arity: 1...1, ctx, site) else { return (nil, call.name) }
+            let name = call.name ?? nextName(template.name, &ctx)
+            guard let operands = operands(of: call, isJoin: false, input, arity: 1...1, ctx, site) else { return (nil, name) }
             var args = env
             for (name, arg) in call.arguments where name != "if" {
                 if let b = evaluate(arg, env, callSite: site.callSite) { args[name] = b }
             }
-            let name = call.name ?? nextName(template.name, &ctx)
             let prefix = "\(ctx.prefix).\(name)"
             builder.beginModule(prefix, kind: template.name, origin: call.location)
             defer { builder.endModule() }
@@ -361,6 +369,16 @@ struct Lowering {
                           at: call.location, help: error.help), site)
             return (nil, local)
         }
+    }
+
+    /// Why a layer's `name:` cannot be used, or nil: `from:` and the dotted parameter names need
+    /// each to be a plain word, unique in its block or list.
+    private func nameProblem(_ name: String, _ ctx: Context) -> String? {
+        if name.isEmpty { return "is empty" }
+        if name == "input" { return "is reserved: 'from: input' reads the block's input" }
+        if name.contains(".") { return "contains a dot, which separates the parts of parameter names" }
+        if ctx.taken.contains(name) { return "is already used in this block" }
+        return nil
     }
 
     /// The tensors a layer reads: the previous layer's output, what its `from:` names, or (a join

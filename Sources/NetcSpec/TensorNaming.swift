@@ -44,12 +44,18 @@ public struct TensorNaming: Sendable {
                 }
             }
             guard matches else { continue }
-            let head = rule.replacement.map { piece -> String in
+            // A number the offset takes below 0 matches nothing (`{s-1}` on stage 0).
+            var pieces: [String] = []
+            for piece in rule.replacement {
                 switch piece {
-                case .text(let t): t
-                case .number(let v, let offset): String(bound[v]! + offset)
+                case .text(let t): pieces.append(t)
+                case .number(let v, let offset):
+                    guard bound[v]! + offset >= 0 else { continue }   // offsets and bound numbers are small: no overflow
+                    pieces.append(String(bound[v]! + offset))
                 }
-            }.joined()
+            }
+            guard pieces.count == rule.replacement.count else { continue }
+            let head = pieces.joined()
             best = (rule.pattern.count, ([head] + parts.dropFirst(rule.pattern.count)).joined(separator: "."))
         }
         return best?.text ?? name
@@ -97,8 +103,13 @@ public struct TensorNaming: Sendable {
             let inside = rest[rest.index(after: open)..<close].filter { $0 != " " }
             let sign = inside.firstIndex { $0 == "+" || $0 == "-" }
             let variable = String(sign.map { inside[..<$0] } ?? inside[...])
+            // At most six digits: names count layers, and a larger offset could overflow the sum.
             var offset: Int? = 0
-            if let sign { offset = Int(inside[inside.index(after: sign)...]).map { inside[sign] == "-" ? -$0 : $0 } }
+            if let sign {
+                let digits = inside[inside.index(after: sign)...]
+                offset = digits.count <= 6 && !digits.isEmpty && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber)
+                    ? Int(digits).map { inside[sign] == "-" ? -$0 : $0 } : nil
+            }
             guard variables.contains(variable), let offset else {
                 return .failure(RuleError("'{\(inside)}' in '\(replacement)' is not a variable of '\(pattern)' (plus or minus a number)"))
             }
@@ -106,6 +117,12 @@ public struct TensorNaming: Sendable {
             rest = rest[rest.index(after: close)...]
         }
         if !rest.isEmpty { pieces.append(.text(String(rest))) }
+        if case .number = segments.first {
+            return .failure(RuleError("'\(pattern)' starts with a number, which no netc name does: start it with stem, stages, head or layers"))
+        }
+        if pieces.isEmpty || pieces.contains(where: { if case .text(let t) = $0 { t.contains("}") } else { false } }) {
+            return .failure(RuleError("'\(replacement)' is not a PyTorch name whose numbered parts are written '{s}' or '{s+1}'"))
+        }
         return .success(Rule(pattern: segments, replacement: pieces, location: location))
     }
 

@@ -197,8 +197,15 @@ public enum Checkpoint {
         case .failure(let clash): throw TrainingError("\(clash)", help: "give each tensor its own PyTorch name")
         }
         let netcName = Dictionary(uniqueKeysWithValues: foreign.map { ($1, $0) })
-        var out: [String: SafeTensor] = [:]
-        for (name, tensor) in tensors { out[tensors[name].flatMap { _ in netcName[name] } ?? name] = tensor }
+        var out: [String: SafeTensor] = [:], from: [String: String] = [:]
+        for (name, tensor) in tensors.sorted(by: { $0.key < $1.key }) {
+            let ours = netcName[name] ?? name
+            if let other = from[ours] {
+                throw TrainingError("the file holds both '\(other)' and '\(name)', which are both '\(ours)'",
+                                    help: "keep one of them: a state_dict holds each tensor once")
+            }
+            (out[ours], from[ours]) = (tensor, name)
+        }
         return out
     }
 

@@ -11,7 +11,7 @@ struct GraphCommand: ParsableCommand {
         discussion: """
             The output's extension picks the format: .dot writes Graphviz's text (no Graphviz \
             needed), .svg, .png and .pdf run Graphviz's dot program (Debian's graphviz). Shortcut \
-            paths, and every edge that skips ahead into a join, are dashed. --depth draws the modules \
+            paths (the inputs a join takes from outside its own block) are dashed. --depth draws the modules \
             at that depth as one box each, as netc summary shows them as one row: 1 draws stem, \
             stages and head; 2 draws each block as a box.
             """)

@@ -9,14 +9,21 @@ import NetcZoo
 /// architecture's name.
 enum SpecArgument {
     /// Standard input, read once: a command may compile its spec more than once (at another size).
-    nonisolated(unsafe) private static var standardInput: String?
+    nonisolated(unsafe) private static var standardInput: [UInt8]?
 
     static func compile(_ spec: String?, input: Shape? = nil) -> Compilation {
         if spec == "-" {
             if standardInput == nil {
-                standardInput = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+                // One byte past the limit is enough to refuse it, as for a file.
+                standardInput = Array(FileHandle.standardInput.readData(ofLength: Compiler.maxFileSize + 1))
             }
-            return Compiler.compile(source: standardInput!, file: "<stdin>", input: input)
+            if standardInput!.count > Compiler.maxFileSize {
+                var c = Compiler.compile(source: "", file: "<stdin>")
+                c.diagnostics = [.error("standard input holds more than \(Compiler.maxFileSize) bytes; netc refuses specs that large", at: nil,
+                                        help: "is this really an architecture spec?")]
+                return c
+            }
+            return Compiler.compile(bytes: standardInput!, file: "<stdin>", input: input)
         }
         let name = spec ?? Zoo.defaultName
         if spec == nil || !FileManager.default.fileExists(atPath: name), let text = Zoo.spec(named: name) {

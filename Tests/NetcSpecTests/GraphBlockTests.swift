@@ -138,3 +138,49 @@ struct GraphBlockTests {
             """))
     }
 }
+
+/// A layer's `name:` is what `from:` reads and what parameter names are made of: `input`, a dot
+/// and a second layer of the same name in a block are refused; alternatives left out by `if` may share one.
+struct LayerNameTests {
+    @Test func namesFromCannotTellApartAreRefused() {
+        let r = rendered("""
+            name: t
+            input: {channels: 1, size: 8}
+            layers:
+              - conv: {out: 2, kernel: 3, pad: 1, name: input}
+              - conv: {out: 2, kernel: 3, pad: 1, name: a.weight}
+              - conv: {out: 2, kernel: 3, pad: 1, name: x}
+              - relu: {name: x}
+            """)
+        #expect(r.text == """
+            spec.yaml:4:39: error: layer name 'input' is reserved: 'from: input' reads the block's input
+              4 |   - conv: {out: 2, kernel: 3, pad: 1, name: input}
+                |                                       ^~~~
+            help: give the layer a name of its own, without dots, such as 'branch1'
+            spec.yaml:5:39: error: layer name 'a.weight' contains a dot, which separates the parts of parameter names
+              5 |   - conv: {out: 2, kernel: 3, pad: 1, name: a.weight}
+                |                                       ^~~~
+            help: give the layer a name of its own, without dots, such as 'branch1'
+            spec.yaml:7:12: error: layer name 'x' is already used in this block
+              7 |   - relu: {name: x}
+                |            ^~~~
+            help: give the layer a name of its own, without dots, such as 'branch1'
+
+            """)
+    }
+
+    @Test func alternativesLeftOutByIfMayShareAName() throws {
+        let c = Compiler.compile(source: """
+            name: t
+            input: {channels: 1, size: 8}
+            layers:
+              - conv: {out: 2, kernel: 3, pad: 1}
+              - relu: {name: act, if: false}
+              - relu6: {name: act}
+              - add: {from: [act, conv1]}
+            """, file: "spec.yaml")
+        #expect(c.diagnostics.isEmpty, "\(c.renderDiagnostics())")
+        let g = try #require(c.graph)
+        #expect(g.nodes.last?.inputs.map { g.nodes[$0].name } == ["layers.act", "layers.conv1"])
+    }
+}

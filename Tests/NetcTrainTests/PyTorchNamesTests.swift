@@ -124,3 +124,47 @@ struct PyTorchNamesTests {
     try wrong.write(to: "\(dir)/wrong.safetensors")
     #expect { try trainer.startFrom(weights: "\(dir)/wrong.safetensors", given: c) } throws: { "\($0)".contains("'layers.fc1.weight' is [2, 4], the spec needs [3, 4]") }
 }
+
+/// Offsets that could overflow are refused, a number an offset takes below 0 matches nothing,
+/// and a file holding one tensor under two names (netc's and PyTorch's) is refused, not guessed at.
+@Test func namingEdgesAreRefusedOrHarmless() throws {
+    let c = Compiler.compile(source: """
+        name: t
+        input: {channels: 1, size: 8}
+        layers: [{conv: {out: 2, kernel: 3}}, flatten, {linear: {out: 3}}]
+        pytorch_names:
+          "layers.{i}": "x{i--9223372036854775808}"
+          "a.{i}": "b{i+9223372036854775807}"
+          "{i}.x": "y"
+          layers.fc1: ""
+        """, file: "spec.yaml")
+    #expect(c.diagnostics.map(\.message) == [
+        "'{i--9223372036854775808}' in 'x{i--9223372036854775808}' is not a variable of 'layers.{i}' (plus or minus a number)",
+        "'{i+9223372036854775807}' in 'b{i+9223372036854775807}' is not a variable of 'a.{i}' (plus or minus a number)",
+        "'{i}.x' starts with a number, which no netc name does: start it with stem, stages, head or layers",
+        "'' is not a PyTorch name whose numbered parts are written '{s}' or '{s+1}'",
+    ])
+    let shifted = try #require(Compiler.compile(source: """
+        name: t
+        input: {channels: 1, size: 8}
+        stages: [{block: residual, depth: 1, channels: 2}]
+        pytorch_names: {"stages.{s}": "layer{s-1}"}
+        """, file: "t.yaml").spec?.pytorchNames)
+    #expect(shifted.foreign("stages.0.0.conv1.weight") == "stages.0.0.conv1.weight")
+
+    let spec = """
+        name: t
+        input: {channels: 1, size: 8}
+        layers: [{conv: {out: 2, kernel: 3}}, flatten, {linear: {out: 3}}]
+        pytorch_names: {layers.conv1: "0"}
+        """
+    let compiled = Compiler.compile(source: spec, file: "t.yaml")
+    let g = try #require(compiled.graph)
+    let store = ParameterStore(graph: g)
+    store.initialize(.xavier, seed: 1, graph: g)
+    var twice = try Checkpoint.stateDict(store, naming: compiled.spec?.pytorchNames, batchesTracked: 0).tensors
+    twice["layers.conv1.weight"] = twice["0.weight"]
+    #expect { try Checkpoint.netcNames(twice, store: store, naming: compiled.spec!.pytorchNames!) } throws: {
+        "\($0)".hasPrefix("the file holds both '0.weight' and 'layers.conv1.weight', which are both 'layers.conv1.weight'")
+    }
+}

@@ -120,7 +120,7 @@ public final class InferencePlan {
                     if let x = node.inputs.first(where: { last[$0] == k && $0 != graph.output }) { storage[out] = storage[x] }
                 case .mul:
                     // In place on the map (a dying scale is smaller than the output).
-                    let map = nodes[node.inputs[0]].shape == node.shape ? node.inputs[0] : node.inputs[1]
+                    let map = node.inputs[ScaleGeometry(node, in: graph, n: 1).map]
                     if last[map] == k && map != graph.output { storage[out] = storage[map] }
                 case .input, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear, .concat:
                     break

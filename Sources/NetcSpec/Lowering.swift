@@ -80,7 +80,19 @@ struct Lowering {
         x = layers(spec.head, x, globals, &head)
         builder.endModule()
         guard let output = x, !diagnostics.hasErrors else { return nil }
-        return builder.finish(name: spec.name, input: input, output: output)
+        let graph = builder.finish(name: spec.name, input: input, output: output)
+        warnAboutUnreadLayers(graph)
+        return graph
+    }
+
+    /// With `from:`, a layer can lead nowhere: it would count in every figure and never learn.
+    private mutating func warnAboutUnreadLayers(_ graph: Graph) {
+        var read = Set(graph.nodes.flatMap(\.inputs))
+        read.insert(graph.output)
+        for node in graph.nodes where !read.contains(node.id) && node.op != .input {
+            diagnostics.append(.warning("nothing reads the output of \(node.name)", at: node.origin,
+                                        help: "name it in a later layer's 'from:', or remove it: it counts in the parameters and costs but never learns"))
+        }
     }
 
     // MARK: - Stages

@@ -184,3 +184,22 @@ struct LayerNameTests {
         #expect(g.nodes.last?.inputs.map { g.nodes[$0].name } == ["layers.act", "layers.conv1"])
     }
 }
+
+/// A layer that `from:` routes around leads nowhere: a warning, since it still counts in every figure.
+@Test func aLayerNothingReadsIsReported() {
+    let r = rendered("""
+        name: t
+        input: {channels: 1, size: 8}
+        layers:
+          - conv: {out: 2, kernel: 3, pad: 1, name: dead}
+          - conv: {from: input, out: 2, kernel: 3, pad: 1}
+        """)
+    #expect(r.succeeded)
+    #expect(r.text == """
+        spec.yaml:4:5: warning: nothing reads the output of layers.dead
+          4 |   - conv: {out: 2, kernel: 3, pad: 1, name: dead}
+            |     ^~~~
+        help: name it in a later layer's 'from:', or remove it: it counts in the parameters and costs but never learns
+
+        """)
+}

@@ -10,12 +10,14 @@ import NetcZoo
 enum SpecArgument {
     /// Standard input, read once: a command may compile its spec more than once (at another size).
     nonisolated(unsafe) private static var standardInput: [UInt8]?
+    /// Reads up to `count` bytes of standard input (tests give their own).
+    nonisolated(unsafe) static var readStandardInput: (Int) -> [UInt8] = { Array(FileHandle.standardInput.readData(ofLength: $0)) }
 
     static func compile(_ spec: String?, input: Shape? = nil) -> Compilation {
         if spec == "-" {
             if standardInput == nil {
                 // One byte past the limit is enough to refuse it, as for a file.
-                standardInput = Array(FileHandle.standardInput.readData(ofLength: Compiler.maxFileSize + 1))
+                standardInput = readStandardInput(Compiler.maxFileSize + 1)
             }
             if standardInput!.count > Compiler.maxFileSize {
                 var c = Compiler.compile(source: "", file: "<stdin>")

@@ -32,6 +32,7 @@ struct SummaryCommand: ParsableCommand {
 
     func validate() throws {
         try RecipeFlags.check("depth", RecipeLimits.count(depth))
+        if list, let spec { throw ValidationError("--list names the bundled architectures and takes no spec, got '\(spec)'") }
     }
 
     func run() throws {

@@ -17,6 +17,7 @@ struct FlagValidationTests {
         (["--seed", "-1"], "--seed must be at least 0, got -1"),
         (["--epochs", "-2"], "--epochs must be at least 1, got -2"),
         (["--limit", "0"], "--limit must be at least 1, got 0"),
+        (["--test-limit", "0"], "--test-limit must be at least 1, got 0"),
         (["--log-every", "0"], "--log-every must be at least 1, got 0"),
         (["--checkpoint-every", "-1"], "--checkpoint-every must be at least 1, got -1"),
         (["--schedule", "linear"], "--schedule must be constant, step or cosine, got 'linear'"),
@@ -25,6 +26,11 @@ struct FlagValidationTests {
     func trainRefuses(_ arguments: [String], _ expected: String) {
         let error = #expect(throws: (any Error).self) { try TrainCommand.parse(arguments) }
         #expect(error.map { TrainCommand.message(for: $0) } == expected)
+    }
+
+    @Test func summaryListTakesNoSpec() {
+        let error = #expect(throws: (any Error).self) { try SummaryCommand.parse(["--list", "resnet18"]) }
+        #expect(error.map { SummaryCommand.message(for: $0) } == "--list names the bundled architectures and takes no spec, got 'resnet18'")
     }
 
     @Test func trainAcceptsUsableValues() {

@@ -1,5 +1,3 @@
-import Foundation
-
 /// What changes from one network to another (`netc diff`), as a designer asks it when moving from
 /// ResNet-34 to ResNet-50 or from a ResNet stage to a ResNeXt one: per top-level module (stem,
 /// each stage, head) and in total, the parameters, mult-adds and activations of each, the change,
@@ -102,12 +100,7 @@ public struct GraphDiff: Codable, Sendable {
         return out
     }
 
-    public func renderJSON() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return String(decoding: try! encoder.encode(self), as: UTF8.self) + "\n"
-    }
+    public func renderJSON() -> String { renderedJSON(self) }
 }
 
 extension GraphDiff.Figures {

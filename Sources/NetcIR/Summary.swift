@@ -147,12 +147,7 @@ public struct Summary: Codable, Sendable {
     }
 
     /// The summary as pretty-printed JSON with stable key order.
-    public func renderJSON() -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        return String(decoding: try! encoder.encode(self), as: UTF8.self) + "\n"
-    }
+    public func renderJSON() -> String { renderedJSON(self) }
 
     /// `11,178,378`.
     public static func grouped(_ n: Int) -> String {

@@ -36,10 +36,8 @@ final class FoldedWeights {
 
     deinit { storage.deallocate() }
 
-    /// Refolds from `parameters` (each node's, in op order) unless the store is unchanged.
-    ///
-    /// In Double, like PyTorch's `fuse_conv_bn_weights` up to rounding: with
-    /// `s = gamma / sqrt(var + eps)`, `w' = w * s` per output channel and `b' = (b - mean) * s + beta`.
+    /// Refolds from `parameters` (each node's, in op order) unless the store is unchanged
+    /// (`foldBatchNorm`).
     func refresh(_ program: Program, parameters: [[UnsafeMutableBufferPointer<Float>]], generation: Int) {
         guard generation != self.generation else { return }
         self.generation = generation
@@ -47,14 +45,28 @@ final class FoldedWeights {
             guard let folded = ofStep[k], let bn = step.foldedBatchNorm,
                   case .conv(let c) = program.graph.nodes[step.node].op,
                   case .batchNorm(let b) = program.graph.nodes[bn].op else { continue }
-            let w = parameters[step.node][0], bias = c.bias ? parameters[step.node][1] : nil
-            let p = parameters[bn], (gamma, beta, mean, variance) = (p[0], p[1], p[2], p[3])
-            let perChannel = w.count / c.outChannels
-            for o in 0..<c.outChannels {
-                let s = Double(gamma[o]) / (Double(variance[o]) + b.eps).squareRoot()
-                for i in o * perChannel ..< (o + 1) * perChannel { folded.weight[i] = Float(Double(w[i]) * s) }
-                folded.bias[o] = Float((Double(bias?[o] ?? 0) - Double(mean[o])) * s + Double(beta[o]))
-            }
+            let p = parameters[bn]
+            foldBatchNorm(weight: UnsafeBufferPointer(parameters[step.node][0]),
+                          bias: c.bias ? UnsafeBufferPointer(parameters[step.node][1]) : nil,
+                          statistics: (UnsafeBufferPointer(p[0]), UnsafeBufferPointer(p[1]), UnsafeBufferPointer(p[2]), UnsafeBufferPointer(p[3])),
+                          eps: b.eps, into: folded)
         }
+    }
+}
+
+/// A batch norm (`gamma, beta, mean, variance`, one per output channel) folded into the conv
+/// before it, in Double like PyTorch's `fuse_conv_bn_weights` up to rounding: with
+/// `s = gamma / sqrt(var + eps)`, `w' = w * s` per output channel and `b' = (b - mean) * s + beta`.
+public func foldBatchNorm(weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?,
+                          statistics: (gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>,
+                                       mean: UnsafeBufferPointer<Float>, variance: UnsafeBufferPointer<Float>),
+                          eps: Double, into folded: (weight: UnsafeMutableBufferPointer<Float>, bias: UnsafeMutableBufferPointer<Float>)) {
+    let (gamma, beta, mean, variance) = statistics
+    let channels = gamma.count, perChannel = weight.count / channels
+    precondition(folded.weight.count >= weight.count && folded.bias.count >= channels, "foldBatchNorm: output too small")
+    for o in 0..<channels {
+        let s = Double(gamma[o]) / (Double(variance[o]) + eps).squareRoot()
+        for i in o * perChannel ..< (o + 1) * perChannel { folded.weight[i] = Float(Double(weight[i]) * s) }
+        folded.bias[o] = Float((Double(bias?[o] ?? 0) - Double(mean[o])) * s + Double(beta[o]))
     }
 }

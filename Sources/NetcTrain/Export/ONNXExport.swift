@@ -50,7 +50,7 @@ public struct ONNXExport {
                 let w = node.parameters[0].shape
                 var weight = values(node, 0), bias = c.bias ? values(node, 1) : nil
                 if let bn = folded[node.id] {
-                    (weight, bias) = Self.fold(weight: weight, bias: bias, into: graph.nodes[bn], values: { values(graph.nodes[bn], $0) })
+                    (weight, bias) = Self.fold(node, graph.nodes[bn], store: store)
                     tensor[node.id] = graph.nodes[bn].name
                     tensor[bn] = graph.nodes[bn].name
                 }
@@ -128,19 +128,18 @@ public struct ONNXExport {
         return folded
     }
 
-    /// `w' = w * s` per output channel and `b' = (b - mean) * s + beta`, `s = gamma / sqrt(var + eps)`,
-    /// in Double as the runtime folds them.
-    static func fold(weight: [Float], bias: [Float]?, into bn: Node, values: (Int) -> [Float]) -> ([Float], [Float]) {
-        guard case .batchNorm(let b) = bn.op else { preconditionFailure("folding into \(bn.op.kindName)") }
-        let (gamma, beta, mean, variance) = (values(0), values(1), values(2), values(3))
-        let channels = gamma.count, perChannel = weight.count / channels
-        var w = weight, out = [Float](repeating: 0, count: channels)
-        for o in 0..<channels {
-            let s = Double(gamma[o]) / (Double(variance[o]) + b.eps).squareRoot()
-            for i in o * perChannel ..< (o + 1) * perChannel { w[i] = Float(Double(weight[i]) * s) }
-            out[o] = Float((Double(bias?[o] ?? 0) - Double(mean[o])) * s + Double(beta[o]))
+    /// The conv's weight and bias with `bn` folded into them, as the runtime folds them (`foldBatchNorm`).
+    static func fold(_ conv: Node, _ bn: Node, store: ParameterStore) -> (weight: [Float], bias: [Float]) {
+        guard case .conv(let c) = conv.op, case .batchNorm(let b) = bn.op else { preconditionFailure("folding \(bn.op.kindName) into \(conv.op.kindName)") }
+        func p(_ n: Node, _ k: Int) -> UnsafeBufferPointer<Float> { UnsafeBufferPointer(store.value("\(n.name).\(n.parameters[k].name)")) }
+        var weight = [Float](repeating: 0, count: conv.parameters[0].elementCount), bias = [Float](repeating: 0, count: c.outChannels)
+        weight.withUnsafeMutableBufferPointer { w in
+            bias.withUnsafeMutableBufferPointer { bias in
+                foldBatchNorm(weight: p(conv, 0), bias: c.bias ? p(conv, 1) : nil, statistics: (p(bn, 0), p(bn, 1), p(bn, 2), p(bn, 3)),
+                              eps: b.eps, into: (w, bias))
+            }
         }
-        return (w, out)
+        return (weight, bias)
     }
 
     /// The serialized ModelProto.

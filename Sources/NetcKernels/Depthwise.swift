@@ -8,13 +8,31 @@ extension ConvGeometry {
     public var isDepthwise: Bool { groups > 1 && groups == inChannels && groups == outChannels }
 }
 
-/// The taps of a depthwise kernel that a row of output reads, visited per output row `oh`:
-/// `body(ki, ih)` for each kernel row that lands inside the input.
-@inline(__always)
-private func rows(_ g: ConvGeometry, _ oh: Int, _ body: (Int, Int) -> Void) {
-    for ki in 0..<g.kernelH {
-        let ih = oh * g.strideH - g.padH + ki
-        if ih >= 0 && ih < g.height { body(ki, ih) }
+/// Where a depthwise kernel's taps read, the traversal all three kernels share. Per kernel column
+/// the output columns whose tap lands inside the input row, and the shift to its input column,
+/// are the same for every row, so they are computed once a call.
+private struct DepthwiseTaps {
+    let g: ConvGeometry
+    let columns: [(outputs: Range<Int>, shift: Int)]
+
+    init(_ g: ConvGeometry) {
+        self.g = g
+        columns = (0..<g.kernelW).map { kj in
+            let (lo, hi) = validRange(out: g.outW, size: g.width, stride: g.strideW, pad: g.padW, kOff: kj)
+            return (lo..<hi, kj - g.padW)
+        }
+    }
+
+    /// For output row `oh`, each tap that lands inside the input: `body(tap, inputRow, outputs, shift)`,
+    /// `tap` indexing the channel's `kh * kw` weights; output column `ow` reads input column
+    /// `ow * strideW + shift`.
+    @inline(__always)
+    func forEach(row oh: Int, _ body: (Int, Int, Range<Int>, Int) -> Void) {
+        for ki in 0..<g.kernelH {
+            let ih = oh * g.strideH - g.padH + ki
+            guard ih >= 0 && ih < g.height else { continue }
+            for (kj, c) in columns.enumerated() { body(ki * g.kernelW + kj, ih, c.outputs, c.shift) }
+        }
     }
 }
 
@@ -26,7 +44,7 @@ public func depthwiseConvForward(_ g: ConvGeometry, x: UnsafeBufferPointer<Float
     precondition(g.isDepthwise && x.count >= g.inputCount && y.count >= g.outputCount
                  && weight.count >= g.weightCount && (bias?.count ?? g.outChannels) >= g.outChannels, "depthwise conv: buffer too small")
     let (kh, kw, sw) = (g.kernelH, g.kernelW, g.strideW), inPlane = g.height * g.width, outPlane = g.outH * g.outW
-    let xp = x.baseAddress!, wp = weight.baseAddress!, yp = y.baseAddress!, bp = bias?.baseAddress
+    let xp = x.baseAddress!, wp = weight.baseAddress!, yp = y.baseAddress!, bp = bias?.baseAddress, taps = DepthwiseTaps(g)
     parallelFor(g.outChannels * g.n, workPerItem: outPlane * kh * kw) { planes in
         for plane in planes {
             let c = plane / g.n, xs = xp + plane * inPlane, ys = yp + plane * outPlane, w = wp + c * kh * kw
@@ -38,16 +56,12 @@ public func depthwiseConvForward(_ g: ConvGeometry, x: UnsafeBufferPointer<Float
                 } else {
                     yr.update(repeating: b, count: g.outW)
                 }
-                rows(g, oh) { ki, ih in
-                    let xr = xs + ih * g.width
-                    for kj in 0..<kw {
-                        let (lo, hi) = validRange(out: g.outW, size: g.width, stride: sw, pad: g.padW, kOff: kj)
-                        let t = w[ki * kw + kj], shift = kj - g.padW
-                        if sw == 1 {
-                            axpy(t, xr + lo + shift, yr + lo, hi - lo)
-                        } else {
-                            for ow in lo..<hi { yr[ow] += t * xr[ow &* sw &+ shift] }
-                        }
+                taps.forEach(row: oh) { tap, ih, outputs, shift in
+                    let xr = xs + ih * g.width, t = w[tap]
+                    if sw == 1 {
+                        axpy(t, xr + outputs.lowerBound + shift, yr + outputs.lowerBound, outputs.count)
+                    } else {
+                        for ow in outputs { yr[ow] += t * xr[ow &* sw &+ shift] }
                     }
                 }
                 if epilogue.relu { for ow in 0..<g.outW { yr[ow] = max(yr[ow], 0) } }
@@ -62,23 +76,19 @@ public func depthwiseConvBackwardData(_ g: ConvGeometry, dy: UnsafeBufferPointer
     precondition(g.isDepthwise && dx.count >= g.inputCount && dy.count >= g.outputCount && weight.count >= g.weightCount,
                  "depthwise conv: buffer too small")
     let (kh, kw, sw) = (g.kernelH, g.kernelW, g.strideW), inPlane = g.height * g.width, outPlane = g.outH * g.outW
-    let dyp = dy.baseAddress!, wp = weight.baseAddress!, dxp = dx.baseAddress!
+    let dyp = dy.baseAddress!, wp = weight.baseAddress!, dxp = dx.baseAddress!, taps = DepthwiseTaps(g)
     parallelFor(g.outChannels * g.n, workPerItem: outPlane * kh * kw) { planes in
         for plane in planes {
             let c = plane / g.n, dxs = dxp + plane * inPlane, dys = dyp + plane * outPlane, w = wp + c * kh * kw
             if !accumulate { dxs.update(repeating: 0, count: inPlane) }
             for oh in 0..<g.outH {
                 let dyr = dys + oh * g.outW
-                rows(g, oh) { ki, ih in
-                    let dxr = dxs + ih * g.width
-                    for kj in 0..<kw {
-                        let (lo, hi) = validRange(out: g.outW, size: g.width, stride: sw, pad: g.padW, kOff: kj)
-                        let t = w[ki * kw + kj], shift = kj - g.padW
-                        if sw == 1 {
-                            axpy(t, dyr + lo, dxr + lo + shift, hi - lo)
-                        } else {
-                            for ow in lo..<hi { dxr[ow &* sw &+ shift] += t * dyr[ow] }
-                        }
+                taps.forEach(row: oh) { tap, ih, outputs, shift in
+                    let dxr = dxs + ih * g.width, t = w[tap]
+                    if sw == 1 {
+                        axpy(t, dyr + outputs.lowerBound, dxr + outputs.lowerBound + shift, outputs.count)
+                    } else {
+                        for ow in outputs { dxr[ow &* sw &+ shift] += t * dyr[ow] }
                     }
                 }
             }
@@ -94,32 +104,28 @@ public func depthwiseConvBackwardFilter(_ g: ConvGeometry, x: UnsafeBufferPointe
     precondition(g.isDepthwise && x.count >= g.inputCount && dy.count >= g.outputCount && dWeight.count >= g.weightCount
                  && (dBias?.count ?? g.outChannels) >= g.outChannels, "depthwise conv: buffer too small")
     let (kh, kw, sw) = (g.kernelH, g.kernelW, g.strideW), inPlane = g.height * g.width, outPlane = g.outH * g.outW
-    let xp = x.baseAddress!, dyp = dy.baseAddress!, dwp = dWeight.baseAddress!
+    let xp = x.baseAddress!, dyp = dy.baseAddress!, dwp = dWeight.baseAddress!, taps = DepthwiseTaps(g)
     parallelFor(g.outChannels, workPerItem: g.n * outPlane * kh * kw) { channels in
-        var taps = [Double](repeating: 0, count: kh * kw)
+        var sums = [Double](repeating: 0, count: kh * kw)
         for c in channels {
-            for t in taps.indices { taps[t] = 0 }
+            for t in sums.indices { sums[t] = 0 }
             for n in 0..<g.n {
                 let plane = c * g.n + n, xs = xp + plane * inPlane, dys = dyp + plane * outPlane
                 for oh in 0..<g.outH {
                     let dyr = dys + oh * g.outW
-                    rows(g, oh) { ki, ih in
+                    taps.forEach(row: oh) { tap, ih, outputs, shift in
                         let xr = xs + ih * g.width
-                        for kj in 0..<kw {
-                            let (lo, hi) = validRange(out: g.outW, size: g.width, stride: sw, pad: g.padW, kOff: kj)
-                            let shift = kj - g.padW
-                            var sum: Float = 0
-                            if sw == 1 {
-                                sum = dot(dyr + lo, xr + lo + shift, hi - lo)
-                            } else {
-                                for ow in lo..<hi { sum += dyr[ow] * xr[ow &* sw &+ shift] }
-                            }
-                            taps[ki * kw + kj] += Double(sum)
+                        var sum: Float = 0
+                        if sw == 1 {
+                            sum = dot(dyr + outputs.lowerBound, xr + outputs.lowerBound + shift, outputs.count)
+                        } else {
+                            for ow in outputs { sum += dyr[ow] * xr[ow &* sw &+ shift] }
                         }
+                        sums[tap] += Double(sum)
                     }
                 }
             }
-            for t in 0..<(kh * kw) { dwp[c * kh * kw + t] = Float(taps[t]) }
+            for t in 0..<(kh * kw) { dwp[c * kh * kw + t] = Float(sums[t]) }
             dBias?[c] = Float(sumDouble(dyp + c * g.n * outPlane, g.n * outPlane))
         }
     }

@@ -190,13 +190,7 @@ public enum Checkpoint {
     /// what is missing or left over by name.
     public static func netcNames(_ tensors: [String: SafeTensor], store: ParameterStore,
                                  naming: TensorNaming) throws -> [String: SafeTensor] {
-        let ours = store.entries.flatMap { TensorNames($0).all }
-        let foreign: [String: String]
-        switch naming.foreignNames(ours) {
-        case .success(let names): foreign = names
-        case .failure(let clash): throw TrainingError("\(clash)", help: "give each tensor its own PyTorch name")
-        }
-        let netcName = Dictionary(uniqueKeysWithValues: foreign.map { ($1, $0) })
+        let netcName = Dictionary(uniqueKeysWithValues: try foreignNames(store, naming).map { ($1, $0) })
         var out: [String: SafeTensor] = [:], from: [String: String] = [:]
         for (name, tensor) in tensors.sorted(by: { $0.key < $1.key }) {
             let ours = netcName[name] ?? name
@@ -214,18 +208,21 @@ public enum Checkpoint {
     /// optimizer state, no netc metadata.
     public static func stateDict(_ store: ParameterStore, naming: TensorNaming?, batchesTracked: Int) throws -> SafetensorsFile {
         var file = SafetensorsFile()
-        let names = store.entries.flatMap { TensorNames($0).all }
-        let foreign: [String: String]
-        switch (naming ?? .identity).foreignNames(names) {
-        case .success(let f): foreign = f
-        case .failure(let clash): throw TrainingError("\(clash)", help: "give each tensor its own PyTorch name")
-        }
+        let foreign = try foreignNames(store, naming ?? .identity)
         for (i, e) in store.entries.enumerated() {
             let names = TensorNames(e)
             file.tensors[foreign[names.value]!] = try SafeTensor(Array(store.value(at: i)), shape: e.shape)
             if let tracked = names.batchesTracked { file.tensors[foreign[tracked]!] = try SafeTensor([Int64(batchesTracked)], shape: []) }
         }
         return file
+    }
+
+    /// Each tensor a checkpoint of `store` holds, with its name under `naming`; two given one name are an error.
+    private static func foreignNames(_ store: ParameterStore, _ naming: TensorNaming) throws -> [String: String] {
+        switch naming.foreignNames(store.entries.flatMap { TensorNames($0).all }) {
+        case .success(let names): return names
+        case .failure(let clash): throw TrainingError("\(clash)", help: "give each tensor its own PyTorch name")
+        }
     }
 
     static func crc32Hex(_ text: String) -> String {

@@ -5,28 +5,32 @@ import NetcRuntime
 /// Finite-difference check of the whole tiny network (every block type, grouped conv, fan-out
 /// at every residual join), in training mode with batch statistics.
 @Test func wholeNetworkGradientsMatchFiniteDifferences() {
-    let graph = compile(tinySpec)
-    let store = ParameterStore(graph: graph)
-    store.initialize(.xavier, seed: 7, graph: graph)
-    let batch = 3
-    let interpreter = Interpreter(graph: graph, store: store, batchSize: batch, inputGradient: true)
-    var rng = SplitMix64(seed: 11)
-    let input = randomFloats(batch * graph.inputShape.elementCount, &rng)
-    let labels: [Int32] = [0, 2, 1]
-    let samples = gradientCheck(interpreter: interpreter, input: input, perTensor: 6, eps: 3e-4, seed: 3,
-                                lossFunction: { x in
-                                    interpreter.forward(x, training: true)
-                                    return interpreter.loss(labels: labels).loss
-                                }, backward: { input in
-                                    interpreter.forward(input, training: true)
-                                    _ = interpreter.loss(labels: labels)
-                                    interpreter.backward()
-                                })
+    let samples = lossGradientSamples(compile(tinySpec), perTensor: 6)
     let bad = mismatches(samples)
     #expect(samples.count > 100)
     #expect(bad.isEmpty, "\(bad.count) of \(samples.count) gradients disagree: \(bad.prefix(8))")
     // The check must not pass vacuously: gradients are non-trivial.
     #expect(samples.filter { abs($0.analytic) > 1e-4 }.count > samples.count / 2)
+}
+
+/// Finite-difference samples of the cross-entropy loss of a whole network (3 samples, training
+/// mode with batch statistics) against the interpreter's gradients, `perTensor` per tensor.
+func lossGradientSamples(_ graph: Graph, perTensor: Int) -> [GradientSample] {
+    let store = ParameterStore(graph: graph)
+    store.initialize(.xavier, seed: 7, graph: graph)
+    let interpreter = Interpreter(graph: graph, store: store, batchSize: 3, inputGradient: true)
+    var rng = SplitMix64(seed: 11)
+    let input = randomFloats(3 * graph.inputShape.elementCount, &rng)
+    let labels: [Int32] = [0, 2, 1]
+    return gradientCheck(interpreter: interpreter, input: input, perTensor: perTensor, eps: 3e-4, seed: 3,
+                         lossFunction: { x in
+                             interpreter.forward(x, training: true)
+                             return interpreter.loss(labels: labels).loss
+                         }, backward: { x in
+                             interpreter.forward(x, training: true)
+                             _ = interpreter.loss(labels: labels)
+                             interpreter.backward()
+                         })
 }
 
 /// Builds `input -> ops...` graphs by hand: one op under test, with any extra wiring.
@@ -183,21 +187,7 @@ func graphBlockGradientsMatchFiniteDifferences(stages: String) {
         head: [global_avgpool, flatten, {linear: {out: $classes}}]
         """)
     #expect(graph.nodes.contains { $0.op.isJoin })
-    let store = ParameterStore(graph: graph)
-    store.initialize(.xavier, seed: 7, graph: graph)
-    let interpreter = Interpreter(graph: graph, store: store, batchSize: 3, inputGradient: true)
-    var rng = SplitMix64(seed: 11)
-    let input = randomFloats(3 * graph.inputShape.elementCount, &rng)
-    let labels: [Int32] = [0, 2, 1]
-    let samples = gradientCheck(interpreter: interpreter, input: input, perTensor: 4, eps: 3e-4, seed: 3,
-                                lossFunction: { x in
-                                    interpreter.forward(x, training: true)
-                                    return interpreter.loss(labels: labels).loss
-                                }, backward: { x in
-                                    interpreter.forward(x, training: true)
-                                    _ = interpreter.loss(labels: labels)
-                                    interpreter.backward()
-                                })
+    let samples = lossGradientSamples(graph, perTensor: 4)
     let bad = mismatches(samples)
     #expect(samples.count > 50)
     #expect(bad.isEmpty, "\(bad.count) of \(samples.count) gradients disagree: \(bad.prefix(8))")

@@ -9,7 +9,7 @@ relative. Needs the PyTorch/ONNX virtualenv; not part of `make test`.
 
 Usage: python scripts/compare_onnx.py [SPEC...] [--netc .build/release/netc] [--markdown]
 """
-import argparse, json, os, subprocess, sys, tempfile
+import os, subprocess, sys
 import numpy as np
 import onnx, onnxruntime as ort, torch
 
@@ -53,29 +53,11 @@ def compare(path, a, tmp):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("specs", nargs="*", default=list(cp.MODELS))
-    p.add_argument("--netc", default=".build/release/netc")
-    p.add_argument("--markdown", action="store_true")
-    a = p.parse_args()
-    cp.ARGS = a
-    torch.set_num_threads(2)
-    results = []
-    for path in a.specs:
-        with tempfile.TemporaryDirectory(prefix="netc-onnx-") as tmp:
-            r = compare(path, a, tmp)
-        print(json.dumps(r), flush=True)
-        results.append(r)
-    if a.markdown:
-        print("| spec | ONNX nodes (folded / kept BN) | ORT vs netc run, folded | with BatchNormalization | verdict |")
-        print("|---|---|---|---|---|")
-        for r in results:
-            print(f"| `{r['spec']}` | {r['folded_nodes']} / {r['keep_bn_nodes']} | {r['folded_relative_error']:.1e} | "
-                  f"{r['keep_bn_relative_error']:.1e} | {r['verdict']} |")
-    failed = [r["spec"] for r in results if r["verdict"] != "pass"]
-    print(f"{len(results) - len(failed)} passed, {len(failed)} failed (onnx.checker full check, strict shape inference, "
-          f"ONNX Runtime within {TOLERANCE:g} relative of netc run)")
-    sys.exit(1 if failed else 0)
+    cp.run_over_specs(compare, list(cp.MODELS),
+                      "| spec | ONNX nodes (folded / kept BN) | ORT vs netc run, folded | with BatchNormalization | verdict |",
+                      lambda r: f"| `{r['spec']}` | {r['folded_nodes']} / {r['keep_bn_nodes']} | {r['folded_relative_error']:.1e} | "
+                                f"{r['keep_bn_relative_error']:.1e} | {r['verdict']} |",
+                      f"onnx.checker full check, strict shape inference, ONNX Runtime within {TOLERANCE:g} relative of netc run")
 
 
 if __name__ == "__main__":

@@ -453,6 +453,34 @@ def compare_in(path, a, tmp):
     return result
 
 
+def run_over_specs(check, default_specs, header, row, criterion):
+    """The driver scripts/compare_onnx.py and scripts/roundtrip_pytorch.py share: `check(path, args, tmp)`
+    on each spec given (default: `default_specs`) in a temporary directory, its result printed as JSON;
+    with --markdown a table of `header` (a markdown row) and `row(result)`; then the count of results
+    whose verdict is not "pass", as the exit status."""
+    global ARGS
+    p = argparse.ArgumentParser()
+    p.add_argument("specs", nargs="*", default=default_specs)
+    p.add_argument("--netc", default=".build/release/netc")
+    p.add_argument("--markdown", action="store_true")
+    a = ARGS = p.parse_args()
+    torch.set_num_threads(2)
+    results = []
+    for path in a.specs:
+        with tempfile.TemporaryDirectory(prefix="netc-check-") as tmp:
+            r = check(path, a, tmp)
+        print(json.dumps(r), flush=True)
+        results.append(r)
+    if a.markdown:
+        print(header)
+        print("|" + "---|" * (header.count("|") - 1))
+        for r in results:
+            print(row(r))
+    failed = [r["spec"] for r in results if r["verdict"] != "pass"]
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed ({criterion})")
+    sys.exit(1 if failed else 0)
+
+
 LOGITS_TOLERANCE, STEP_TOLERANCE = 1e-5, 1e-4
 
 

@@ -11,7 +11,7 @@ must equal PyTorch's within 1e-5 relative; `netc step` fine-tunes one SGD step; 
 
 Usage: python scripts/roundtrip_pytorch.py [SPEC...] [--netc .build/release/netc] [--markdown]
 """
-import argparse, glob, json, os, subprocess, sys, tempfile
+import os, subprocess, sys
 import numpy as np
 import torch
 
@@ -62,29 +62,11 @@ def roundtrip(path, a, tmp):
 
 
 def main():
-    named = sorted(p for p in cp.MODELS if "pytorch_names:" in open(p).read())
-    p = argparse.ArgumentParser()
-    p.add_argument("specs", nargs="*", default=named)
-    p.add_argument("--netc", default=".build/release/netc")
-    p.add_argument("--markdown", action="store_true")
-    a = p.parse_args()
-    cp.ARGS = a
-    torch.set_num_threads(2)
-    results = []
-    for path in a.specs:
-        with tempfile.TemporaryDirectory(prefix="netc-roundtrip-") as tmp:
-            r = roundtrip(path, a, tmp)
-        print(json.dumps(r), flush=True)
-        results.append(r)
-    if a.markdown:
-        print("| spec | PyTorch model | PyTorch weights in netc (logits) | stepped, back in PyTorch (strict load, logits) | verdict |")
-        print("|---|---|---|---|---|")
-        for r in results:
-            origin = "torchvision" if "imagenet/" in r["spec"] else "d2l"
-            print(f"| `{r['spec']}` | {origin} | {r['into_netc']:.1e} | {r['back_to_pytorch']:.1e} | {r['verdict']} |")
-    failed = [r["spec"] for r in results if r["verdict"] != "pass"]
-    print(f"{len(results) - len(failed)} passed, {len(failed)} failed (logits within {TOLERANCE:g} relative both ways)")
-    sys.exit(1 if failed else 0)
+    cp.run_over_specs(roundtrip, sorted(p for p in cp.MODELS if "pytorch_names:" in open(p).read()),
+                      "| spec | PyTorch model | PyTorch weights in netc (logits) | stepped, back in PyTorch (strict load, logits) | verdict |",
+                      lambda r: f"| `{r['spec']}` | {'torchvision' if 'imagenet/' in r['spec'] else 'd2l'} | {r['into_netc']:.1e} | "
+                                f"{r['back_to_pytorch']:.1e} | {r['verdict']} |",
+                      f"logits within {TOLERANCE:g} relative both ways")
 
 
 if __name__ == "__main__":

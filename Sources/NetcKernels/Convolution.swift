@@ -35,23 +35,25 @@ public func convForward(_ g: ConvGeometry,
     let cinG = g.groupInChannels, coutG = g.groupOutChannels, k = g.patchSize
     let xp = x.baseAddress!, wp = weight.baseAddress!, yp = y.baseAddress!
     let beta: Float = epilogue.accumulate ? 1 : 0
-    let rows = g.unfoldedRows, (col, compact) = convScratch(g, workspace)
-    for grp in 0..<g.groups {
+    let rows = g.unfoldedRows
+    forEachGroup(g, workspace) { grp, scratch, parallel in
         let xg = xp + grp * cinG * inPlane, yg = yp + grp * coutG * cols
         let bg = bias.map { $0.baseAddress! + grp * coutG }
         if g.isPointwise {
-            gemm(m: coutG, n: cols, k: k, a: wp + grp * coutG * k, lda: k, b: xg, ldb: cols, beta: beta, c: yg, ldc: cols)
-            finishRows(yg, rows: coutG, stride: cols, columns: 0..<cols, bias: bg, relu: epilogue.relu)
-            continue
+            gemm(m: coutG, n: cols, k: k, a: wp + grp * coutG * k, lda: k, b: xg, ldb: cols, beta: beta, c: yg, ldc: cols,
+                 parallel: parallel)
+            finishRows(yg, rows: coutG, stride: cols, columns: 0..<cols, bias: bg, relu: epilogue.relu, parallel: parallel)
+            return
         }
+        let (col, compact) = convScratch(g, scratch)
         let wg = liveTapWeights(g, wp + grp * coutG * k, compact)      // [Cout/g, rows]
         forEachChunk(g) { images in
             let width = images.count * ohw
-            im2col(g, x: xg, images: images, col: col)
+            im2col(g, x: xg, images: images, col: col, parallel: parallel)
             gemm(m: coutG, n: width, k: rows, a: wg, lda: rows, b: col, ldb: width,
-                 beta: beta, c: yg + images.lowerBound * ohw, ldc: cols)
+                 beta: beta, c: yg + images.lowerBound * ohw, ldc: cols, parallel: parallel)
             finishRows(yg, rows: coutG, stride: cols, columns: images.lowerBound * ohw ..< images.upperBound * ohw,
-                       bias: bg, relu: epilogue.relu)
+                       bias: bg, relu: epilogue.relu, parallel: parallel)
         }
     }
 }
@@ -69,21 +71,22 @@ public func convBackwardData(_ g: ConvGeometry,
     let ohw = g.outH * g.outW, cols = g.n * ohw, inPlane = g.n * g.height * g.width
     let cinG = g.groupInChannels, coutG = g.groupOutChannels, k = g.patchSize
     let dyp = dy.baseAddress!, wp = weight.baseAddress!, dxp = dx.baseAddress!
-    let rows = g.unfoldedRows, (col, compact) = convScratch(g, workspace)
-    for grp in 0..<g.groups {
+    let rows = g.unfoldedRows
+    forEachGroup(g, workspace) { grp, scratch, parallel in
         let dyg = dyp + grp * coutG * cols, dxg = dxp + grp * cinG * inPlane
         if g.isPointwise {
             // dX_g[Cin/g, N*H*W] = W_gᵀ x dY_g, straight into dx.
             gemm(transA: true, m: cinG, n: cols, k: coutG, a: wp + grp * coutG * k, lda: k, b: dyg, ldb: cols,
-                 beta: accumulate ? 1 : 0, c: dxg, ldc: cols)
-            continue
+                 beta: accumulate ? 1 : 0, c: dxg, ldc: cols, parallel: parallel)
+            return
         }
+        let (col, compact) = convScratch(g, scratch)
         let wg = liveTapWeights(g, wp + grp * coutG * k, compact)      // [Cout/g, rows]
         forEachChunk(g) { images in
             let width = images.count * ohw
             gemm(transA: true, m: rows, n: width, k: coutG, a: wg, lda: rows,
-                 b: dyg + images.lowerBound * ohw, ldb: cols, c: col, ldc: width)
-            col2im(g, col: col, images: images, dx: dxg, overwrite: !accumulate)
+                 b: dyg + images.lowerBound * ohw, ldb: cols, c: col, ldc: width, parallel: parallel)
+            col2im(g, col: col, images: images, dx: dxg, overwrite: !accumulate, parallel: parallel)
         }
     }
 }
@@ -102,21 +105,23 @@ public func convBackwardFilter(_ g: ConvGeometry,
     let ohw = g.outH * g.outW, cols = g.n * ohw, inPlane = g.n * g.height * g.width
     let cinG = g.groupInChannels, coutG = g.groupOutChannels, k = g.patchSize
     let xp = x.baseAddress!, dyp = dy.baseAddress!, dwp = dWeight.baseAddress!
-    let rows = g.unfoldedRows, (col, compact) = convScratch(g, workspace)
-    for grp in 0..<g.groups {
+    let rows = g.unfoldedRows
+    forEachGroup(g, workspace) { grp, scratch, parallel in
         let xg = xp + grp * cinG * inPlane, dyg = dyp + grp * coutG * cols, dwg = dwp + grp * coutG * k
         if g.isPointwise {
             // dW_g[Cout/g, K] = dY_g[Cout/g, N*H*W] x X_gᵀ[N*H*W, K]
-            gemm(transB: true, m: coutG, n: k, k: cols, a: dyg, lda: cols, b: xg, ldb: cols, c: dwg, ldc: k)
-            continue
+            gemm(transB: true, m: coutG, n: k, k: cols, a: dyg, lda: cols, b: xg, ldb: cols, c: dwg, ldc: k,
+                 parallel: parallel)
+            return
         }
         // With dead taps the GEMMs sum the live taps' gradient in scratch; the dead ones get 0.
+        let (col, compact) = convScratch(g, scratch)
         let target = g.hasDeadTaps ? compact : dwg                        // [Cout/g, rows]
         forEachChunk(g) { images in
             let width = images.count * ohw
-            im2col(g, x: xg, images: images, col: col)
+            im2col(g, x: xg, images: images, col: col, parallel: parallel)
             gemm(transB: true, m: coutG, n: rows, k: width, a: dyg + images.lowerBound * ohw, lda: cols,
-                 b: col, ldb: width, beta: images.lowerBound == 0 ? 0 : 1, c: target, ldc: rows)
+                 b: col, ldb: width, beta: images.lowerBound == 0 ? 0 : 1, c: target, ldc: rows, parallel: parallel)
         }
         if g.hasDeadTaps { scatterLiveTaps(g, compact, into: dwg) }
     }
@@ -142,9 +147,9 @@ public struct ConvEpilogue: Equatable, Sendable {
 /// Adds the bias and applies ReLU over `columns` of `rows` rows of `[rows, stride]`.
 @inline(__always)
 private func finishRows(_ y: UnsafeMutablePointer<Float>, rows: Int, stride: Int, columns: Range<Int>,
-                        bias: UnsafePointer<Float>?, relu: Bool) {
+                        bias: UnsafePointer<Float>?, relu: Bool, parallel: Bool) {
     if bias == nil && !relu { return }
-    parallelFor(rows, workPerItem: columns.count) { range in
+    parallelFor(rows, workPerItem: columns.count, parallel: parallel) { range in
         for r in range {
             let row = y + r * stride, b = bias?[r] ?? 0
             if relu {
@@ -156,12 +161,30 @@ private func finishRows(_ y: UnsafeMutablePointer<Float>, rows: Int, stride: Int
     }
 }
 
-/// The workspace's two parts: the chunk's im2col matrix, and after it the live-tap weights.
+/// A group's scratch in two parts: the chunk's im2col matrix, and after it the live-tap weights.
 @inline(__always)
-private func convScratch(_ g: ConvGeometry, _ workspace: UnsafeMutableBufferPointer<Float>)
+private func convScratch(_ g: ConvGeometry, _ scratch: UnsafeMutablePointer<Float>)
     -> (col: UnsafeMutablePointer<Float>, compact: UnsafeMutablePointer<Float>) {
-    let col = workspace.baseAddress!
-    return (col, col + g.unfoldedRows * g.imagesPerChunk * g.outH * g.outW)
+    (scratch, scratch + g.unfoldedRows * g.imagesPerChunk * g.outH * g.outW)
+}
+
+/// Calls `body(group, scratch, parallel)` for every group: `g.groupsAtOnce` at a time, each on a
+/// thread of its own with its own `groupScratchCount` floats of the workspace (`parallel` false:
+/// its steps stay on that thread), or one after another with each step spread over the cores.
+/// Groups write disjoint parts of every output.
+@inline(__always)
+private func forEachGroup(_ g: ConvGeometry, _ workspace: UnsafeMutableBufferPointer<Float>,
+                          _ body: (_ group: Int, _ scratch: UnsafeMutablePointer<Float>, _ parallel: Bool) -> Void) {
+    let workers = g.groupsAtOnce, base = workspace.baseAddress!
+    guard workers > 1 else {
+        for grp in 0..<g.groups { body(grp, base, true) }
+        return
+    }
+    parallelFor(workers, workPerItem: parallelWorkThreshold) { range in
+        for w in range {
+            for grp in (w * g.groups / workers)..<((w + 1) * g.groups / workers) { body(grp, base + w * g.groupScratchCount, false) }
+        }
+    }
 }
 
 /// One group's weights `[Cout/g, Cin/g*KH*KW]` as the GEMMs read them: themselves, or with

@@ -16,13 +16,14 @@ import COpenBLAS
 /// So OpenBLAS runs single-threaded, and a product large enough to feed every core is cut
 /// into blocks of rows or of columns of C, one per core, each an independent single-threaded
 /// GEMM (never split along k, so each element sums in the same order whatever the split).
+/// `parallel` false keeps the product on the calling thread, itself one of several workers.
 public func gemm(transA: Bool = false, transB: Bool = false,
                  m: Int, n: Int, k: Int,
                  alpha: Float = 1,
                  a: UnsafePointer<Float>, lda: Int,
                  b: UnsafePointer<Float>, ldb: Int,
                  beta: Float = 0,
-                 c: UnsafeMutablePointer<Float>, ldc: Int) {
+                 c: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true) {
     if m == 0 || n == 0 { return }
     if k == 0 {
         // BLAS would leave C * beta; keep that contract without calling into it.
@@ -33,7 +34,7 @@ public func gemm(transA: Bool = false, transB: Bool = false,
         return
     }
     _ = singleThreadedBLAS
-    let parts = gemmParts(m: m, n: n, k: k)
+    let parts = parallel ? gemmParts(m: m, n: n, k: k) : 1
     guard parts > 1 else {
         sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         return

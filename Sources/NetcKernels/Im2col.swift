@@ -29,13 +29,15 @@ func sameSizeSpan(_ g: ConvGeometry, ki: Int, kj: Int, ohLo: Int, ohHi: Int) -> 
 /// `col[Cin/g*T, b*OH*OW]` (b = images.count, T the live taps, `ConvGeometry.liveTaps`): row
 /// `c*T + t` holds, for every output pixel of the chunk, the input it multiplies by
 /// `weight[·, c, kh, kw]` for the t-th live tap (kh, kw) (zero where the window hangs over the
-/// padding). With no dead taps, row `(c*KH + kh)*KW + kw`. Parallel over rows; each row has one writer.
-func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, images: Range<Int>, col: UnsafeMutablePointer<Float>) {
+/// padding). With no dead taps, row `(c*KH + kh)*KW + kw`. Parallel over rows (unless `parallel`
+/// is false); each row has one writer.
+func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, images: Range<Int>, col: UnsafeMutablePointer<Float>,
+            parallel: Bool = true) {
     let (h, w, oh, ow, n) = (g.height, g.width, g.outH, g.outW, g.n)
     let (kw, sh, sw, ph, pw) = (g.kernelW, g.strideH, g.strideW, g.padH, g.padW)
     let rowLength = images.count * oh * ow
     let taps = g.liveTapCount, mask = g.liveTaps
-    parallelFor(g.unfoldedRows, workPerItem: rowLength) { range in
+    parallelFor(g.unfoldedRows, workPerItem: rowLength, parallel: parallel) { range in
         for r in range {
             let c = r / taps, tap = g.liveTap(r % taps, in: mask), ki = tap / kw, kj = tap % kw
             let (owLo, owHi) = validRange(out: ow, size: w, stride: sw, pad: pw, kOff: kj)
@@ -87,12 +89,12 @@ func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, images: Range<Int>, col:
 /// zeroed first. Parallel over input
 /// channels: all KH*KW rows of channel c write only channel c, so threads never race.
 func col2im(_ g: ConvGeometry, col: UnsafeMutablePointer<Float>, images: Range<Int>, dx: UnsafeMutablePointer<Float>,
-            overwrite: Bool) {
+            overwrite: Bool, parallel: Bool = true) {
     let (h, w, oh, ow, n) = (g.height, g.width, g.outH, g.outW, g.n)
     let (kw, sh, sw, ph, pw) = (g.kernelW, g.strideH, g.strideW, g.padH, g.padW)
     let rowLength = images.count * oh * ow
     let taps = g.liveTapCount, mask = g.liveTaps
-    parallelFor(g.groupInChannels, workPerItem: taps * rowLength) { range in
+    parallelFor(g.groupInChannels, workPerItem: taps * rowLength, parallel: parallel) { range in
         for c in range {
             let dxc = dx + c * n * h * w
             if overwrite { (dxc + images.lowerBound * h * w).update(repeating: 0, count: images.count * h * w) }

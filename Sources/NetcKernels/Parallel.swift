@@ -36,3 +36,14 @@ public func parallelFor(_ count: Int, workPerItem: Int = 1, _ body: (Range<Int>)
         }
     }
 }
+
+/// `parallelFor`, or the whole range on the calling thread when `parallel` is false: the caller
+/// is itself one of several workers, each with a share of a larger loop.
+@inline(__always)
+public func parallelFor(_ count: Int, workPerItem: Int = 1, parallel: Bool, _ body: (Range<Int>) -> Void) {
+    if parallel {
+        parallelFor(count, workPerItem: workPerItem, body)
+    } else if count > 0 {
+        body(0..<count)
+    }
+}

@@ -1,7 +1,7 @@
 # netc: build, test and train on a fresh Debian machine. `make train` and `make test` install the
 # Debian packages netc needs when they are missing, then build and run.
 SWIFT ?= swift
-DEB_PACKAGES := pkg-config libopenblas-dev libyaml-dev zlib1g-dev libpng-dev libjpeg-dev graphviz dataset-fashion-mnist
+DEB_PACKAGES := pkg-config libopenblas-dev libyaml-dev zlib1g-dev libpng-dev libjpeg-dev graphviz openmpi-bin libopenmpi-dev dataset-fashion-mnist
 NETC := .build/release/netc
 
 .PHONY: all deps build install test train check-zoo fuzz fuzz-build fuzz-spec fuzz-data clean
@@ -33,7 +33,9 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(NETC) $(DESTDIR)$(PREFIX)/bin/netc
 
+# The debug netc first: the data-parallel test runs it under mpirun.
 test: deps
+	$(SWIFT) build --product netc
 	$(SWIFT) test
 
 # The main job: d2l's ResNet-18 (the built-in default) on Fashion-MNIST at its native 28x28,

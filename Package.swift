@@ -18,6 +18,8 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Data-parallel training under mpirun (Debian's Open MPI); a plain run never initialises it.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         // PNG and JPEG decoding (Debian's libpng-dev, libjpeg-dev: libjpeg-turbo) behind a small C
         // shim: libjpeg reports errors by longjmp, which Swift cannot take.
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg")]),
@@ -33,7 +35,7 @@ let package = Package(
         // once im2col/col2im use wrapping index arithmetic; see Im2col.swift).
         .target(name: "NetcKernels", dependencies: ["COpenBLAS"]),
         .target(name: "NetcRuntime", dependencies: ["NetcIR", "NetcKernels"]),
-        .target(name: "NetcTrain", dependencies: ["NetcRuntime", "NetcSpec", "CZlib", "CImageCodecs"]),
+        .target(name: "NetcTrain", dependencies: ["NetcRuntime", "NetcSpec", "CZlib", "CImageCodecs", "CMPI"]),
         .executableTarget(name: "netc", dependencies: [
             "NetcSpec", "NetcZoo", "NetcTrain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

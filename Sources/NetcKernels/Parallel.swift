@@ -1,8 +1,13 @@
 import Dispatch
 import Foundation
 
-/// Number of chunks `parallelFor` splits work into: one per active core.
-public let kernelThreadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+/// Number of chunks `parallelFor` splits work into: one per core this process owns. Under
+/// mpirun the ranks on one machine share its cores (Open MPI tells each how many ranks it
+/// placed there), so that N ranks do not oversubscribe them.
+public let kernelThreadCount: Int = {
+    let ranksHere = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"].flatMap { Int($0) } ?? 1
+    return max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, ranksHere))
+}()
 
 /// Below this many units of work (≈ floats touched) a loop runs inline: dispatching to
 /// other threads costs a few microseconds, more than the work itself.

@@ -119,6 +119,9 @@ public final class ParameterStore {
         return UnsafeMutableBufferPointer(rebasing: values[entries[i].offset ..< entries[i].offset + entries[i].count])
     }
 
+    /// Every gradient in one buffer (zeros for buffers): what data-parallel training sums over ranks.
+    public var allGradients: UnsafeMutableBufferPointer<Float> { gradients }
+
     /// Gradient by entry index (zeros for buffers).
     public func gradient(at i: Int) -> UnsafeMutableBufferPointer<Float> {
         UnsafeMutableBufferPointer(rebasing: gradients[entries[i].offset ..< entries[i].offset + entries[i].count])

@@ -71,7 +71,7 @@ public struct Evaluation {
         let test = try DatasetFormats.load(try options.resolvedDataDirectory(), split: .test, for: graph)
         let interpreter = Interpreter(graph: graph, store: store, batchSize: batch)
         let batcher = ImageBatcher(dataset: test, resizeTo: options.resize ?? graph.inputShape.height, transforms: try normalization())
-        let r = Trainer.evaluate(interpreter, batcher, count: test.count, batch: batch)!   // nothing stops it
+        let r = Trainer.evaluate(interpreter, batcher, images: 0..<test.count, batch: batch)!   // nothing stops it
         return (r.loss, r.accuracy, test.count)
     }
 

@@ -39,6 +39,9 @@ public final class Trainer {
     let changes: [String]
     /// Whether to print progress on standard output (metrics.jsonl is written either way).
     public var progressEnabled = true
+    /// The ranks training together: each takes its share of every batch, their gradients are
+    /// summed before each step, and rank 0 alone writes the run directory.
+    public let communicator: Communicator
     /// Stop after this global step as Ctrl-C would (checkpoint, then return): for tests of resuming.
     public var stopAfterStep: Int?
     /// Tests: stop during the next evaluation, as Ctrl-C there does.
@@ -57,7 +60,8 @@ public final class Trainer {
 
     /// A new run, initialised from the seed, or one that continues `resume` (with its `options`).
     public init(graph: Graph, specText: String, options: TrainingOptions, runDirectory: String,
-                resume: Resumption? = nil) throws {
+                resume: Resumption? = nil, communicator: Communicator = .world) throws {
+        self.communicator = communicator
         try options.checkRanges()
         try ClassLabels.requireClassifier(graph)
         // A resumed run keeps its batch and image size: only a new run can change them.
@@ -108,6 +112,7 @@ public final class Trainer {
         // the first step) rather than a run directory with nothing to resume.
         Interrupt.install()
         defer { Interrupt.uninstall() }
+        if !communicator.isLeader { progressEnabled = false }
         let dataDirectory = try options.resolvedDataDirectory()
         let train = try DatasetFormats.load(dataDirectory, split: .train, for: graph)
         let test = try DatasetFormats.load(dataDirectory, split: .test, for: graph)
@@ -127,10 +132,16 @@ public final class Trainer {
         let count = min(options.limit ?? train.count, train.count)
         let stepsPerEpoch = (count + options.batch - 1) / options.batch
         let schedule = LearningRateSchedule(options.recipe, stepsPerEpoch: stepsPerEpoch)
-        if lastCheckpoint != nil { try requireLogCoversCheckpoint() }
-        let log = try MetricsLog(path: metricsPath)
-        defer { log.close() }
-        if lastCheckpoint != nil { try continueLog(log) }
+        // Rank 0 alone writes the run directory; the other ranks keep no log.
+        let log: MetricsLog?
+        if communicator.isLeader {
+            if lastCheckpoint != nil { try requireLogCoversCheckpoint() }
+            log = try MetricsLog(path: metricsPath)
+            if lastCheckpoint != nil { try continueLog(log!) }
+        } else {
+            log = nil
+        }
+        defer { log?.close() }
 
         let sampleCount = graph.inputShape.elementCount
         let batches = BatchPrefetcher(trainBatcher, batch: options.batch)
@@ -138,29 +149,37 @@ public final class Trainer {
 
         while state.epoch < options.epochs {
             let order = Self.shuffle(count, seed: options.seed, epoch: state.epoch)
-            /// The images of step `k` of this epoch.
-            func indices(_ k: Int) -> ArraySlice<Int> { order[k * options.batch ..< min((k + 1) * options.batch, count)] }
+            /// The images of step `k` of this epoch: all ranks' together.
+            func batch(_ k: Int) -> ArraySlice<Int> { order[k * options.batch ..< min((k + 1) * options.batch, count)] }
+            /// This rank's share of them.
+            func indices(_ k: Int) -> ArraySlice<Int> { communicator.share(of: batch(k)) }
             let started = Date()
             var seenThisSession = 0
             // A run stopped after an epoch's last step (or during its evaluation) resumes to evaluate it.
             if state.stepInEpoch < stepsPerEpoch { batches.request(indices(state.stepInEpoch), epoch: state.epoch) }
             while state.stepInEpoch < stepsPerEpoch {
-                let n = indices(state.stepInEpoch).count
+                let n = indices(state.stepInEpoch).count, batchCount = batch(state.stepInEpoch).count
                 let (img, lab) = batches.take()
                 if state.stepInEpoch + 1 < stepsPerEpoch { batches.request(indices(state.stepInEpoch + 1), epoch: state.epoch) }
                 let lr = schedule.rate(at: state.step)
                 let batchImages = UnsafeBufferPointer(rebasing: img[0..<n * sampleCount])
-                interpreter.dropoutKey = Self.dropoutKey(seed: options.seed, step: state.step)
-                interpreter.forward(batchImages, batchSize: n, training: true)
-                let result = interpreter.loss(labels: UnsafeBufferPointer(rebasing: lab[0..<n]))
-                guard result.loss.isFinite else { throw nonFinite(result.loss, images: Array(batchImages), n: n) }
-                interpreter.backward()
+                var result = (loss: 0.0, correct: 0)
+                if n > 0 {
+                    interpreter.dropoutKey = Self.dropoutKey(seed: options.seed, step: state.step)
+                    interpreter.forward(batchImages, batchSize: n, training: true)
+                    result = interpreter.loss(labels: UnsafeBufferPointer(rebasing: lab[0..<n]))
+                    guard result.loss.isFinite || communicator.size > 1 else { throw nonFinite(result.loss, images: Array(batchImages), n: n) }
+                    interpreter.backward()
+                } else {
+                    store.allGradients.update(repeating: 0)   // a last batch smaller than the ranks
+                }
+                let whole = try combineRanks(result, n: n, of: batchCount, images: batchImages)
                 optimizer.step(learningRate: lr)
                 state.step += 1
                 state.stepInEpoch += 1
-                state.epochLossSum += result.loss * Double(n)
-                state.epochCorrect += result.correct
-                state.epochSeen += n
+                state.epochLossSum += whole.loss * Double(batchCount)
+                state.epochCorrect += whole.correct
+                state.epochSeen += batchCount
                 seenThisSession += n
                 let elapsed = Date().timeIntervalSince(started)
                 let rate = Double(seenThisSession) / max(elapsed, 1e-9)
@@ -174,13 +193,13 @@ public final class Trainer {
                 }
                 if state.step % options.logEvery == 0 {
                     try append(to: log, ["kind": "step", "epoch": .int(state.epoch + 1), "step": .int(state.step),
-                                         "train_loss": .double(result.loss), "train_acc": .double(Double(result.correct) / Double(n)),
+                                         "train_loss": .double(whole.loss), "train_acc": .double(Double(whole.correct) / Double(batchCount)),
                                          // To float32's precision, as SGD uses it: 0.01, not 0.009999999776482582.
                                          "lr": .double(Double("\(Float(lr))") ?? lr), "images_per_s": .double(rate)])
                 }
                 if let every = options.checkpointEvery, state.step % every == 0 { try saveCheckpoint(log) }
                 if state.step == killAfterStep { throw SimulatedKill() }
-                if Interrupt.wasRequested || state.step == stopAfterStep {
+                if whole.stop || state.step == stopAfterStep {
                     try saveCheckpoint(log)
                     if progressEnabled { progress.epochDone("interrupted at step \(state.step): checkpoint saved to \(checkpointPath)") }
                     return TrainingResult(epochs: history, stoppedByInterrupt: true, state: state)
@@ -189,8 +208,7 @@ public final class Trainer {
             let seconds = Date().timeIntervalSince(started)
             let data = batches.takeTimes()
             let testCount = min(options.testLimit ?? test.count, test.count)
-            let evaluated = Self.evaluate(interpreter, testBatcher, count: testCount, batch: options.batch,
-                                          shouldStop: { Interrupt.wasRequested || stopDuringEvaluation }) { done in
+            let evaluated = evaluate(testBatcher, count: testCount) { done in
                 if progressEnabled { progress.evaluating(done, of: testCount) }
             }
             guard let (testLoss, testAccuracy) = evaluated else {
@@ -220,21 +238,22 @@ public final class Trainer {
             state.epochCorrect = 0
             state.epochSeen = 0
             try saveCheckpoint(log)
-            try writing(RunDirectory.curvesName, log) { try writeCurves() }
+            try writing(RunDirectory.curvesName, log) { _ in try writeCurves() }
         }
         return TrainingResult(epochs: history, stoppedByInterrupt: false, state: state)
     }
 
-    /// Mean loss and accuracy over a dataset in evaluation mode (running statistics); nil when
-    /// `shouldStop` says so between two batches (Ctrl-C during a long evaluation).
-    static func evaluate(_ interpreter: Interpreter, _ batcher: ImageBatcher, count: Int, batch: Int,
+    /// Mean loss and accuracy over the dataset's `images` in evaluation mode (running statistics);
+    /// nil when `shouldStop` says so between two batches (Ctrl-C during a long evaluation).
+    static func evaluate(_ interpreter: Interpreter, _ batcher: ImageBatcher, images range: Range<Int>, batch: Int,
                          shouldStop: () -> Bool = { false }, progress: (Int) -> Void = { _ in }) -> (loss: Double, accuracy: Double)? {
         let sample = batcher.sampleShape.reduce(1, *)
         var images = [Float](repeating: 0, count: batch * sample)
         var labels = [Int32](repeating: 0, count: batch)
         var lossSum = 0.0, correct = 0
-        for lo in stride(from: 0, to: count, by: batch) {
-            let n = min(batch, count - lo)
+        let count = range.count
+        for lo in stride(from: range.lowerBound, to: range.upperBound, by: batch) {
+            let n = min(batch, range.upperBound - lo)
             images.withUnsafeMutableBufferPointer { img in
                 labels.withUnsafeMutableBufferPointer { batcher.fill(indices: lo..<lo + n, images: img, labels: $0) }
             }
@@ -246,15 +265,15 @@ public final class Trainer {
             }
             lossSum += r.loss * Double(n)
             correct += r.correct
-            progress(lo + n)
-            if lo + n < count && shouldStop() { return nil }
+            progress(lo + n - range.lowerBound)
+            if lo + n < range.upperBound && shouldStop() { return nil }
         }
         return (lossSum / Double(max(count, 1)), Double(correct) / Double(max(count, 1)))
     }
 
     /// Saves the state with the metrics written so far (synced first, so the checkpoint never
     /// counts records that a power loss could take away).
-    func saveCheckpoint(_ log: MetricsLog) throws {
+    func saveCheckpoint(_ log: MetricsLog?) throws {
         // The loss is computed before each step, so the step that overflows a weight (a huge
         // learning rate) shows only at the next one: a checkpoint written in between held
         // infinities and replaced the last good one.
@@ -263,7 +282,7 @@ public final class Trainer {
             throw TrainingError("step \(state.step) (epoch \(state.epoch + 1)) made '\(e.name)' non-finite (\(store.value(at: i)[j]) at index \(j)); it is not saved",
                                 help: "\(keptCheckpoint); lower the learning rate (--lr) and resume or restart")
         }
-        try writing(RunDirectory.checkpointName, log) {
+        try writing(RunDirectory.checkpointName, log) { log in
             try log.sync()
             state.metricsLength = log.length
             try Checkpoint.save(to: checkpointPath, store: store, optimizer: optimizer, spec: specText, options: options, state: state)
@@ -271,17 +290,18 @@ public final class Trainer {
         lastCheckpoint = state
     }
 
-    func append(to log: MetricsLog, _ fields: KeyValuePairs<String, MetricValue>) throws {
-        try writing(RunDirectory.metricsName, log) { try log.append(fields) }
+    func append(to log: MetricsLog?, _ fields: KeyValuePairs<String, MetricValue>) throws {
+        try writing(RunDirectory.metricsName, log) { try $0.append(fields) }
     }
 
     /// Runs one write to the run directory. The first that fails stops the run: the log is cut
     /// back to the last checkpoint, so the directory stays as that checkpoint left it, and the
-    /// error says what failed and how to continue.
-    func writing(_ name: String, _ log: MetricsLog, _ write: () throws -> Void) throws {
+    /// error says what failed and how to continue. Without a log (a rank other than 0), nothing is written.
+    func writing(_ name: String, _ log: MetricsLog?, _ write: (MetricsLog) throws -> Void) throws {
+        guard let log else { return }
         do {
             try beforeWrite?(name)
-            try write()
+            try write(log)
         } catch {
             var kept = keptCheckpoint
             if let length = lastCheckpoint?.metricsLength, (try? log.truncate(to: length)) != nil {
@@ -357,13 +377,13 @@ public final class Trainer {
     }
 
     /// The error for a non-finite loss: which step, and the first layer whose output went non-finite.
-    func nonFinite(_ loss: Double, images: [Float], n: Int) -> TrainingError {
+    func nonFinite(_ loss: Double, images: [Float], n: Int, rank: Int? = nil) -> TrainingError {
         let culprit = images.withUnsafeBufferPointer {
             interpreter.locateNonFinite(input: UnsafeBufferPointer(rebasing: $0[0..<n * graph.inputShape.elementCount]),
                                         batchSize: n, training: true)
         }
         let where_ = culprit.map { "; first, \($0)" } ?? ""
-        return TrainingError("the loss became \(loss.isNaN ? "NaN" : loss > 0 ? "+infinity" : "-infinity") at step \(state.step + 1) (epoch \(state.epoch + 1))\(where_)",
+        return TrainingError("the loss became \(loss.isNaN ? "NaN" : loss > 0 ? "+infinity" : "-infinity") at step \(state.step + 1) (epoch \(state.epoch + 1))\(rank.map { " on rank \($0) of \(communicator.size)" } ?? "")\(where_)",
                              help: "\(keptCheckpoint); lower the learning rate (--lr) and resume or restart")
     }
 

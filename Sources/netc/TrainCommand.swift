@@ -68,9 +68,20 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Under mpirun every rank runs this command; rank 0 speaks for them and writes the run.
+        let world = Communicator.world
+        if !world.isLeader { silenceOutput() }
         try reportingErrors {
             if let resume { try continueRun(in: resume) } else { try startRun() }
         }
+        world.finish()
+    }
+
+    /// Ranks other than 0 train alongside it and write nothing: it owns the run directory, and a
+    /// rank that fails stops the job through mpirun, which reports its exit.
+    func silenceOutput() {
+        let null = open("/dev/null", O_WRONLY)
+        if null >= 0 { dup2(null, 1); dup2(null, 2) }
     }
 
     func startRun() throws {
@@ -81,12 +92,20 @@ struct TrainCommand: ParsableCommand {
         }
         let (compilation, graph) = try compileResized(declared, to: size) { SpecArgument.compile(spec, input: $0) }
         printWarnings(compilation)
+        let world = Communicator.world
+        guard world.isLeader else {
+            let trainer = try Trainer(graph: graph, specText: compilation.source, options: options, runDirectory: out ?? "")
+            if let weights { _ = try trainer.startFrom(weights: weights, given: compilation) }
+            _ = try trainer.run()
+            return
+        }
         let run = try RunDirectory.createForNewRun(out ?? RunDirectory.defaultPath(forSpecNamed: graph.name))
         defer { run.unlock() }
         let cost = graph.cost
         print("training \(graph.name) (\(NetcIR.Summary.grouped(cost.parameters)) params) on \(options.dataDirectory ?? options.dataset)"
               + " at \(graph.inputShape.height)x\(graph.inputShape.width), batch \(options.batch), \(options.epochs) epoch(s),"
               + " \(optimizerDescription(options.recipe)), \(options.schedule.name) schedule"
+              + (world.size > 1 ? ", data parallel over \(world.size) ranks" : "")
               + " -> \(run.path)")
         let result = try run.removingIfFailedBeforeCheckpoint {
             try run.writeSpec(compilation.source)
@@ -101,18 +120,23 @@ struct TrainCommand: ParsableCommand {
     }
 
     func continueRun(in directory: String) throws {
-        let run = try RunDirectory.openForResume(directory)
-        defer { run.unlock() }
-        let resumption = try Resumption(checkpoint: Checkpoint.read(run.checkpointPath), from: run.checkpointPath, overrides: overrides)
+        // Every rank reads the checkpoint (the run may resume over a different number of ranks);
+        // rank 0 alone locks the directory it writes.
+        let world = Communicator.world
+        let run = world.isLeader ? try RunDirectory.openForResume(directory) : nil
+        defer { run?.unlock() }
+        let checkpointPath = run?.checkpointPath ?? (directory as NSString).appendingPathComponent(RunDirectory.checkpointName)
+        let specPath = run?.specPath ?? (directory as NSString).appendingPathComponent(RunDirectory.specName)
+        let resumption = try Resumption(checkpoint: Checkpoint.read(checkpointPath), from: checkpointPath, overrides: overrides)
         if resumption.isComplete {
             print(resumption.completeMessage(runDirectory: directory))
             return
         }
         guard let spec = resumption.checkpoint.spec else {
-            throw TrainingError("\(run.checkpointPath) holds weights without netc's metadata, so the run cannot resume from it",
+            throw TrainingError("\(checkpointPath) holds weights without netc's metadata, so the run cannot resume from it",
                                 help: "start a new run")
         }
-        let graph = try compile(SpecArgument.compile(text: spec, file: run.specPath, input: resumption.options))
+        let graph = try compile(SpecArgument.compile(text: spec, file: specPath, input: resumption.options))
         print(resumption.startMessage(name: graph.name))
         let trainer = try Trainer(graph: graph, specText: spec, options: resumption.options, runDirectory: directory,
                                   resume: resumption)

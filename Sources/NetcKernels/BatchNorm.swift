@@ -1,6 +1,11 @@
 // Batch normalisation over CNHW activations (or [F, N] features): channel c owns the
 // contiguous run x[c, 0..<M] with M = N*H*W, so every statistic is a 1-D reduction.
 
+/// Sums per-channel statistics, in place, over every process holding a part of the batch
+/// (synchronised batch norm across data-parallel ranks). Called on the calling thread, between
+/// the kernels' parallel passes.
+public typealias BatchStatisticsSum = (UnsafeMutableBufferPointer<Double>) -> Void
+
 /// Training-mode forward with batch statistics, PyTorch semantics.
 ///
 /// `y = (x - mean) / sqrt(var + eps) * gamma + beta` with the biased batch variance;
@@ -11,7 +16,9 @@
 ///   - gamma, beta, runningMean, runningVar, saveMean, saveInvStd: `[C]`.
 ///     `saveMean` / `saveInvStd` receive the batch mean and `1/sqrt(var + eps)` for backward.
 ///   - relu: write `max(y, 0)` (the ReLU after the batch norm, fused; its backward is
-///     `batchNormBackward(..., reluOutput: y)`).
+///     `batchNormBackward(..., reluBeta: beta)`).
+///   - sum: for a batch split across processes, adds up their per-channel sums, so that each
+///     part is normalised with the whole batch's statistics (synchronised batch norm).
 public func batchNormForwardTraining(
     x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
     channels: Int, perChannel m: Int,
@@ -19,7 +26,7 @@ public func batchNormForwardTraining(
     epsilon: Float, momentum: Float,
     runningMean: UnsafeMutableBufferPointer<Float>, runningVar: UnsafeMutableBufferPointer<Float>,
     saveMean: UnsafeMutableBufferPointer<Float>, saveInvStd: UnsafeMutableBufferPointer<Float>,
-    relu: Bool = false
+    relu: Bool = false, across sum: BatchStatisticsSum? = nil
 ) {
     precondition(m >= 1 && x.count >= channels * m && y.count >= channels * m, "batchnorm: bad buffers")
     precondition([gamma.count, beta.count, runningMean.count, runningVar.count,
@@ -28,26 +35,49 @@ public func batchNormForwardTraining(
     let gp = gamma.baseAddress!, bp = beta.baseAddress!
     let rm = runningMean.baseAddress!, rv = runningVar.baseAddress!
     let sm = saveMean.baseAddress!, si = saveInvStd.baseAddress!
-    parallelFor(channels, workPerItem: 3 * m) { range in
-        for c in range {
-            let xc = xp + c * m, yc = yp + c * m
-            // Two passes (mean, then squared deviations) avoid E[x²]-E[x]² cancellation.
-            let mean = sumDouble(xc, m) / Double(m)
-            let sq = sumSquaredDeviation(xc, m, Float(mean))
-            let variance = sq / Double(m)
-            let invStd = 1 / (variance + Double(epsilon)).squareRoot()
-            sm[c] = Float(mean); si[c] = Float(invStd)
-            let unbiased = m > 1 ? sq / Double(m - 1) : variance
-            rm[c] = (1 - momentum) * rm[c] + momentum * Float(mean)
-            rv[c] = (1 - momentum) * rv[c] + momentum * Float(unbiased)
-            // y = x * scale + shift, one FMA-able op per element.
-            let scale = gp[c] * Float(invStd), shift = bp[c] - Float(mean) * scale
-            if relu {
-                for i in 0..<m { yc[i] = max(xc[i] * scale + shift, 0) }
-            } else {
-                for i in 0..<m { yc[i] = xc[i] * scale + shift }
+    /// Normalises channel c with the batch's mean and sum of squared deviations over `count` values.
+    func normalize(_ c: Int, mean: Double, squaredDeviations sq: Double, count: Double) {
+        let xc = xp + c * m, yc = yp + c * m
+        let variance = sq / count
+        let invStd = 1 / (variance + Double(epsilon)).squareRoot()
+        sm[c] = Float(mean); si[c] = Float(invStd)
+        let unbiased = count > 1 ? sq / (count - 1) : variance
+        rm[c] = (1 - momentum) * rm[c] + momentum * Float(mean)
+        rv[c] = (1 - momentum) * rv[c] + momentum * Float(unbiased)
+        // y = x * scale + shift, one FMA-able op per element.
+        let scale = gp[c] * Float(invStd), shift = bp[c] - Float(mean) * scale
+        if relu {
+            for i in 0..<m { yc[i] = max(xc[i] * scale + shift, 0) }
+        } else {
+            for i in 0..<m { yc[i] = xc[i] * scale + shift }
+        }
+    }
+    guard let sum else {
+        parallelFor(channels, workPerItem: 3 * m) { range in
+            for c in range {
+                // Two passes (mean, then squared deviations) avoid E[x²]-E[x]² cancellation.
+                let mean = sumDouble(xp + c * m, m) / Double(m)
+                normalize(c, mean: mean, squaredDeviations: sumSquaredDeviation(xp + c * m, m, Float(mean)), count: Double(m))
             }
         }
+        return
+    }
+    // The same two passes over a batch split across processes, each pass's sums added up over them.
+    let totals = UnsafeMutableBufferPointer<Double>.allocate(capacity: channels + 1)
+    defer { totals.deallocate() }
+    parallelFor(channels, workPerItem: m) { range in
+        for c in range { totals[c] = sumDouble(xp + c * m, m) }
+    }
+    totals[channels] = Double(m)
+    sum(totals)
+    let count = totals[channels], means = (0..<channels).map { totals[$0] / count }
+    parallelFor(channels, workPerItem: m) { range in
+        for c in range { totals[c] = sumSquaredDeviation(xp + c * m, m, Float(means[c])) }
+    }
+    totals[channels] = 0
+    sum(totals)
+    parallelFor(channels, workPerItem: 2 * m) { range in
+        for c in range { normalize(c, mean: means[c], squaredDeviations: totals[c], count: count) }
     }
 }
 
@@ -90,87 +120,95 @@ public func batchNormForwardInference(
 ///   - x, dy, dx: `[C, M]`; dx is overwritten, or added to when `accumulate`.
 ///   - gamma, saveMean, saveInvStd, dGamma, dBeta: `[C]` (dGamma, dBeta overwritten).
 ///   - reluBeta: `[C]`, the batch norm's beta when the ReLU is fused, or nil.
+///   - sum: as in the forward; dx then follows the whole batch's statistics, while dGamma and
+///     dBeta hold this part's share (summed over the processes with the other gradients).
 public func batchNormBackward(
     x: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>, dx: UnsafeMutableBufferPointer<Float>,
     channels: Int, perChannel m: Int,
     gamma: UnsafeBufferPointer<Float>, saveMean: UnsafeBufferPointer<Float>, saveInvStd: UnsafeBufferPointer<Float>,
     dGamma: UnsafeMutableBufferPointer<Float>, dBeta: UnsafeMutableBufferPointer<Float>,
-    accumulate: Bool, reluBeta: UnsafeBufferPointer<Float>? = nil
+    accumulate: Bool, reluBeta: UnsafeBufferPointer<Float>? = nil, across sum: BatchStatisticsSum? = nil
 ) {
     precondition(x.count >= channels * m && dy.count >= channels * m && dx.count >= channels * m,
                  "batchnorm: bad buffers")
     precondition(reluBeta.map { $0.count >= channels } ?? true, "batchnorm: per-channel buffer too small")
-    if let reluBeta {
-        batchNormReLUBackward(x: x, dy: dy, beta: reluBeta, dx: dx, channels: channels, perChannel: m, gamma: gamma,
-                              saveMean: saveMean, saveInvStd: saveInvStd, dGamma: dGamma, dBeta: dBeta, accumulate: accumulate)
-        return
-    }
     precondition(dGamma.count >= channels && dBeta.count >= channels, "batchnorm: per-channel buffer too small")
     let xp = x.baseAddress!, dyp = dy.baseAddress!, dxp = dx.baseAddress!
     let dgp = dGamma.baseAddress!, dbp = dBeta.baseAddress!
-    parallelFor(channels, workPerItem: 3 * m) { range in
-        for c in range {
-            let xc = xp + c * m, dyc = dyp + c * m, dxc = dxp + c * m
-            let mean = saveMean[c], invStd = saveInvStd[c]
-            let sumDy = sumDouble(dyc, m)
-            let sumDyXc = dotDeviation(dyc, xc, m, mean)          // Σ dy * (x - mean)
-            dbp[c] = Float(sumDy)
-            dgp[c] = Float(sumDyXc * Double(invStd))
-            // dx = k * (dy - meanDy - (x - mean) * invStd² * meanDyXc), k = gamma * invStd
-            let k = gamma[c] * invStd
-            let meanDy = Float(sumDy / Double(m))
-            let coef = Float(sumDyXc / Double(m)) * invStd * invStd
+    /// `(Σ dy, Σ dy * (x - mean))` over channel c's values here, with dy masked by the fused ReLU;
+    /// also writes them as the channel's dBeta and dGamma.
+    func channelSums(_ c: Int) -> (Double, Double) {
+        let xc = xp + c * m, dyc = dyp + c * m, mean = saveMean[c], invStd = saveInvStd[c]
+        let sums: (Double, Double)
+        if let reluBeta {
+            // The forward's scale and shift, computed the same way (batchNormForwardTraining).
+            let scale = gamma[c] * invStd, shift = reluBeta[c] - mean * scale
+            sums = maskedSums(dyc, xc, scale, shift, m, mean)
+        } else {
+            sums = (sumDouble(dyc, m), dotDeviation(dyc, xc, m, mean))
+        }
+        dbp[c] = Float(sums.0)
+        dgp[c] = Float(sums.1 * Double(invStd))
+        return sums
+    }
+    /// dx = k * (dz - mean(dz) - (x - mean) * invStd² * mean(dz * (x - mean))), k = gamma * invStd,
+    /// from the batch's sums over `count` values.
+    func applyGradient(_ c: Int, sumDz: Double, sumDzXc: Double, count: Double) {
+        let xc = xp + c * m, dyc = dyp + c * m, dxc = dxp + c * m
+        let mean = saveMean[c], invStd = saveInvStd[c]
+        let k = gamma[c] * invStd, meanDz = Float(sumDz / count)
+        let coef = Float(sumDzXc / count) * invStd * invStd
+        guard let reluBeta else {
             if accumulate {
-                for i in 0..<m { dxc[i] += k * (dyc[i] - meanDy - (xc[i] - mean) * coef) }
+                for i in 0..<m { dxc[i] += k * (dyc[i] - meanDz - (xc[i] - mean) * coef) }
             } else {
-                for i in 0..<m { dxc[i] = k * (dyc[i] - meanDy - (xc[i] - mean) * coef) }
+                for i in 0..<m { dxc[i] = k * (dyc[i] - meanDz - (xc[i] - mean) * coef) }
             }
+            return
+        }
+        // dz = y > 0 ? dy : 0, y recomputed as the forward computed it (same operations, so the
+        // same bits), in SIMD selects (a branch would keep LLVM from vectorizing, as in `reluBackward`).
+        let scale = gamma[c] * invStd, shift = reluBeta[c] - mean * scale
+        let zero = SIMD8<Float>(), kv = SIMD8<Float>(repeating: k), mv = SIMD8<Float>(repeating: mean)
+        let meanv = SIMD8<Float>(repeating: meanDz), coefv = SIMD8<Float>(repeating: coef)
+        let sv = SIMD8<Float>(repeating: scale), tv = SIMD8<Float>(repeating: shift)
+        var i = 0
+        while i + 8 <= m {
+            let xv = UnsafeRawPointer(xc + i).loadUnaligned(as: SIMD8<Float>.self)
+            let yv = xv * sv + tv
+            let dz = UnsafeRawPointer(dyc + i).loadUnaligned(as: SIMD8<Float>.self).replacing(with: zero, where: .!(yv .> zero))
+            var d = kv * (dz - meanv - (xv - mv) * coefv)
+            if accumulate { d += UnsafeRawPointer(dxc + i).loadUnaligned(as: SIMD8<Float>.self) }
+            UnsafeMutableRawPointer(dxc + i).storeBytes(of: d, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < m {
+            let dz = xc[i] * scale + shift > 0 ? dyc[i] : 0
+            let d = k * (dz - meanDz - (xc[i] - mean) * coef)
+            dxc[i] = accumulate ? dxc[i] + d : d
+            i += 1
         }
     }
-}
-
-/// `batchNormBackward` through a fused ReLU: `dz = y > 0 ? dy : 0` with `y = x * scale + shift`
-/// recomputed as the forward computed it (same operations, so the same bits), in SIMD selects (a
-/// branch would keep LLVM from vectorizing, as in `reluBackward`).
-private func batchNormReLUBackward(
-    x: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>,
-    dx: UnsafeMutableBufferPointer<Float>, channels: Int, perChannel m: Int,
-    gamma: UnsafeBufferPointer<Float>, saveMean: UnsafeBufferPointer<Float>, saveInvStd: UnsafeBufferPointer<Float>,
-    dGamma: UnsafeMutableBufferPointer<Float>, dBeta: UnsafeMutableBufferPointer<Float>, accumulate: Bool
-) {
-    let xp = x.baseAddress!, dyp = dy.baseAddress!, dxp = dx.baseAddress!
-    let dgp = dGamma.baseAddress!, dbp = dBeta.baseAddress!
-    parallelFor(channels, workPerItem: 4 * m) { range in
-        for c in range {
-            let xc = xp + c * m, dyc = dyp + c * m, dxc = dxp + c * m
-            let mean = saveMean[c], invStd = saveInvStd[c]
-            // The forward's scale and shift, computed the same way (batchNormForwardTraining).
-            let scale = gamma[c] * invStd, shift = beta[c] - mean * scale
-            let (sumDz, sumDzXc) = maskedSums(dyc, xc, scale, shift, m, mean)   // Σ dz, Σ dz * (x - mean)
-            dbp[c] = Float(sumDz)
-            dgp[c] = Float(sumDzXc * Double(invStd))
-            let k = gamma[c] * invStd, meanDz = Float(sumDz / Double(m))
-            let coef = Float(sumDzXc / Double(m)) * invStd * invStd
-            let zero = SIMD8<Float>(), kv = SIMD8<Float>(repeating: k), mv = SIMD8<Float>(repeating: mean)
-            let meanv = SIMD8<Float>(repeating: meanDz), coefv = SIMD8<Float>(repeating: coef)
-            let sv = SIMD8<Float>(repeating: scale), tv = SIMD8<Float>(repeating: shift)
-            var i = 0
-            while i + 8 <= m {
-                let xv = UnsafeRawPointer(xc + i).loadUnaligned(as: SIMD8<Float>.self)
-                let yv = xv * sv + tv
-                let dz = UnsafeRawPointer(dyc + i).loadUnaligned(as: SIMD8<Float>.self).replacing(with: zero, where: .!(yv .> zero))
-                var d = kv * (dz - meanv - (xv - mv) * coefv)
-                if accumulate { d += UnsafeRawPointer(dxc + i).loadUnaligned(as: SIMD8<Float>.self) }
-                UnsafeMutableRawPointer(dxc + i).storeBytes(of: d, as: SIMD8<Float>.self)
-                i += 8
-            }
-            while i < m {
-                let dz = xc[i] * scale + shift > 0 ? dyc[i] : 0
-                let d = k * (dz - meanDz - (xc[i] - mean) * coef)
-                dxc[i] = accumulate ? dxc[i] + d : d
-                i += 1
+    guard let sum else {
+        parallelFor(channels, workPerItem: 4 * m) { range in
+            for c in range {
+                let (sumDz, sumDzXc) = channelSums(c)
+                applyGradient(c, sumDz: sumDz, sumDzXc: sumDzXc, count: Double(m))
             }
         }
+        return
+    }
+    // A batch split across processes: dx needs the whole batch's sums. dGamma and dBeta keep this
+    // process's part, which the data-parallel step sums with the other gradients.
+    let totals = UnsafeMutableBufferPointer<Double>.allocate(capacity: 2 * channels + 1)
+    defer { totals.deallocate() }
+    parallelFor(channels, workPerItem: 2 * m) { range in
+        for c in range { (totals[2 * c], totals[2 * c + 1]) = channelSums(c) }
+    }
+    totals[2 * channels] = Double(m)
+    sum(totals)
+    parallelFor(channels, workPerItem: 2 * m) { range in
+        for c in range { applyGradient(c, sumDz: totals[2 * c], sumDzXc: totals[2 * c + 1], count: totals[2 * channels]) }
     }
 }
 

@@ -70,7 +70,7 @@ extension Interpreter {
                               gamma: UnsafeBufferPointer(p[0]), saveMean: UnsafeBufferPointer(mean),
                               saveInvStd: UnsafeBufferPointer(invStd), dGamma: dp[0], dBeta: dp[1],
                               accumulate: accumulate[0],
-                              reluBeta: plan.fusedReLU[i] == nil ? nil : UnsafeBufferPointer(p[1]))
+                              reluBeta: plan.fusedReLU[i] == nil ? nil : UnsafeBufferPointer(p[1]), across: batchStatisticsSum)
         case .relu:
             if wants() { reluBackward(y: UnsafeBufferPointer(plan.value(i, n)), dy: dy, dx: dx(), accumulate: accumulate[0]) }
         case .activation(let a):

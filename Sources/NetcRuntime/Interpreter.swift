@@ -60,6 +60,9 @@ public final class Interpreter {
     /// False: dropout passes values through in training too (to compare a step with another
     /// framework, whose masks differ).
     public var dropoutEnabled = true
+    /// Training with the batch split across processes and batch norm synchronised over them:
+    /// adds up the processes' per-channel sums (nil: each batch norm sees this process's part).
+    public var batchStatisticsSum: BatchStatisticsSum?
 
     /// The key of node `id`'s mask in this step.
     func dropoutMaskKey(_ id: Node.ID) -> UInt64 {
@@ -189,7 +192,7 @@ public final class Interpreter {
                                      gamma: UnsafeBufferPointer(p[0]), beta: UnsafeBufferPointer(p[1]),
                                      epsilon: Float(b.eps), momentum: Float(b.momentum),
                                      runningMean: p[2], runningVar: p[3], saveMean: mean, saveInvStd: invStd,
-                                     relu: plan.fusedReLU[i] != nil)
+                                     relu: plan.fusedReLU[i] != nil, across: batchStatisticsSum)
         case .dropout(let p) where plan.training:
             dropoutForward(p: dropoutEnabled ? p : 0, key: dropoutMaskKey(i), x: x(), y: y)
         case .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear:
@@ -238,7 +241,9 @@ public final class Interpreter {
     /// Mean softmax cross-entropy of the output logits against `labels` (one per sample), and
     /// how many samples the argmax got right. After a training forward this also seeds the
     /// output gradient for `backward()`.
-    public func loss(labels: UnsafeBufferPointer<Int32>) -> (loss: Double, correct: Int) {
+    /// `batchOf`: the batch this one is a share of (data-parallel training), whose mean loss the
+    /// seeded gradient is then of; the loss returned stays this share's mean.
+    public func loss(labels: UnsafeBufferPointer<Int32>, batchOf total: Int? = nil) -> (loss: Double, correct: Int) {
         let n = currentBatch, out = graph.outputShape
         precondition(out.height * out.width == 1, "loss needs vector logits, the output is \(out)")
         precondition(labels.count == n, "\(labels.count) labels for a batch of \(n)")
@@ -246,6 +251,10 @@ public final class Interpreter {
         let result = softmaxCrossEntropy(logits: UnsafeBufferPointer(outputValue()), labels: labels,
                                          classes: out.elementCount, n: n,
                                          dLogits: seed ? plan!.gradient(graph.output, n) : nil)
+        if seed, let total, total != n {
+            let d = plan!.gradient(graph.output, n), share = Float(n) / Float(total)
+            for i in d.indices { d[i] *= share }
+        }
         outputGradientReady = seed
         return result
     }

@@ -42,6 +42,10 @@ public final class Trainer {
     /// The ranks training together: each takes its share of every batch, their gradients are
     /// summed before each step, and rank 0 alone writes the run directory.
     public let communicator: Communicator
+    /// With several ranks, batch norm takes its statistics over the whole batch (all ranks'
+    /// shares, summed over them in each forward and backward), so that the ranks compute the
+    /// function one process would; off, each rank's share has its own, as DDP's default.
+    public var synchronizeBatchNorm = false
     /// Stop after this global step as Ctrl-C would (checkpoint, then return): for tests of resuming.
     public var stopAfterStep: Int?
     /// Tests: stop during the next evaluation, as Ctrl-C there does.
@@ -153,7 +157,7 @@ public final class Trainer {
             func batch(_ k: Int) -> ArraySlice<Int> { order[k * options.batch ..< min((k + 1) * options.batch, count)] }
             /// This rank's share of them.
             func indices(_ k: Int) -> ArraySlice<Int> { communicator.share(of: batch(k)) }
-            let started = Date()
+            let started = Date(), sumSecondsBefore = communicator.gradientSumSeconds
             var seenThisSession = 0
             // A run stopped after an epoch's last step (or during its evaluation) resumes to evaluate it.
             if state.stepInEpoch < stepsPerEpoch { batches.request(indices(state.stepInEpoch), epoch: state.epoch) }
@@ -164,10 +168,14 @@ public final class Trainer {
                 let lr = schedule.rate(at: state.step)
                 let batchImages = UnsafeBufferPointer(rebasing: img[0..<n * sampleCount])
                 var result = (loss: 0.0, correct: 0)
+                // Every rank must take part in each synchronised statistic: a last batch with fewer
+                // images than ranks leaves some without a share, and its batch norms unsynchronised.
+                interpreter.batchStatisticsSum = synchronizeBatchNorm && batchCount >= communicator.size
+                    ? { [communicator] in communicator.sum($0) } : nil
                 if n > 0 {
                     interpreter.dropoutKey = Self.dropoutKey(seed: options.seed, step: state.step)
                     interpreter.forward(batchImages, batchSize: n, training: true)
-                    result = interpreter.loss(labels: UnsafeBufferPointer(rebasing: lab[0..<n]))
+                    result = interpreter.loss(labels: UnsafeBufferPointer(rebasing: lab[0..<n]), batchOf: batchCount)
                     guard result.loss.isFinite || communicator.size > 1 else { throw nonFinite(result.loss, images: Array(batchImages), n: n) }
                     interpreter.backward()
                 } else {
@@ -180,7 +188,7 @@ public final class Trainer {
                 state.epochLossSum += whole.loss * Double(batchCount)
                 state.epochCorrect += whole.correct
                 state.epochSeen += batchCount
-                seenThisSession += n
+                seenThisSession += batchCount
                 let elapsed = Date().timeIntervalSince(started)
                 let rate = Double(seenThisSession) / max(elapsed, 1e-9)
                 if progressEnabled {
@@ -226,7 +234,8 @@ public final class Trainer {
                                  "train_loss": .double(metrics.trainLoss), "train_acc": .double(metrics.trainAcc),
                                  "test_loss": .double(testLoss), "test_acc": .double(testAccuracy),
                                  "seconds": .double(seconds), "images_per_s": .double(rate),
-                                 "data_load_s": .double(data.loading), "data_wait_s": .double(data.waiting)])
+                                 "data_load_s": .double(data.loading), "data_wait_s": .double(data.waiting),
+                                 "ranks": .int(communicator.size), "gradient_sum_s": .double(communicator.gradientSumSeconds - sumSecondsBefore)])
             if progressEnabled {
                 progress.epochDone(String(format: "epoch %d/%d  train loss %.4f  train acc %.3f  test loss %.4f  test acc %.4f  (%.0f s, %.1f img/s)",
                                           state.epoch + 1, options.epochs, metrics.trainLoss, metrics.trainAcc, testLoss, testAccuracy,

@@ -41,6 +41,8 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("checkpoint-every"), parsing: .unconditional, help: "Also checkpoint every N steps.") var checkpointEvery: Int?
     @Option(name: .customLong("log-every"), parsing: .unconditional, help: "Log a metrics line every N steps.") var logEvery: Int?
     @Option(help: "Continue the run in this directory from its checkpoint.") var resume: String?
+    @Flag(name: .customLong("sync-bn"), help: "Under mpirun: batch norm takes its statistics over all ranks' images, as one process would over the whole batch (default: each rank's own, as PyTorch DDP's).")
+    var syncBatchNorm = false
     @Option(help: "Start from these weights (a netc checkpoint, or a PyTorch state_dict saved with safetensors) instead of an initialisation.")
     var weights: String?
 
@@ -95,6 +97,7 @@ struct TrainCommand: ParsableCommand {
         let world = Communicator.world
         guard world.isLeader else {
             let trainer = try Trainer(graph: graph, specText: compilation.source, options: options, runDirectory: out ?? "")
+            trainer.synchronizeBatchNorm = syncBatchNorm
             if let weights { _ = try trainer.startFrom(weights: weights, given: compilation) }
             _ = try trainer.run()
             return
@@ -105,11 +108,12 @@ struct TrainCommand: ParsableCommand {
         print("training \(graph.name) (\(NetcIR.Summary.grouped(cost.parameters)) params) on \(options.dataDirectory ?? options.dataset)"
               + " at \(graph.inputShape.height)x\(graph.inputShape.width), batch \(options.batch), \(options.epochs) epoch(s),"
               + " \(optimizerDescription(options.recipe)), \(options.schedule.name) schedule"
-              + (world.size > 1 ? ", data parallel over \(world.size) ranks" : "")
+              + (world.size > 1 ? ", data parallel over \(world.size) ranks" + (syncBatchNorm ? " (batch norm synchronised)" : "") : "")
               + " -> \(run.path)")
         let result = try run.removingIfFailedBeforeCheckpoint {
             try run.writeSpec(compilation.source)
             let trainer = try Trainer(graph: graph, specText: compilation.source, options: options, runDirectory: run.path)
+            trainer.synchronizeBatchNorm = syncBatchNorm
             if let weights {
                 if let warning = try trainer.startFrom(weights: weights, given: compilation) { printError("warning: \(warning)\n") }
                 print("starting from the weights in \(weights)")
@@ -140,6 +144,7 @@ struct TrainCommand: ParsableCommand {
         print(resumption.startMessage(name: graph.name))
         let trainer = try Trainer(graph: graph, specText: spec, options: resumption.options, runDirectory: directory,
                                   resume: resumption)
+        trainer.synchronizeBatchNorm = syncBatchNorm
         try finish(trainer.run(), in: directory)
     }
 

@@ -5,7 +5,8 @@ struct BNRun { var y, mean, invStd, runMean, runVar, dx, dGamma, dBeta: [Float] 
 
 func runFastBN(x: [Float], dy: [Float], channels c: Int, m: Int, gamma: [Float], beta: [Float],
                eps: Float, momentum: Float, runMean: [Float], runVar: [Float],
-               dxInit: [Float]? = nil, accumulate: Bool = false, relu: Bool = false) -> BNRun {
+               dxInit: [Float]? = nil, accumulate: Bool = false, relu: Bool = false,
+               across sum: BatchStatisticsSum? = nil) -> BNRun {
     var r = BNRun(y: zeros(c * m), mean: zeros(c), invStd: zeros(c), runMean: runMean, runVar: runVar,
                   dx: dxInit ?? [Float](repeating: .nan, count: c * m), dGamma: zeros(c), dBeta: zeros(c))
     x.ro { xp in gamma.ro { gp in beta.ro { bp in dy.ro { dyp in
@@ -14,7 +15,7 @@ func runFastBN(x: [Float], dy: [Float], channels c: Int, m: Int, gamma: [Float],
         r.invStd.withUnsafeMutableBufferPointer { si in
             batchNormForwardTraining(x: xp, y: yp, channels: c, perChannel: m, gamma: gp, beta: bp,
                                      epsilon: eps, momentum: momentum, runningMean: rm, runningVar: rv,
-                                     saveMean: sm, saveInvStd: si, relu: relu)
+                                     saveMean: sm, saveInvStd: si, relu: relu, across: sum)
         } } } } }
         let (mean, inv) = (r.mean, r.invStd)
         mean.ro { sm in inv.ro { si in
@@ -22,7 +23,7 @@ func runFastBN(x: [Float], dy: [Float], channels c: Int, m: Int, gamma: [Float],
             r.dBeta.withUnsafeMutableBufferPointer { db in
                 batchNormBackward(x: xp, dy: dyp, dx: dxp, channels: c, perChannel: m, gamma: gp,
                                   saveMean: sm, saveInvStd: si, dGamma: dg, dBeta: db, accumulate: accumulate,
-                                  reluBeta: relu ? bp : nil)
+                                  reluBeta: relu ? bp : nil, across: sum)
             } } }
         } }
     } } } }
@@ -126,4 +127,44 @@ func batchNormWithReLUMatchesBatchNormThenReLU(_ c: Int, _ m: Int) {
                                       runningMean: rm, runningVar: rv, epsilon: 0, relu: true)
         } } } } }
     expectClose(z, [0, 0, 0.5, 1, 0, 0, 5, 5], tol: 1e-7, "inference relu(y)")
+}
+
+/// Synchronised batch norm: a process holding half of a batch whose other half, on another
+/// process, is a copy of its own (so every sum over the ranks doubles) normalises exactly as one
+/// process holding the whole batch does, forward and backward (the running variance's unbiased
+/// count included); its dGamma and dBeta are its half's share of the whole batch's.
+@Test(arguments: [false, true])
+func synchronisedBatchNormEqualsTheWholeBatch(_ relu: Bool) {
+    let c = 3, m = 2 * 5 * 7
+    var rng = TestRNG(seed: relu ? 11 : 12)
+    let x = randomArray(c * m, &rng, range: -2...3), dy = randomArray(c * m, &rng)
+    let gamma = randomArray(c, &rng, range: 0.5...1.5), beta = randomArray(c, &rng)
+    let rm0 = randomArray(c, &rng), rv0 = randomArray(c, &rng, range: 0.5...2)
+    let otherRankHoldsACopy: BatchStatisticsSum = { sums in for i in sums.indices { sums[i] *= 2 } }
+    let half = runFastBN(x: x, dy: dy, channels: c, m: m, gamma: gamma, beta: beta, eps: 1e-5, momentum: 0.1,
+                         runMean: rm0, runVar: rv0, relu: relu, across: otherRankHoldsACopy)
+    func twice(_ a: [Float]) -> [Float] {
+        var out: [Float] = []
+        for ch in 0..<c { let run = a[ch * m ..< (ch + 1) * m]; out += run; out += run }
+        return out
+    }
+    func firstHalf(_ a: [Float]) -> [Float] {
+        var out: [Float] = []
+        for ch in 0..<c { out += a[2 * ch * m ..< (2 * ch + 1) * m] }
+        return out
+    }
+    let whole = runFastBN(x: twice(x), dy: twice(dy), channels: c, m: 2 * m, gamma: gamma, beta: beta, eps: 1e-5,
+                          momentum: 0.1, runMean: rm0, runVar: rv0, relu: relu)
+    expectClose(half.y, firstHalf(whole.y), tol: 1e-6, "y")
+    expectClose(half.mean, whole.mean, tol: 1e-6, "saved mean")
+    expectClose(half.invStd, whole.invStd, tol: 1e-6, "saved invStd")
+    expectClose(half.runMean, whole.runMean, tol: 1e-6, "running mean")
+    expectClose(half.runVar, whole.runVar, tol: 1e-6, "running var (unbiased over 2m - 1)")
+    expectClose(half.dx, firstHalf(whole.dx), tol: 1e-5, "dx")
+    expectClose(half.dGamma, whole.dGamma.map { $0 / 2 }, tol: 1e-5, "dGamma")
+    expectClose(half.dBeta, whole.dBeta.map { $0 / 2 }, tol: 1e-5, "dBeta")
+    // The local kernel's running variance differs (unbiased over m - 1), so this test can fail.
+    let alone = runFastBN(x: x, dy: dy, channels: c, m: m, gamma: gamma, beta: beta, eps: 1e-5, momentum: 0.1,
+                          runMean: rm0, runVar: rv0, relu: relu)
+    #expect(scaledError(alone.runVar, doubles(whole.runVar)) > 1e-4)
 }

@@ -16,12 +16,10 @@ import Testing
         #expect((0..<4).map { Communicator.share(of: 0..<2, rank: $0, size: 4).count } == [1, 1, 0, 0])
     }
 
-    /// A network without batch norm, whose function does not depend on how a batch is split:
-    /// `mpirun -np 2` must reach one process's weights (float32 sums in another order, so not
-    /// bit for bit) and log the same losses. The last batch (90 = 5 x 16 + 10) is split 5 + 5.
-    static let spec = """
+    /// A network without batch norm, whose function does not depend on how a batch is split.
+    static let plain = """
         netc: 1
-        name: tiny
+        name: plain
         input: {channels: 1, size: 8}
         classes: 10
         layers:
@@ -32,36 +30,63 @@ import Testing
           - global_avgpool
           - flatten
           - linear: {out: $classes}
-        train: {batch: 16, epochs: 2, optimizer: {sgd: {lr: 0.1, momentum: 0.9}}}
+        """
+
+    /// Batch norm in the stem and in residual and ResNeXt blocks: a rank's share of a batch has
+    /// statistics of its own unless `--sync-bn` sums them over the ranks.
+    static let normalized = """
+        netc: 1
+        name: normalized
+        input: {channels: 1, size: 8}
+        classes: 10
+        stem: [{conv: {out: 4, kernel: 3, pad: 1}}, batchnorm, relu]
+        stages:
+          - {block: residual, depth: 1, channels: 4}
+          - {block: resnext, depth: 1, channels: 8, stride: 2, bot_mul: 1, groups: 2}
+        head: [global_avgpool, flatten, {linear: {out: $classes}}]
         """
 
     /// The debug `netc` the tests were built with (`make test` builds it first).
     static let netc = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent(".build/debug/netc").path
 
-    @Test func twoRanksReachOneProcessWeights() throws {
-        let dir = try makeTempDir()
+    /// `mpirun -np 2` against one process, 20 steps of SGD with momentum (batch 8 of 80 images,
+    /// 2 epochs): the ranks must reach one process's weights and momentum, and log its losses,
+    /// within float32's reordered sums (measured: 8e-6 with batch norm, 1e-7 without); without
+    /// `--sync-bn` batch norm computes another function, and the weights part.
+    @Test(arguments: [("plain", false), ("normalized", true), ("normalized", false)])
+    func twoRanksAgainstOneProcess(_ spec: String, _ syncBatchNorm: Bool) throws {
+        let dir = try makeTempDir("\(#function)-\(spec)-\(syncBatchNorm)")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try TrainerTests.writeDataset(dir)
-        try Data(Self.spec.utf8).write(to: URL(fileURLWithPath: "\(dir)/tiny.yaml"))
-        let train = ["train", "\(dir)/tiny.yaml", "--data", dir, "--limit", "90"]
+        try Data((spec == "plain" ? Self.plain : Self.normalized).utf8).write(to: URL(fileURLWithPath: "\(dir)/net.yaml"))
+        let train = ["train", "\(dir)/net.yaml", "--data", dir, "--limit", "80", "--batch", "8", "--epochs", "2",
+                     "--lr", "0.05", "--momentum", "0.9", "--log-every", "1"]
         try run(Self.netc, train + ["--out", "\(dir)/one"])
-        try run("/usr/bin/mpirun", ["--allow-run-as-root", "--oversubscribe", "-np", "2", Self.netc] + train + ["--out", "\(dir)/two"])
+        try run("/usr/bin/mpirun", ["--allow-run-as-root", "--oversubscribe", "-np", "2", Self.netc] + train
+                + ["--out", "\(dir)/two"] + (syncBatchNorm ? ["--sync-bn"] : []))
 
-        let one = try Checkpoint.read("\(dir)/one/checkpoint.safetensors").file.tensors
-        let two = try Checkpoint.read("\(dir)/two/checkpoint.safetensors").file.tensors
-        #expect(Set(one.keys) == Set(two.keys))
+        let one = try Checkpoint.read("\(dir)/one/checkpoint.safetensors")
+        let two = try Checkpoint.read("\(dir)/two/checkpoint.safetensors")
+        #expect(one.position?.step == 20 && two.position?.step == 20)
+        #expect(Set(one.file.tensors.keys) == Set(two.file.tensors.keys))
+        #expect(one.file.tensors.keys.contains { $0.contains("momentum") }, "the optimizer's state is compared too")
         var worst: Float = 0
-        for (name, a) in one {
-            let x = try a.floats(), y = try #require(two[name]).floats()
-            let scale = max(x.map(abs).max() ?? 0, 1e-6)
+        for (name, a) in one.file.tensors where a.dtype == .F32 {
+            let x = try a.floats(), y = try #require(two.file.tensors[name]).floats()
+            // A conv's bias before a batch norm has no gradient: its momentum is round-off, so a floor.
+            let scale = max(x.map(abs).max() ?? 0, 1e-3)
             worst = max(worst, zip(x, y).map { abs($0 - $1) / scale }.max() ?? 0)
         }
-        #expect(worst <= 1e-5, "worst relative difference \(worst)")
-        #expect(one.keys.contains { $0.contains("momentum") }, "the optimizer's state is compared too")
-        #expect(try losses("\(dir)/one") .elementsEqual(try losses("\(dir)/two")) { abs($0 - $1) <= 1e-5 * abs($0) })
+        if spec == "normalized" && !syncBatchNorm {
+            #expect(worst > 1e-2, "per-rank statistics are another function: worst relative difference \(worst)")
+            return
+        }
+        #expect(worst <= 1e-4, "worst relative difference \(worst)")
+        let losses = (try losses("\(dir)/one"), try losses("\(dir)/two"))
+        #expect(losses.0.count == 20 + 2 && losses.0.elementsEqual(losses.1) { abs($0 - $1) <= 1e-4 * abs($0) }, "\(losses)")
         // Rank 0 alone wrote: one run directory each, nothing else.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["one", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "tiny.yaml", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "two"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasSuffix(".gz") }.sorted() == ["net.yaml", "one", "two"])
     }
 
     /// Every train_loss in a run's metrics.jsonl, in order.

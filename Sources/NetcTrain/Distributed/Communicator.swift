@@ -8,6 +8,8 @@ public final class Communicator: @unchecked Sendable {
     public let rank: Int
     public let size: Int
     private let usesMPI: Bool
+    /// Seconds spent summing gradients so far (waiting for the slowest rank included).
+    public private(set) var gradientSumSeconds = 0.0
 
     /// The world this process belongs to: mpirun's (Open MPI sets OMPI_COMM_WORLD_SIZE in each
     /// rank's environment), else a world of one.
@@ -48,6 +50,8 @@ public final class Communicator: @unchecked Sendable {
     /// Sums `values` over every rank, in place.
     public func sum(_ values: UnsafeMutableBufferPointer<Float>) {
         guard usesMPI else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { gradientSumSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         // MPI counts are Int32: sum a large buffer in pieces.
         var lo = 0
         while lo < values.count {
@@ -57,11 +61,16 @@ public final class Communicator: @unchecked Sendable {
         }
     }
 
+    /// Sums `values` over every rank, in place (statistics: a few per channel).
+    public func sum(_ values: UnsafeMutableBufferPointer<Double>) {
+        guard usesMPI, !values.isEmpty else { return }
+        check(netc_mpi_sum_doubles(values.baseAddress!, Int32(values.count)), "sum statistics")
+    }
+
     /// `values` summed over every rank.
     public func sum(_ values: [Double]) -> [Double] {
-        guard usesMPI else { return values }
         var out = values
-        out.withUnsafeMutableBufferPointer { check(netc_mpi_sum_doubles($0.baseAddress!, Int32($0.count)), "sum metrics") }
+        out.withUnsafeMutableBufferPointer { sum($0) }
         return out
     }
 

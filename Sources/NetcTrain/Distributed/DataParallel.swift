@@ -12,15 +12,14 @@ struct CombinedStep {
 /// accuracy and whether to stop. In one process each is the identity.
 extension Trainer {
     /// Sums this rank's share of a step (`n` of the batch's `batchCount` images) with the others'.
+    /// `share`: its loss, the mean over its images, and how many it classified right.
     /// Throws, on every rank at once, when any rank's loss is not finite, naming that rank.
     func combineRanks(_ share: (loss: Double, correct: Int), n: Int, of batchCount: Int,
                       images: UnsafeBufferPointer<Float>) throws -> CombinedStep {
         guard communicator.size > 1 else { return CombinedStep(loss: share.loss, correct: share.correct, stop: Interrupt.wasRequested) }
-        // Each share's gradient is the mean over its images; the batch's is their mean weighted by
-        // share size. (Equal shares of a power-of-two count are weighted exactly.)
-        let gradients = store.allGradients, weight = Float(n) / Float(batchCount)
-        for i in gradients.indices { gradients[i] *= weight }
-        communicator.sum(gradients)
+        // Each share's gradient is of the whole batch's mean loss (`loss(labels:batchOf:)`), over its
+        // own images: the batch's is their sum.
+        communicator.sum(store.allGradients)
         let finite = n == 0 || share.loss.isFinite
         var mine = [n > 0 && finite ? share.loss * Double(n) : 0, Double(share.correct), Interrupt.wasRequested ? 1 : 0]
         mine += (0..<communicator.size).map { $0 == communicator.rank && !finite ? 1 : 0 }

@@ -14,10 +14,16 @@ static inline int netc_mpi_init(void) {
 static inline int netc_mpi_rank(int *rank) { return MPI_Comm_rank(MPI_COMM_WORLD, rank); }
 static inline int netc_mpi_size(int *size) { return MPI_Comm_size(MPI_COMM_WORLD, size); }
 
-/// In-place sum of `count` floats over every rank.
-static inline int netc_mpi_sum_floats(float *values, int count) {
-    return MPI_Allreduce(MPI_IN_PLACE, values, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+/// Starts an in-place sum of `count` floats over every rank; `netc_mpi_test` or `netc_mpi_wait`
+/// on `request` to finish it.
+static inline int netc_mpi_start_sum_floats(float *values, int count, MPI_Request *request) {
+    return MPI_Iallreduce(MPI_IN_PLACE, values, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, request);
 }
+
+/// Whether a started operation is done (`*done`); also lets MPI move the others along.
+static inline int netc_mpi_test(MPI_Request *request, int *done) { return MPI_Test(request, done, MPI_STATUS_IGNORE); }
+
+static inline int netc_mpi_wait(MPI_Request *request) { return MPI_Wait(request, MPI_STATUS_IGNORE); }
 
 /// In-place sum of `count` doubles over every rank.
 static inline int netc_mpi_sum_doubles(double *values, int count) {

@@ -36,6 +36,7 @@ extension Interpreter {
             let t0 = profile == nil ? 0 : DispatchTime.now().uptimeNanoseconds
             backward(node, plan: plan, n: n)
             if profile != nil { profile!.backward[node.id] += Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
+            afterBackward?(node.id)
         }
         outputGradientReady = false
     }

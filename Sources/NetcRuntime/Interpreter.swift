@@ -63,6 +63,10 @@ public final class Interpreter {
     /// Training with the batch split across processes and batch norm synchronised over them:
     /// adds up the processes' per-channel sums (nil: each batch norm sees this process's part).
     public var batchStatisticsSum: BatchStatisticsSum?
+    /// Called after the backward of each node (in reverse order, nodes without a gradient skipped):
+    /// the gradients of every parameter of that node and of the nodes after it are final, so
+    /// data-parallel training can start summing them while the earlier layers run.
+    public var afterBackward: ((Node.ID) -> Void)?
 
     /// The key of node `id`'s mask in this step.
     func dropoutMaskKey(_ id: Node.ID) -> UInt64 {

@@ -46,6 +46,9 @@ public final class Trainer {
     /// shares, summed over them in each forward and backward), so that the ranks compute the
     /// function one process would; off, each rank's share has its own, as DDP's default.
     public var synchronizeBatchNorm = false
+    /// With several ranks, gradients are summed in buckets of this many bytes, each started as
+    /// soon as backward completes it; 0: one sum after backward.
+    public var gradientBucketBytes = 4 << 20
     /// Stop after this global step as Ctrl-C would (checkpoint, then return): for tests of resuming.
     public var stopAfterStep: Int?
     /// Tests: stop during the next evaluation, as Ctrl-C there does.
@@ -148,6 +151,10 @@ public final class Trainer {
         defer { log?.close() }
 
         let sampleCount = graph.inputShape.elementCount
+        let buckets = communicator.size > 1
+            ? GradientBuckets(communicator: communicator, store: store, graph: graph, bucketFloats: gradientBucketBytes / 4) : nil
+        interpreter.afterBackward = buckets.map { b in { b.finished($0) } }
+        defer { interpreter.afterBackward = nil }
         let batches = BatchPrefetcher(trainBatcher, batch: options.batch)
         var progress = Progress()
 
@@ -157,7 +164,7 @@ public final class Trainer {
             func batch(_ k: Int) -> ArraySlice<Int> { order[k * options.batch ..< min((k + 1) * options.batch, count)] }
             /// This rank's share of them.
             func indices(_ k: Int) -> ArraySlice<Int> { communicator.share(of: batch(k)) }
-            let started = Date(), sumSecondsBefore = communicator.gradientSumSeconds
+            let started = Date(), waitBefore = buckets?.waitSeconds ?? 0
             var seenThisSession = 0
             // A run stopped after an epoch's last step (or during its evaluation) resumes to evaluate it.
             if state.stepInEpoch < stepsPerEpoch { batches.request(indices(state.stepInEpoch), epoch: state.epoch) }
@@ -168,6 +175,7 @@ public final class Trainer {
                 let lr = schedule.rate(at: state.step)
                 let batchImages = UnsafeBufferPointer(rebasing: img[0..<n * sampleCount])
                 var result = (loss: 0.0, correct: 0)
+                buckets?.reset()
                 // Every rank must take part in each synchronised statistic: a last batch with fewer
                 // images than ranks leaves some without a share, and its batch norms unsynchronised.
                 interpreter.batchStatisticsSum = synchronizeBatchNorm && batchCount >= communicator.size
@@ -181,7 +189,7 @@ public final class Trainer {
                 } else {
                     store.allGradients.update(repeating: 0)   // a last batch smaller than the ranks
                 }
-                let whole = try combineRanks(result, n: n, of: batchCount, images: batchImages)
+                let whole = try combineRanks(result, n: n, of: batchCount, images: batchImages, buckets: buckets)
                 optimizer.step(learningRate: lr)
                 state.step += 1
                 state.stepInEpoch += 1
@@ -235,7 +243,7 @@ public final class Trainer {
                                  "test_loss": .double(testLoss), "test_acc": .double(testAccuracy),
                                  "seconds": .double(seconds), "images_per_s": .double(rate),
                                  "data_load_s": .double(data.loading), "data_wait_s": .double(data.waiting),
-                                 "ranks": .int(communicator.size), "gradient_sum_s": .double(communicator.gradientSumSeconds - sumSecondsBefore)])
+                                 "ranks": .int(communicator.size), "gradient_wait_s": .double((buckets?.waitSeconds ?? 0) - waitBefore)])
             if progressEnabled {
                 progress.epochDone(String(format: "epoch %d/%d  train loss %.4f  train acc %.3f  test loss %.4f  test acc %.4f  (%.0f s, %.1f img/s)",
                                           state.epoch + 1, options.epochs, metrics.trainLoss, metrics.trainAcc, testLoss, testAccuracy,

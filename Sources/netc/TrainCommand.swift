@@ -43,6 +43,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Continue the run in this directory from its checkpoint.") var resume: String?
     @Flag(name: .customLong("sync-bn"), help: "Under mpirun: batch norm takes its statistics over all ranks' images, as one process would over the whole batch (default: each rank's own, as PyTorch DDP's).")
     var syncBatchNorm = false
+    @Option(name: .customLong("bucket-mb"), parsing: .unconditional,
+            help: "Under mpirun: sum gradients in buckets of this many MiB, each started as soon as backward completes it, 0 for one sum after backward.")
+    var bucketMiB: Double = 4
     @Option(help: "Start from these weights (a netc checkpoint, or a PyTorch state_dict saved with safetensors) instead of an initialisation.")
     var weights: String?
 
@@ -59,6 +62,7 @@ struct TrainCommand: ParsableCommand {
         try RecipeFlags.check("weight-decay", weightDecay.flatMap(RecipeLimits.weightDecay))
         try RecipeFlags.check("warmup-epochs", warmupEpochs.flatMap(RecipeLimits.warmupEpochs))
         try RecipeFlags.check("seed", seed.flatMap(RecipeLimits.seed))
+        guard (0...1024).contains(bucketMiB) else { throw ValidationError("--bucket-mb must be from 0 to 1024 (MiB), got \(bucketMiB)") }
         if let schedule, TrainSpec.Schedule(name: schedule) == nil {
             throw ValidationError("--schedule must be constant, step or cosine, got '\(schedule)'")
         }
@@ -98,6 +102,7 @@ struct TrainCommand: ParsableCommand {
         guard world.isLeader else {
             let trainer = try Trainer(graph: graph, specText: compilation.source, options: options, runDirectory: out ?? "")
             trainer.synchronizeBatchNorm = syncBatchNorm
+            trainer.gradientBucketBytes = Int(bucketMiB * 1048576)
             if let weights { _ = try trainer.startFrom(weights: weights, given: compilation) }
             _ = try trainer.run()
             return
@@ -114,6 +119,7 @@ struct TrainCommand: ParsableCommand {
             try run.writeSpec(compilation.source)
             let trainer = try Trainer(graph: graph, specText: compilation.source, options: options, runDirectory: run.path)
             trainer.synchronizeBatchNorm = syncBatchNorm
+            trainer.gradientBucketBytes = Int(bucketMiB * 1048576)
             if let weights {
                 if let warning = try trainer.startFrom(weights: weights, given: compilation) { printError("warning: \(warning)\n") }
                 print("starting from the weights in \(weights)")
@@ -145,6 +151,7 @@ struct TrainCommand: ParsableCommand {
         let trainer = try Trainer(graph: graph, specText: spec, options: resumption.options, runDirectory: directory,
                                   resume: resumption)
         trainer.synchronizeBatchNorm = syncBatchNorm
+        trainer.gradientBucketBytes = Int(bucketMiB * 1048576)
         try finish(trainer.run(), in: directory)
     }
 

@@ -54,6 +54,8 @@ import Testing
     /// 2 epochs): the ranks must reach one process's weights and momentum, and log its losses,
     /// within float32's reordered sums (measured: 8e-6 with batch norm, 1e-7 without); without
     /// `--sync-bn` batch norm computes another function, and the weights part.
+    /// The normalized network's ~1,000 gradients go in 1 KiB buckets (4 of them, started during
+    /// backward), the plain one's in one.
     @Test(arguments: [("plain", false), ("normalized", true), ("normalized", false)])
     func twoRanksAgainstOneProcess(_ spec: String, _ syncBatchNorm: Bool) throws {
         let dir = try makeTempDir("\(#function)-\(spec)-\(syncBatchNorm)")
@@ -64,7 +66,7 @@ import Testing
                      "--lr", "0.05", "--momentum", "0.9", "--log-every", "1"]
         try run(Self.netc, train + ["--out", "\(dir)/one"])
         try run("/usr/bin/mpirun", ["--allow-run-as-root", "--oversubscribe", "-np", "2", Self.netc] + train
-                + ["--out", "\(dir)/two"] + (syncBatchNorm ? ["--sync-bn"] : []))
+                + ["--out", "\(dir)/two", "--bucket-mb", spec == "plain" ? "4" : "0.001"] + (syncBatchNorm ? ["--sync-bn"] : []))
 
         let one = try Checkpoint.read("\(dir)/one/checkpoint.safetensors")
         let two = try Checkpoint.read("\(dir)/two/checkpoint.safetensors")

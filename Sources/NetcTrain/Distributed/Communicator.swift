@@ -8,8 +8,6 @@ public final class Communicator: @unchecked Sendable {
     public let rank: Int
     public let size: Int
     private let usesMPI: Bool
-    /// Seconds spent summing gradients so far (waiting for the slowest rank included).
-    public private(set) var gradientSumSeconds = 0.0
 
     /// The world this process belongs to: mpirun's (Open MPI sets OMPI_COMM_WORLD_SIZE in each
     /// rank's environment), else a world of one.
@@ -47,20 +45,6 @@ public final class Communicator: @unchecked Sendable {
         return items[lo..<lo + base + (rank < extra ? 1 : 0)]
     }
 
-    /// Sums `values` over every rank, in place.
-    public func sum(_ values: UnsafeMutableBufferPointer<Float>) {
-        guard usesMPI else { return }
-        let start = DispatchTime.now().uptimeNanoseconds
-        defer { gradientSumSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-        // MPI counts are Int32: sum a large buffer in pieces.
-        var lo = 0
-        while lo < values.count {
-            let count = min(values.count - lo, Int(Int32.max))
-            check(netc_mpi_sum_floats(values.baseAddress! + lo, Int32(count)), "sum gradients")
-            lo += count
-        }
-    }
-
     /// Sums `values` over every rank, in place (statistics: a few per channel).
     public func sum(_ values: UnsafeMutableBufferPointer<Double>) {
         guard usesMPI, !values.isEmpty else { return }
@@ -86,7 +70,7 @@ public final class Communicator: @unchecked Sendable {
     }
 
     /// MPI's default handler aborts the job on an error, so a failure here is a broken installation.
-    private func check(_ code: Int32, _ what: String) {
+    func check(_ code: Int32, _ what: String) {
         guard code != MPI_SUCCESS else { return }
         FileHandle.standardError.write(Data("error: rank \(rank): MPI failed to \(what) (code \(code))\n".utf8))
         netc_mpi_abort(1)

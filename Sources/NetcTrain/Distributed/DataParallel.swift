@@ -15,11 +15,11 @@ extension Trainer {
     /// `share`: its loss, the mean over its images, and how many it classified right.
     /// Throws, on every rank at once, when any rank's loss is not finite, naming that rank.
     func combineRanks(_ share: (loss: Double, correct: Int), n: Int, of batchCount: Int,
-                      images: UnsafeBufferPointer<Float>) throws -> CombinedStep {
-        guard communicator.size > 1 else { return CombinedStep(loss: share.loss, correct: share.correct, stop: Interrupt.wasRequested) }
+                      images: UnsafeBufferPointer<Float>, buckets: GradientBuckets?) throws -> CombinedStep {
+        guard let buckets else { return CombinedStep(loss: share.loss, correct: share.correct, stop: Interrupt.wasRequested) }
         // Each share's gradient is of the whole batch's mean loss (`loss(labels:batchOf:)`), over its
-        // own images: the batch's is their sum.
-        communicator.sum(store.allGradients)
+        // own images: the batch's is their sum, which the buckets started during backward.
+        buckets.finish()
         let finite = n == 0 || share.loss.isFinite
         var mine = [n > 0 && finite ? share.loss * Double(n) : 0, Double(share.correct), Interrupt.wasRequested ? 1 : 0]
         mine += (0..<communicator.size).map { $0 == communicator.rank && !finite ? 1 : 0 }

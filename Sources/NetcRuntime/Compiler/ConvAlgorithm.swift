@@ -13,6 +13,10 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// im2col over only the kernel taps that read a pixel: on maps smaller than the kernel's
     /// reach (3x3 on 1x1) the others only multiply padding.
     case liveTaps = "im2col gemm, live taps"
+    /// The whole map as one matrix product per batch, each output pixel multiplying only the input
+    /// pixels in its window: on maps with fewer pixels than taps (3x3 on 2x2: 16 multiplies per
+    /// channel pair against im2col's 36).
+    case wholeMap = "gemm over whole maps"
     /// Winograd F(2x2, 3x3) for 3x3 stride-1 convolutions: 2.25x fewer multiplies than direct,
     /// with float32 error close to direct's (`WinogradTests`: at most 5 ulps of the output scale).
     case winograd = "winograd F(2x2,3x3)"
@@ -22,8 +26,9 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     case winograd4x4 = "winograd F(4x4,3x3)"
 
     /// The algorithm for one pass of a convolution of this shape and batch (`g.n`): direct loops
-    /// for a depthwise convolution; one GEMM for
-    /// a 1x1; im2col over the live taps when the map is smaller than the kernel's reach; for a
+    /// for a depthwise convolution; one GEMM for a 1x1; the whole-map product when the map has
+    /// fewer pixels than live taps; im2col over the live taps when the map is smaller than the
+    /// kernel's reach; for a
     /// 3x3 stride-1 convolution the Winograd tile that multiplies least, if it multiplies at most
     /// half as much as direct convolution (`winogradCost`; on a tie the smaller tile, whose error
     /// is smaller), except in training's forward; im2col otherwise. Measured per shape
@@ -33,6 +38,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     public static func choose(_ g: ConvGeometry, for pass: ConvPass) -> ConvAlgorithm {
         if g.isDepthwise { return .depthwise }
         if g.isPointwise { return .pointwise }
+        if g.wholeMapApplies { return .wholeMap }
         if g.hasDeadTaps { return .liveTaps }
         guard g.winogradApplies, pass != .trainingForward else { return .im2col }
         let (f2, f4) = (winogradCost(g, .f2x2), winogradCost(g, .f4x4))
@@ -65,6 +71,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         case .pointwise: g.isPointwise
         case .im2col: !g.isPointwise && !g.hasDeadTaps
         case .liveTaps: !g.isPointwise && g.hasDeadTaps
+        case .wholeMap: g.wholeMapApplies
         case .winograd, .winograd4x4: g.winogradApplies
         }
     }
@@ -74,6 +81,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         switch self {
         case .depthwise: 0
         case .pointwise, .im2col, .liveTaps: g.workspaceCount
+        case .wholeMap: g.wholeMapWorkspaceCount
         case .winograd: g.winogradWorkspaceCount(.f2x2)
         case .winograd4x4: g.winogradWorkspaceCount(.f4x4)
         }
@@ -87,6 +95,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             depthwiseConvForward(g, x: x, weight: weight, bias: bias, y: y, epilogue: epilogue)
         case .pointwise, .im2col, .liveTaps:
             convForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue)
+        case .wholeMap:
+            wholeMapConvForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue)
         case .winograd, .winograd4x4:
             winogradConvForward(g, tile: tile, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue)
         }
@@ -99,6 +109,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             depthwiseConvBackwardData(g, dy: dy, weight: weight, dx: dx, accumulate: accumulate)
         case .pointwise, .im2col, .liveTaps:
             convBackwardData(g, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
+        case .wholeMap:
+            wholeMapConvBackwardData(g, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
         case .winograd, .winograd4x4:
             winogradConvBackwardData(g, tile: tile, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
         }
@@ -112,6 +124,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             depthwiseConvBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias)
         case .pointwise, .im2col, .liveTaps:
             convBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
+        case .wholeMap:
+            wholeMapConvBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
         case .winograd, .winograd4x4:
             winogradConvBackwardFilter(g, tile: tile, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
         }

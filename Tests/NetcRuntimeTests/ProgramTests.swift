@@ -194,25 +194,25 @@ import NetcKernels
         let program = Program.inference(graph, batch: 2)
         #expect(program.explain(plan: InferencePlan(program: program, batchSize: 2)) == """
             tiny: 18 steps for 44 nodes; passes: fold-batchnorm, fuse-residual-add, fuse-relu
-            step  runs              op                 algorithm            fused into it                                               output
-               0  input             Input              -                    -                                                           slot 1
-               1  stem.conv1        Conv2d             winograd F(4x4,3x3)  bn1 (folded into weights), relu1                            slot 0
-               2  stages.0.0.conv1  Conv2d             winograd F(4x4,3x3)  bn1 (folded into weights), relu1                            slot 1
-               3  stages.0.0.conv2  Conv2d             winograd F(4x4,3x3)  bn2 (folded into weights), add (+ stem.relu1), relu2        slot 0, onto its residual
-               4  stages.1.0.conv1  Conv2d             gemm 1x1             bn1 (folded into weights), relu1                            slot 1
-               5  stages.1.0.conv2  Conv2d             im2col gemm          bn2 (folded into weights), relu2                            slot 2
-               6  stages.1.0.conv3  Conv2d             gemm 1x1             bn3 (folded into weights)                                   slot 1
-               7  stages.1.0.conv4  Conv2d             im2col gemm          bn4 (folded into weights), add (+ bn3), relu3               slot 1, onto its residual
-               8  stages.2.0.conv1  Conv2d             gemm 1x1             bn1 (folded into weights), relu1                            slot 0
-               9  stages.2.0.conv2  Conv2d             im2col gemm          bn2 (folded into weights), relu2                            slot 2
-              10  stages.2.0.conv3  Conv2d             gemm 1x1             bn3 (folded into weights), add (+ stages.1.0.relu3), relu3  slot 1, onto its residual
-              11  stages.3.0.bn1    BatchNorm2d        -                    relu1                                                       slot 1
-              12  stages.3.0.conv1  Conv2d             im2col gemm          bn2 (folded into weights), relu2                            slot 0
-              13  stages.3.0.conv2  Conv2d             im2col gemm          -                                                           slot 2
-              14  stages.3.0.conv3  Conv2d             im2col gemm          add (+ conv2)                                               slot 2, onto its residual
-              15  head.avgpool1     AdaptiveAvgPool2d  -                    -                                                           slot 0
-              16  head.flatten1     Flatten            -                    -                                                           slot 1
-              17  head.fc1          Linear             -                    -                                                           slot 0
+            step  runs              op                 algorithm             fused into it                                               output
+               0  input             Input              -                     -                                                           slot 1
+               1  stem.conv1        Conv2d             winograd F(4x4,3x3)   bn1 (folded into weights), relu1                            slot 0
+               2  stages.0.0.conv1  Conv2d             winograd F(4x4,3x3)   bn1 (folded into weights), relu1                            slot 1
+               3  stages.0.0.conv2  Conv2d             winograd F(4x4,3x3)   bn2 (folded into weights), add (+ stem.relu1), relu2        slot 0, onto its residual
+               4  stages.1.0.conv1  Conv2d             gemm 1x1              bn1 (folded into weights), relu1                            slot 1
+               5  stages.1.0.conv2  Conv2d             im2col gemm           bn2 (folded into weights), relu2                            slot 2
+               6  stages.1.0.conv3  Conv2d             gemm 1x1              bn3 (folded into weights)                                   slot 1
+               7  stages.1.0.conv4  Conv2d             im2col gemm           bn4 (folded into weights), add (+ bn3), relu3               slot 1, onto its residual
+               8  stages.2.0.conv1  Conv2d             gemm 1x1              bn1 (folded into weights), relu1                            slot 0
+               9  stages.2.0.conv2  Conv2d             im2col gemm           bn2 (folded into weights), relu2                            slot 2
+              10  stages.2.0.conv3  Conv2d             gemm 1x1              bn3 (folded into weights), add (+ stages.1.0.relu3), relu3  slot 1, onto its residual
+              11  stages.3.0.bn1    BatchNorm2d        -                     relu1                                                       slot 1
+              12  stages.3.0.conv1  Conv2d             im2col gemm           bn2 (folded into weights), relu2                            slot 0
+              13  stages.3.0.conv2  Conv2d             gemm over whole maps  -                                                           slot 2
+              14  stages.3.0.conv3  Conv2d             im2col gemm           add (+ conv2)                                               slot 2, onto its residual
+              15  head.avgpool1     AdaptiveAvgPool2d  -                     -                                                           slot 0
+              16  head.flatten1     Flatten            -                     -                                                           slot 1
+              17  head.fc1          Linear             -                     -                                                           slot 0
             memory at batch 2: 20.6 KiB in 3 slots and a conv workspace
 
             """)

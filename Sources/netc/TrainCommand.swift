@@ -100,9 +100,7 @@ struct TrainCommand: ParsableCommand {
         printWarnings(compilation)
         let world = Communicator.world
         guard world.isLeader else {
-            let trainer = try Trainer(graph: graph, specText: compilation.source, options: options, runDirectory: out ?? "")
-            trainer.synchronizeBatchNorm = syncBatchNorm
-            trainer.gradientBucketBytes = Int(bucketMiB * 1048576)
+            let trainer = try makeTrainer(graph, compilation.source, options, in: out ?? "")
             if let weights { _ = try trainer.startFrom(weights: weights, given: compilation) }
             _ = try trainer.run()
             return
@@ -117,9 +115,7 @@ struct TrainCommand: ParsableCommand {
               + " -> \(run.path)")
         let result = try run.removingIfFailedBeforeCheckpoint {
             try run.writeSpec(compilation.source)
-            let trainer = try Trainer(graph: graph, specText: compilation.source, options: options, runDirectory: run.path)
-            trainer.synchronizeBatchNorm = syncBatchNorm
-            trainer.gradientBucketBytes = Int(bucketMiB * 1048576)
+            let trainer = try makeTrainer(graph, compilation.source, options, in: run.path)
             if let weights {
                 if let warning = try trainer.startFrom(weights: weights, given: compilation) { printError("warning: \(warning)\n") }
                 print("starting from the weights in \(weights)")
@@ -148,11 +144,16 @@ struct TrainCommand: ParsableCommand {
         }
         let graph = try compile(SpecArgument.compile(text: spec, file: specPath, input: resumption.options))
         print(resumption.startMessage(name: graph.name))
-        let trainer = try Trainer(graph: graph, specText: spec, options: resumption.options, runDirectory: directory,
-                                  resume: resumption)
+        try finish(makeTrainer(graph, spec, resumption.options, in: directory, resume: resumption).run(), in: directory)
+    }
+
+    /// A trainer with this command's data-parallel settings.
+    func makeTrainer(_ graph: Graph, _ specText: String, _ options: TrainingOptions, in directory: String,
+                     resume: Resumption? = nil) throws -> Trainer {
+        let trainer = try Trainer(graph: graph, specText: specText, options: options, runDirectory: directory, resume: resume)
         trainer.synchronizeBatchNorm = syncBatchNorm
         trainer.gradientBucketBytes = Int(bucketMiB * 1048576)
-        try finish(trainer.run(), in: directory)
+        return trainer
     }
 
     func finish(_ result: TrainingResult, in directory: String) throws {

@@ -158,3 +158,35 @@ func dropoutDropsAFractionPAndScalesTheRest(_ p: Double) {
     #expect(dx == y, "the backward draws the forward's mask")
     #expect(p == 0 ? other == y : other != y, "another key, another mask")
 }
+
+/// The stem pool's vector path (3x3, stride 2, pad 1, eight outputs at a time: outputs 1 to 17 of
+/// a 37-wide row) against the reference and the scalar loop's rules: ties (values on a coarse
+/// grid) go to the window's first maximum, a window of -inf keeps its first pixel, and the first
+/// NaN in a window wins (two NaNs lie in some windows here).
+@Test func stemPoolVectorPathMatchesReference() {
+    let g = PoolGeometry(channels: 2, n: 2, height: 9, width: 37, kernel: 3, stride: 2, pad: 1)
+    var rng = TestRNG(seed: 9)
+    var x = randomArray(g.inputCount, &rng).map { ($0 * 3).rounded() }
+    let plane = 9 * 37
+    for r in 0..<3 { for c in 5..<12 { x[plane + r * 37 + c] = -.infinity } }     // plane 1, outputs (0, 3...5)
+    let finite = Reference.maxPool(g, x: x)
+    x[2 * plane + 4 * 37 + 10] = .nan; x[2 * plane + 5 * 37 + 9] = .nan              // plane 2
+    let r = runFastPool(g, x: x, dy: zeros(g.outputCount))
+    for p in 0..<g.planes { for i in 0..<g.outH { for j in 0..<g.outW {
+        let o = (p * g.outH + i) * g.outW + j
+        // The window's first NaN in row-major order wins; without one, Reference's maximum.
+        var firstNaN: Int?
+        for a in max(2 * i - 1, 0)...min(2 * i + 1, g.height - 1) {
+            for b in max(2 * j - 1, 0)...min(2 * j + 1, g.width - 1) where firstNaN == nil && x[p * plane + a * 37 + b].isNaN {
+                firstNaN = a * 37 + b
+            }
+        }
+        if let nan = firstNaN {
+            #expect(r.maxY[o].isNaN && r.idx[o] == Int32(nan), "output \(o)")
+        } else {
+            #expect(r.maxY[o] == finite.y[o] && r.idx[o] == finite.indices[o], "output \(o)")
+        }
+    } } }
+    #expect(r.idx[g.outH * g.outW + 4] == Int32(0 * 37 + 7), "a window of -inf keeps its first pixel")
+    #expect(r.maxY.filter(\.isNaN).count == 4)
+}

@@ -33,7 +33,9 @@ let package = Package(
         // Plain -O, not -Ounchecked: the kernels' preconditions stay in release builds as a last
         // line of defence (callgrind: -Ounchecked saved 2.7% of a ResNet-18 step's instructions
         // once im2col/col2im use wrapping index arithmetic; see Im2col.swift).
-        .target(name: "NetcKernels", dependencies: ["COpenBLAS"]),
+        // Kernels that pick an instruction set at run time (AVX-512, AVX2), which Swift cannot.
+        .target(name: "CKernels"),
+        .target(name: "NetcKernels", dependencies: ["COpenBLAS", "CKernels"]),
         .target(name: "NetcRuntime", dependencies: ["NetcIR", "NetcKernels"]),
         .target(name: "NetcTrain", dependencies: ["NetcRuntime", "NetcSpec", "CZlib", "CImageCodecs", "CMPI"]),
         .executableTarget(name: "netc", dependencies: [

@@ -25,12 +25,16 @@
 ///   - workspace: at least `geometry.workspaceCount` floats.
 ///   - epilogue: what follows the GEMM while each chunk is still in cache (a residual join
 ///     already in `y`, ReLU); none by default.
+///   - packed: the same weights as `packConvWeights` packs them (one group only), to multiply
+///     with `gemmPacked` instead of OpenBLAS: for few GEMM columns (a small batch on a small map).
 public func convForward(_ g: ConvGeometry,
                         x: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>,
                         bias: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>,
-                        workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none) {
+                        workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none,
+                        packed: UnsafePointer<Float>? = nil) {
     checkConvBuffers(g, x.count, y.count, weight.count, workspace.count)
     precondition(bias.map { $0.count >= g.outChannels } ?? true, "conv: bias too small")
+    precondition(packed == nil || g.groups == 1, "conv: packed weights are for one group")
     let ohw = g.outH * g.outW, cols = g.n * ohw, inPlane = g.n * g.height * g.width
     let cinG = g.groupInChannels, coutG = g.groupOutChannels, k = g.patchSize
     let xp = x.baseAddress!, wp = weight.baseAddress!, yp = y.baseAddress!
@@ -40,18 +44,28 @@ public func convForward(_ g: ConvGeometry,
         let xg = xp + grp * cinG * inPlane, yg = yp + grp * coutG * cols
         let bg = bias.map { $0.baseAddress! + grp * coutG }
         if g.isPointwise {
-            gemm(m: coutG, n: cols, k: k, a: wp + grp * coutG * k, lda: k, b: xg, ldb: cols, beta: beta, c: yg, ldc: cols,
-                 parallel: parallel)
+            if let packed {
+                gemmPacked(m: coutG, n: cols, k: k, packed: packed, b: xg, ldb: cols, c: yg, ldc: cols,
+                           accumulate: epilogue.accumulate, parallel: parallel)
+            } else {
+                gemm(m: coutG, n: cols, k: k, a: wp + grp * coutG * k, lda: k, b: xg, ldb: cols, beta: beta, c: yg, ldc: cols,
+                     parallel: parallel)
+            }
             finishRows(yg, rows: coutG, stride: cols, columns: 0..<cols, bias: bg, relu: epilogue.relu, parallel: parallel)
             return
         }
         let (col, compact) = convScratch(g, scratch)
-        let wg = liveTapWeights(g, wp + grp * coutG * k, compact)      // [Cout/g, rows]
+        let wg = packed == nil ? liveTapWeights(g, wp + grp * coutG * k, compact) : wp      // [Cout/g, rows]
         forEachChunk(g) { images in
             let width = images.count * ohw
             im2col(g, x: xg, images: images, col: col, parallel: parallel)
-            gemm(m: coutG, n: width, k: rows, a: wg, lda: rows, b: col, ldb: width,
-                 beta: beta, c: yg + images.lowerBound * ohw, ldc: cols, parallel: parallel)
+            if let packed {
+                gemmPacked(m: coutG, n: width, k: rows, packed: packed, b: col, ldb: width, c: yg + images.lowerBound * ohw,
+                           ldc: cols, accumulate: epilogue.accumulate, parallel: parallel)
+            } else {
+                gemm(m: coutG, n: width, k: rows, a: wg, lda: rows, b: col, ldb: width,
+                     beta: beta, c: yg + images.lowerBound * ohw, ldc: cols, parallel: parallel)
+            }
             finishRows(yg, rows: coutG, stride: cols, columns: images.lowerBound * ohw ..< images.upperBound * ohw,
                        bias: bg, relu: epilogue.relu, parallel: parallel)
         }
@@ -199,6 +213,21 @@ private func liveTapWeights(_ g: ConvGeometry, _ weight: UnsafePointer<Float>,
         }
     }
     return UnsafePointer(compact)
+}
+
+/// Floats of a one-group convolution's weights as `packConvWeights` packs them.
+public func packedConvWeightCount(_ g: ConvGeometry) -> Int {
+    PackedPanels.count(m: g.outChannels, k: g.unfoldedRows)
+}
+
+/// A one-group convolution's weights packed for `convForward(packed:)`: the GEMM's left matrix
+/// `[Cout, Cin*T]` (the live taps only, when some are dead) in `PackedPanels`' form.
+public func packConvWeights(_ g: ConvGeometry, weight: UnsafePointer<Float>, into packed: UnsafeMutablePointer<Float>) {
+    precondition(g.groups == 1, "conv: packed weights are for one group")
+    let compact = UnsafeMutablePointer<Float>.allocate(capacity: max(g.outChannels * g.unfoldedRows, 1))
+    defer { compact.deallocate() }
+    let rows = liveTapWeights(g, weight, compact)
+    PackedPanels.pack(m: g.outChannels, k: g.unfoldedRows, a: rows, lda: g.unfoldedRows, into: packed)
 }
 
 /// The inverse for gradients: `compact` (`[Cout/g, Cin/g*T]`) into `dw` (`[Cout/g, Cin/g*KH*KW]`),

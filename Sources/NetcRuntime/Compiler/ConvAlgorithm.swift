@@ -89,12 +89,12 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
 
     func forward(_ g: ConvGeometry, x: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>,
                  bias: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>,
-                 workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none) {
+                 workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none, packed: UnsafePointer<Float>? = nil) {
         switch self {
         case .depthwise:
             depthwiseConvForward(g, x: x, weight: weight, bias: bias, y: y, epilogue: epilogue)
         case .pointwise, .im2col, .liveTaps:
-            convForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue)
+            convForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue, packed: packed)
         case .wholeMap:
             wholeMapConvForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue)
         case .winograd, .winograd4x4:
@@ -132,6 +132,14 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     }
 
     private var tile: WinogradTile { self == .winograd4x4 ? .f4x4 : .f2x2 }
+
+    /// Whether its forward multiplies prepacked weights (`packConvWeights`) for this shape: an
+    /// unfolding or 1x1 GEMM of one group with at most `packedGemmMaxColumns` columns (a batch of
+    /// one on ResNet-18's last two stages), where OpenBLAS would repack the weights every call.
+    func multipliesPackedWeights(_ g: ConvGeometry) -> Bool {
+        guard [.pointwise, .im2col, .liveTaps].contains(self), g.groups == 1 else { return false }
+        return g.n * g.outH * g.outW <= packedGemmMaxColumns
+    }
 }
 
 /// What a convolution is computed for, which bounds the error its algorithm may add.

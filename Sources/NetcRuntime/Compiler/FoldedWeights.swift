@@ -1,10 +1,17 @@
 import NetcIR
+import NetcKernels
 
 /// The weights and biases of every conv that absorbed a batch norm (`ProgramPass.foldBatchNorm`),
 /// computed from the parameter store and recomputed only when the store has changed since
-/// (its `generation`), so a batch-1 forward does not refold 11 M weights each time.
+/// (its `generation`), so a batch-1 forward does not refold 11 M weights each time; and where the
+/// conv's algorithm multiplies prepacked weights at the program's batch
+/// (`ConvAlgorithm.multipliesPackedWeights`), the folded weights packed for it.
 final class FoldedWeights {
-    typealias Folded = (weight: UnsafeMutableBufferPointer<Float>, bias: UnsafeMutableBufferPointer<Float>)
+    struct Folded {
+        var weight: UnsafeMutableBufferPointer<Float>
+        var bias: UnsafeMutableBufferPointer<Float>
+        var packed: UnsafeMutableBufferPointer<Float>?
+    }
     /// Per step of the program it was made for: the folded weight and bias, or nil for a step
     /// that folds nothing.
     private(set) var ofStep: [Folded?]
@@ -13,31 +20,33 @@ final class FoldedWeights {
 
     init(program: Program) {
         let nodes = program.graph.nodes
+        func rounded(_ count: Int) -> Int { (count + 15) & ~15 }
         var total = 0
-        let counts: [(Int, Int)?] = program.steps.map { step in
+        let counts = program.steps.map { step -> (weight: Int, bias: Int, packed: Int?)? in
             guard step.foldedBatchNorm != nil, case .conv(let c) = nodes[step.node].op else { return nil }
-            let w = nodes[step.node].parameters[0].elementCount
-            defer { total += ((w + 15) & ~15) + ((c.outChannels + 15) & ~15) }
-            return (w, c.outChannels)
+            let g = convGeometry(c, input: nodes[nodes[step.node].inputs[0]].shape, n: program.batch)
+            let packed = step.algorithm!.multipliesPackedWeights(g) ? packedConvWeightCount(g) : nil
+            let count = (weight: nodes[step.node].parameters[0].elementCount, bias: c.outChannels, packed: packed)
+            total += rounded(count.weight) + rounded(count.bias) + rounded(packed ?? 0)
+            return count
         }
         let storage = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(total, 16))
         storage.initialize(repeating: 0)
         self.storage = storage
         var offset = 0
+        func take(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
+            defer { offset += rounded(count) }
+            return UnsafeMutableBufferPointer(rebasing: storage[offset..<offset + count])
+        }
         ofStep = counts.map { count in
-            guard let (w, c) = count else { return nil }
-            let weight = UnsafeMutableBufferPointer(rebasing: storage[offset..<offset + w])
-            offset += (w + 15) & ~15
-            let bias = UnsafeMutableBufferPointer(rebasing: storage[offset..<offset + c])
-            offset += (c + 15) & ~15
-            return (weight, bias)
+            count.map { Folded(weight: take($0.weight), bias: take($0.bias), packed: $0.packed.map(take)) }
         }
     }
 
     deinit { storage.deallocate() }
 
-    /// Refolds from `parameters` (each node's, in op order) unless the store is unchanged
-    /// (`foldBatchNorm`).
+    /// Refolds (and repacks) from `parameters` (each node's, in op order) unless the store is
+    /// unchanged (`foldBatchNorm`).
     func refresh(_ program: Program, parameters: [[UnsafeMutableBufferPointer<Float>]], generation: Int) {
         guard generation != self.generation else { return }
         self.generation = generation
@@ -49,7 +58,12 @@ final class FoldedWeights {
             foldBatchNorm(weight: UnsafeBufferPointer(parameters[step.node][0]),
                           bias: c.bias ? UnsafeBufferPointer(parameters[step.node][1]) : nil,
                           statistics: (UnsafeBufferPointer(p[0]), UnsafeBufferPointer(p[1]), UnsafeBufferPointer(p[2]), UnsafeBufferPointer(p[3])),
-                          eps: b.eps, into: folded)
+                          eps: b.eps, into: (folded.weight, folded.bias))
+            if let packed = folded.packed {
+                let node = program.graph.nodes[step.node]
+                let g = convGeometry(c, input: program.graph.nodes[node.inputs[0]].shape, n: program.batch)
+                packConvWeights(g, weight: folded.weight.baseAddress!, into: packed.baseAddress!)
+            }
         }
     }
 }

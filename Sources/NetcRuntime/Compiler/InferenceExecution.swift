@@ -40,7 +40,8 @@ extension Interpreter {
                 y.baseAddress!.update(from: plan.value(r, n).baseAddress!, count: y.count)
             }
             step.algorithm!.forward(g, x: x(), weight: weight, bias: bias, y: y, workspace: plan.workspace,
-                                    epilogue: ConvEpilogue(accumulate: step.residual != nil, relu: step.relu != nil))
+                                    epilogue: ConvEpilogue(accumulate: step.residual != nil, relu: step.relu != nil),
+                                    packed: folded?.packed.map { UnsafePointer($0.baseAddress!) })
         case .batchNorm(let b):
             let s = node.shape
             batchNormForwardInference(x: x(), y: y, channels: s.channels, perChannel: n * s.height * s.width,

@@ -12,12 +12,15 @@ public struct Program: Sendable {
     public var steps: [Step]
     /// The passes that made this program, in order.
     public var passes: [String]
+    /// The batch its algorithms were chosen for.
+    public let batch: Int
 
     /// One step per node, in graph order: the graph as written, each convolution computed by
     /// the algorithms `ConvAlgorithm.choose` picks for batches of `batch` (for inference unless
     /// `training`).
     public init(graph: Graph, batch: Int = 1, training: Bool = false) {
         self.graph = graph
+        self.batch = batch
         steps = graph.nodes.map { node in
             var step = Step(node: node.id)
             if case .conv(let c) = node.op {

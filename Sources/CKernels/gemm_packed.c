@@ -1,0 +1,73 @@
+#include "netc_kernels.h"
+
+// One panel of 16 rows of A against NB columns of B: 16 x NB results in NB vector accumulators
+// (one vector per column), each step of k loading one vector of A and broadcasting NB values of B.
+// Compiled once per instruction set (AVX-512, AVX2, baseline) and chosen at run time.
+
+/// Sixteen floats, loaded from any float's address.
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+
+#define PANEL_KERNEL(SUFFIX, TARGET, NB)                                                          \
+    TARGET static void panel_##SUFFIX##_##NB(long k, const float *panel, const float *b, long ldb,  \
+                                              float *c, long ldc, long rows, int accumulate) {     \
+        v16 acc[NB];                                                                              \
+        for (int j = 0; j < NB; j++) acc[j] = (v16){0};                                           \
+        for (long kk = 0; kk < k; kk++) {                                                         \
+            v16 a = *(const v16 *)(panel + kk * NETC_PANEL_ROWS);                                 \
+            const float *row = b + kk * ldb;                                                      \
+            for (int j = 0; j < NB; j++) acc[j] += a * row[j];                                    \
+        }                                                                                         \
+        for (long r = 0; r < rows; r++)                                                           \
+            for (int j = 0; j < NB; j++)                                                          \
+                c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[j][r] : acc[j][r];             \
+    }
+
+#define PANEL_FAMILY(SUFFIX, TARGET)                                                              \
+    PANEL_KERNEL(SUFFIX, TARGET, 1) PANEL_KERNEL(SUFFIX, TARGET, 2) PANEL_KERNEL(SUFFIX, TARGET, 3)  \
+    PANEL_KERNEL(SUFFIX, TARGET, 4) PANEL_KERNEL(SUFFIX, TARGET, 5) PANEL_KERNEL(SUFFIX, TARGET, 6)  \
+    PANEL_KERNEL(SUFFIX, TARGET, 7) PANEL_KERNEL(SUFFIX, TARGET, 8) PANEL_KERNEL(SUFFIX, TARGET, 9)  \
+    PANEL_KERNEL(SUFFIX, TARGET, 10) PANEL_KERNEL(SUFFIX, TARGET, 11) PANEL_KERNEL(SUFFIX, TARGET, 12) \
+    typedef void (*panel_##SUFFIX##_t)(long, const float *, const float *, long, float *, long, long, int); \
+    static const panel_##SUFFIX##_t panels_##SUFFIX[13] = {                                        \
+        0, panel_##SUFFIX##_1, panel_##SUFFIX##_2, panel_##SUFFIX##_3, panel_##SUFFIX##_4,         \
+        panel_##SUFFIX##_5, panel_##SUFFIX##_6, panel_##SUFFIX##_7, panel_##SUFFIX##_8,            \
+        panel_##SUFFIX##_9, panel_##SUFFIX##_10, panel_##SUFFIX##_11, panel_##SUFFIX##_12};        \
+    /* Blocks of 12 columns, then the rest in one block: each panel streams ceil(n / 12) times. */ \
+    TARGET static void gemm_##SUFFIX(long m, long n, long k, const float *packed, const float *b,  \
+                                     long ldb, float *c, long ldc, int accumulate, long p0, long p1) { \
+        for (long p = p0; p < p1; p++) {                                                          \
+            const float *panel = packed + p * k * NETC_PANEL_ROWS;                                \
+            long left = m - p * NETC_PANEL_ROWS;                                                  \
+            long rows = left < NETC_PANEL_ROWS ? left : NETC_PANEL_ROWS;                          \
+            float *cp = c + p * NETC_PANEL_ROWS * ldc;                                            \
+            for (long j = 0; j < n; j += 12) {                                                    \
+                long nb = n - j < 12 ? n - j : 12;                                                \
+                panels_##SUFFIX[nb](k, panel, b + j, ldb, cp + j, ldc, rows, accumulate);         \
+            }                                                                                     \
+        }                                                                                         \
+    }
+
+PANEL_FAMILY(avx512, __attribute__((target("avx512f"))))
+PANEL_FAMILY(avx2, __attribute__((target("avx2,fma"))))
+PANEL_FAMILY(baseline, )
+
+void netc_gemm_packed(long m, long n, long k, const float *packed, const float *b, long ldb, float *c, long ldc,
+                      int accumulate, long first_panel, long end_panel) {
+    static int level = -1;   // 2: AVX-512, 1: AVX2 with FMA, 0: neither
+    if (level < 0) {
+        __builtin_cpu_init();
+        level = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+    }
+    if (level == 2) gemm_avx512(m, n, k, packed, b, ldb, c, ldc, accumulate, first_panel, end_panel);
+    else if (level == 1) gemm_avx2(m, n, k, packed, b, ldb, c, ldc, accumulate, first_panel, end_panel);
+    else gemm_baseline(m, n, k, packed, b, ldb, c, ldc, accumulate, first_panel, end_panel);
+}
+
+void netc_pack_panels(long m, long k, const float *a, long lda, float *packed) {
+    for (long p = 0; p * NETC_PANEL_ROWS < m; p++)
+        for (long kk = 0; kk < k; kk++)
+            for (long r = 0; r < NETC_PANEL_ROWS; r++) {
+                long row = p * NETC_PANEL_ROWS + r;
+                packed[(p * k + kk) * NETC_PANEL_ROWS + r] = row < m ? a[row * lda + kk] : 0;
+            }
+}

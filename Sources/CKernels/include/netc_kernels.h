@@ -1,0 +1,24 @@
+#ifndef NETC_KERNELS_H
+#define NETC_KERNELS_H
+
+// Kernels in C where Swift cannot do what they need: pick an instruction set at run time (Swift
+// compiles for the baseline x86-64, without AVX). Single-threaded: NetcKernels splits the work
+// across the cores.
+
+/// Rows of A per panel of `netc_pack_panels`.
+#define NETC_PANEL_ROWS 16
+
+/// Packs A `[m, k]` (row stride `lda`) into panels of 16 rows, each k-major: panel p holds
+/// `packed[(p * k + kk) * 16 + r] = A[16p + r, kk]`, zero past row m. `packed` holds
+/// `ceil(m / 16) * 16 * k` floats.
+void netc_pack_panels(long m, long k, const float *a, long lda, float *packed);
+
+/// `C[r, j] (+)= Σ_kk A[r, kk] B[kk, j]` for the rows of panels `[first_panel, end_panel)` of a
+/// packed A (`netc_pack_panels`, m rows) and the `n` columns of B `[k, n]` (row stride `ldb`), into
+/// C `[m, n]` (row stride `ldc`), added to it when `accumulate`. Made for few columns (a batch of
+/// one image on a small map): each panel streams once per 12 columns, each A value feeding up to
+/// 12 multiplies from registers, where a general GEMM would repack A on every call.
+void netc_gemm_packed(long m, long n, long k, const float *packed, const float *b, long ldb, float *c, long ldc,
+                      int accumulate, long first_panel, long end_panel);
+
+#endif

@@ -8,9 +8,12 @@ import CKernels
 // AVX-512 or AVX2 chosen at run time) keeps 16 x 12 results in registers and runs the same
 // product at 97-110 GFLOP/s.
 
-/// Columns up to which `gemmPacked` is used instead of OpenBLAS: beyond, B no longer stays in
-/// cache while a panel of A streams past it.
-public let packedGemmMaxColumns = 64
+/// Whether `gemmPacked` beats OpenBLAS on a product with this many columns and this depth (k):
+/// up to 144 columns (a 12x12 map of one image), while B (`k x columns`) stays in a core's cache
+/// (1 MiB) as the panels of A stream past it.
+public func packedGemmFits(columns: Int, depth: Int) -> Bool {
+    columns <= 144 && columns * depth <= 1 << 18
+}
 
 /// A matrix `[m, k]` packed for `gemmPacked`: panels of 16 rows, each k-major, zero past row m.
 public enum PackedPanels {

@@ -9,8 +9,12 @@ final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool(threads: kernelThreadCount - 1)
 
     private let workerCount: Int
-    /// Bumped for each loop; workers run the loop whose number they have not seen.
+    /// The current loop's ticket, `number << 16 | chunks`: workers run a loop whose ticket they
+    /// have not seen, and learn its chunk count from the same read, so that a worker a loop did
+    /// not need cannot take the next loop's count for its own.
     private let generation = Atomic<Int>(0)
+    /// The number of the last loop started (the calling thread's alone).
+    private nonisolated(unsafe) var loops = 0
     /// Chunks of the current loop still running on workers.
     private let pending = Atomic<Int>(0)
     /// Held by the thread whose loop the pool runs: a loop started meanwhile (from a chunk, or
@@ -19,12 +23,11 @@ final class WorkerPool: @unchecked Sendable {
     private let workers: [Worker]
     /// The current loop: chunk index to work. Written before `generation` moves, read after.
     private nonisolated(unsafe) var job: ((Int) -> Void)?
-    private nonisolated(unsafe) var chunks = 0
 
     /// Spins of a worker waiting for the next loop before it sleeps (about 50 µs here).
     private static let spins = 20_000
 
-    private init(threads: Int) {
+    init(threads: Int) {
         workerCount = max(0, threads)
         workers = (0..<workerCount).map { _ in Worker() }
         for w in 0..<workerCount {
@@ -38,14 +41,14 @@ final class WorkerPool: @unchecked Sendable {
     /// calling thread; returns when all are done. False if the pool is running another loop, and
     /// nothing ran.
     func run(_ count: Int, _ body: (Int) -> Void) -> Bool {
-        guard count <= workerCount + 1, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+        guard count <= workerCount + 1, count < 1 << 16, busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             return false
         }
         withoutActuallyEscaping(body) { body in
             job = body
-            chunks = count
             pending.store(count - 1, ordering: .relaxed)
-            generation.add(1, ordering: .releasing)
+            loops += 1
+            generation.store(loops << 16 | count, ordering: .releasing)
             for w in 0..<count - 1 where workers[w].asleep.exchange(false, ordering: .sequentiallyConsistent) {
                 workers[w].wakeUp.signal()
             }
@@ -89,7 +92,7 @@ final class WorkerPool: @unchecked Sendable {
                 spins = 0
             }
             seen = generation.load(ordering: .acquiring)
-            if w + 1 < chunks {
+            if w + 1 < seen & 0xFFFF {
                 runChunk(w + 1)
                 pending.subtract(1, ordering: .releasing)
             }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import NetcKernels
+@testable import NetcKernels
 
 /// `parallelFor` on its worker pool: every index runs once, whether the workers are spinning
 /// (loops back to back), asleep (a pause longer than their spin between loops), or the pool is
@@ -49,5 +49,24 @@ import NetcKernels
             return await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(results == [true, true])
+    }
+
+    /// A pool of more workers than this machine's cores, as on a larger machine, running loops
+    /// that need some of its workers and then all of them: every chunk runs once. (The ticket
+    /// carries each loop's chunk count so that a worker one loop did not need cannot run the
+    /// next loop with a stale count; that interleaving is too narrow for this test to provoke
+    /// reliably: a separate count variable passed it too.)
+    @Test func loopsOfDifferentWidthsOnAWidePool() {
+        let pool = WorkerPool(threads: 3)
+        let counts = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 4)
+        defer { counts.deallocate() }
+        var ok = true
+        for round in 0..<20_000 {
+            let width = [2, 4, 3, 1][round % 4]
+            counts.initialize(repeating: 0)
+            #expect(pool.run(width) { counts[$0] += 1 })
+            ok = ok && (0..<4).allSatisfy { counts[$0] == ($0 < width ? 1 : 0) }
+        }
+        #expect(ok)
     }
 }

@@ -95,11 +95,7 @@ public struct ConvGeometry: Equatable, Sendable {
     /// dispatches across the cores per group and chunk, around GEMMs of 16 rows too small to
     /// split well; at 96x96, batch 128, its strided grouped convolutions ran 1.5-2x as fast this way.
     /// Scheduling only: a group computes the same bits either way (GEMMs never split along k).
-    public var groupsAtOnce: Int {
-        let t = kernelThreadCount
-        guard t > 1, groups > 1, groups % t == 0 || groups >= 4 * t else { return 1 }
-        return min(t, groups)
-    }
+    public var groupsAtOnce: Int { groupsRunAtOnce(groups) }
 
     /// Floats of scratch the conv kernels need for one group: its im2col matrix for one chunk,
     /// `[Cin/g*taps, imagesPerChunk*OH*OW]`, and with dead taps its weights (or their gradient)
@@ -123,6 +119,15 @@ public struct ConvGeometry: Equatable, Sendable {
 
     @inline(__always)
     func hasDeadTapsMask(_ mask: UInt64) -> Bool { kernelH * kernelW < 64 && mask.nonzeroBitCount < kernelH * kernelW }
+}
+
+/// How many of a grouped kernel's `groups` run at once, a whole group per thread: every thread
+/// when the groups split evenly over them, or are many (4 a thread or more, so that the uneven
+/// last share costs little); else 1, and each group's steps are spread over the threads instead.
+func groupsRunAtOnce(_ groups: Int) -> Int {
+    let t = kernelThreadCount
+    guard t > 1, groups > 1, groups % t == 0 || groups >= 4 * t else { return 1 }
+    return min(t, groups)
 }
 
 /// Target floats of unfolded patches per chunk (4 MiB).

@@ -252,11 +252,7 @@ struct WinogradPlan {
     /// V, M and slot): when the GEMMs run on the calling thread and the groups split evenly over
     /// the threads, or are many (ResNeXt's 4-32 groups of 16 channels: otherwise three short
     /// dispatches per group and chunk). Scheduling only: a group computes the same bits either way.
-    var groupsAtOnce: Int {
-        let t = kernelThreadCount
-        guard t > 1, groups > 1, smallGemms, groups % t == 0 || groups >= 4 * t else { return 1 }
-        return min(t, groups)
-    }
+    var groupsAtOnce: Int { smallGemms ? groupsRunAtOnce(groups) : 1 }
     /// Chunks of one group processed at once, each by one thread with its own V and M: several
     /// when the GEMMs run on the calling thread and the groups do not already fill the threads
     /// (for the weight gradient, see `partials`). Scheduling only: a chunk computes the same bits

@@ -155,6 +155,8 @@ public final class Trainer {
             ? GradientBuckets(communicator: communicator, store: store, graph: graph, bucketFloats: gradientBucketBytes / 4) : nil
         interpreter.afterBackward = buckets.map { b in { b.finished($0) } }
         defer { interpreter.afterBackward = nil }
+        let statisticsSum: ((UnsafeMutableBufferPointer<Double>) -> Void)? = synchronizeBatchNorm && communicator.size > 1
+            ? { [communicator] in communicator.sum($0) } : nil
         let batches = BatchPrefetcher(trainBatcher, batch: options.batch)
         var progress = Progress()
 
@@ -178,8 +180,7 @@ public final class Trainer {
                 buckets?.reset()
                 // Every rank must take part in each synchronised statistic: a last batch with fewer
                 // images than ranks leaves some without a share, and its batch norms unsynchronised.
-                interpreter.batchStatisticsSum = synchronizeBatchNorm && batchCount >= communicator.size
-                    ? { [communicator] in communicator.sum($0) } : nil
+                interpreter.batchStatisticsSum = batchCount >= communicator.size ? statisticsSum : nil
                 if n > 0 {
                     interpreter.dropoutKey = Self.dropoutKey(seed: options.seed, step: state.step)
                     interpreter.forward(batchImages, batchSize: n, training: true)

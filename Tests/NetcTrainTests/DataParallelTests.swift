@@ -32,19 +32,9 @@ import Testing
           - linear: {out: $classes}
         """
 
-    /// Batch norm in the stem and in residual and ResNeXt blocks: a rank's share of a batch has
-    /// statistics of its own unless `--sync-bn` sums them over the ranks.
-    static let normalized = """
-        netc: 1
-        name: normalized
-        input: {channels: 1, size: 8}
-        classes: 10
-        stem: [{conv: {out: 4, kernel: 3, pad: 1}}, batchnorm, relu]
-        stages:
-          - {block: residual, depth: 1, channels: 4}
-          - {block: resnext, depth: 1, channels: 8, stride: 2, bot_mul: 1, groups: 2}
-        head: [global_avgpool, flatten, {linear: {out: $classes}}]
-        """
+    /// The trainer tests' network: batch norm in the stem and in residual and ResNeXt blocks, so a
+    /// rank's share of a batch has statistics of its own unless `--sync-bn` sums them over the ranks.
+    static let normalized = TrainerTests.spec
 
     /// The debug `netc` the tests were built with (`make test` builds it first).
     static let netc = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -43,14 +43,18 @@ public func convForward(_ g: ConvGeometry,
     forEachGroup(g, workspace) { grp, scratch, parallel in
         let xg = xp + grp * cinG * inPlane, yg = yp + grp * coutG * cols
         let bg = bias.map { $0.baseAddress! + grp * coutG }
-        if g.isPointwise {
+        /// Y_g's `columns` from `c` on (+)= W_g `[Cout/g, rows]` x `b` (`[rows, columns]`, row stride `ldb`),
+        /// on the packed weights when there are some.
+        func multiply(_ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>, ldb: Int, columns: Int, into c: UnsafeMutablePointer<Float>) {
             if let packed {
-                gemmPacked(m: coutG, n: cols, k: k, packed: packed, b: xg, ldb: cols, c: yg, ldc: cols,
+                gemmPacked(m: coutG, n: columns, k: rows, packed: packed, b: b, ldb: ldb, c: c, ldc: cols,
                            accumulate: epilogue.accumulate, parallel: parallel)
             } else {
-                gemm(m: coutG, n: cols, k: k, a: wp + grp * coutG * k, lda: k, b: xg, ldb: cols, beta: beta, c: yg, ldc: cols,
-                     parallel: parallel)
+                gemm(m: coutG, n: columns, k: rows, a: w, lda: rows, b: b, ldb: ldb, beta: beta, c: c, ldc: cols, parallel: parallel)
             }
+        }
+        if g.isPointwise {
+            multiply(wp + grp * coutG * k, xg, ldb: cols, columns: cols, into: yg)
             finishRows(yg, rows: coutG, stride: cols, columns: 0..<cols, bias: bg, relu: epilogue.relu, parallel: parallel)
             return
         }
@@ -59,13 +63,7 @@ public func convForward(_ g: ConvGeometry,
         forEachChunk(g) { images in
             let width = images.count * ohw
             im2col(g, x: xg, images: images, col: col, parallel: parallel)
-            if let packed {
-                gemmPacked(m: coutG, n: width, k: rows, packed: packed, b: col, ldb: width, c: yg + images.lowerBound * ohw,
-                           ldc: cols, accumulate: epilogue.accumulate, parallel: parallel)
-            } else {
-                gemm(m: coutG, n: width, k: rows, a: wg, lda: rows, b: col, ldb: width,
-                     beta: beta, c: yg + images.lowerBound * ohw, ldc: cols, parallel: parallel)
-            }
+            multiply(wg, col, ldb: width, columns: width, into: yg + images.lowerBound * ohw)
             finishRows(yg, rows: coutG, stride: cols, columns: images.lowerBound * ohw ..< images.upperBound * ohw,
                        bias: bg, relu: epilogue.relu, parallel: parallel)
         }

@@ -10,7 +10,8 @@ final class FoldedWeights {
     struct Folded {
         var weight: UnsafeMutableBufferPointer<Float>
         var bias: UnsafeMutableBufferPointer<Float>
-        var packed: UnsafeMutableBufferPointer<Float>?
+        /// The folded weights packed for the conv's shape at the program's batch.
+        var packed: (weights: UnsafeMutableBufferPointer<Float>, geometry: ConvGeometry)?
     }
     /// Per step of the program it was made for: the folded weight and bias, or nil for a step
     /// that folds nothing.
@@ -22,12 +23,12 @@ final class FoldedWeights {
         let nodes = program.graph.nodes
         func rounded(_ count: Int) -> Int { (count + 15) & ~15 }
         var total = 0
-        let counts = program.steps.map { step -> (weight: Int, bias: Int, packed: Int?)? in
+        let counts = program.steps.map { step -> (weight: Int, bias: Int, packing: ConvGeometry?)? in
             guard step.foldedBatchNorm != nil, case .conv(let c) = nodes[step.node].op else { return nil }
             let g = convGeometry(c, input: nodes[nodes[step.node].inputs[0]].shape, n: program.batch)
-            let packed = step.algorithm!.multipliesPackedWeights(g) ? packedConvWeightCount(g) : nil
-            let count = (weight: nodes[step.node].parameters[0].elementCount, bias: c.outChannels, packed: packed)
-            total += rounded(count.weight) + rounded(count.bias) + rounded(packed ?? 0)
+            let count = (weight: nodes[step.node].parameters[0].elementCount, bias: c.outChannels,
+                         packing: step.algorithm!.multipliesPackedWeights(g) ? g : nil)
+            total += rounded(count.weight) + rounded(count.bias) + rounded(count.packing.map(packedConvWeightCount) ?? 0)
             return count
         }
         let storage = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(total, 16))
@@ -39,7 +40,8 @@ final class FoldedWeights {
             return UnsafeMutableBufferPointer(rebasing: storage[offset..<offset + count])
         }
         ofStep = counts.map { count in
-            count.map { Folded(weight: take($0.weight), bias: take($0.bias), packed: $0.packed.map(take)) }
+            count.map { Folded(weight: take($0.weight), bias: take($0.bias),
+                               packed: $0.packing.map { (take(packedConvWeightCount($0)), $0) }) }
         }
     }
 
@@ -59,9 +61,7 @@ final class FoldedWeights {
                           bias: c.bias ? UnsafeBufferPointer(parameters[step.node][1]) : nil,
                           statistics: (UnsafeBufferPointer(p[0]), UnsafeBufferPointer(p[1]), UnsafeBufferPointer(p[2]), UnsafeBufferPointer(p[3])),
                           eps: b.eps, into: (folded.weight, folded.bias))
-            if let packed = folded.packed {
-                let node = program.graph.nodes[step.node]
-                let g = convGeometry(c, input: program.graph.nodes[node.inputs[0]].shape, n: program.batch)
+            if let (packed, g) = folded.packed {
                 packConvWeights(g, weight: folded.weight.baseAddress!, into: packed.baseAddress!)
             }
         }

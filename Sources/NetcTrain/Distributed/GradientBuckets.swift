@@ -17,7 +17,7 @@ final class GradientBuckets {
     private let finalFrom: [Int]
     /// The lowest bucket not yet started (buckets start from the last one down).
     private var nextToStart = 0
-    private var requests: [MPI_Request?] = []
+    private var requests: [MPI_Request?]
     /// Seconds blocked waiting for sums after backward: the communication the overlap did not hide.
     private(set) var waitSeconds = 0.0
 

@@ -100,15 +100,40 @@ let winogradFilterChunkScale = 4
 ///   - y: `[Cout][N][OH][OW]`, overwritten (added to with `epilogue.accumulate`).
 ///   - workspace: at least `geometry.winogradWorkspaceCount(tile)` floats.
 ///   - epilogue: the residual join already in `y` and the ReLU, fused into the output transform.
+///   - transformed: `weight` as `winogradTransformFilter` transforms it, to skip that step (its
+///     cost does not shrink with the batch: at batch 1 it was 6% of ResNet-18's inference).
 public func winogradConvForward(_ g: ConvGeometry, tile: WinogradTile,
                                 x: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>,
                                 bias: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>,
-                                workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none) {
+                                workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none,
+                                transformed: UnsafePointer<Float>? = nil) {
     checkWinogradBuffers(g, tile, x.count, y.count, weight.count, workspace.count)
     if let bias { precondition(bias.count >= g.outChannels, "winograd: bias too small") }
     winogradCorrelate(WinogradPlan(forward: g, tile), x: x.baseAddress!, weight: weight.baseAddress!,
                       flipWeight: false, bias: bias?.baseAddress, y: y.baseAddress!, accumulate: epilogue.accumulate,
-                      relu: epilogue.relu, workspace: workspace.baseAddress!)
+                      relu: epilogue.relu, workspace: workspace.baseAddress!, transformed: transformed)
+}
+
+/// Floats of a convolution's filters as the forward transforms them (U, every group's).
+public func winogradTransformedFilterCount(_ g: ConvGeometry, tile: WinogradTile) -> Int {
+    WinogradPlan(forward: g, tile).filterCount * g.groups
+}
+
+/// The forward's transformed filters U of every group, `[groups][alpha², Cout/g, Cin/g]`, for
+/// `winogradConvForward(transformed:)`: the same values that call would compute.
+public func winogradTransformFilter(_ g: ConvGeometry, tile: WinogradTile, weight: UnsafePointer<Float>,
+                                    into u: UnsafeMutablePointer<Float>) {
+    let p = WinogradPlan(forward: g, tile)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: p.slotCount) { slot in
+        for grp in 0..<g.groups {
+            let wg = weight + grp * p.inC * p.outC * 9, ug = u + grp * p.filterCount
+            if p.m == WinogradF2.m {
+                transformFilter(p, WinogradF2.self, weight: wg, flip: false, u: ug, slots: slot.baseAddress!, parallel: false)
+            } else {
+                transformFilter(p, WinogradF4.self, weight: wg, flip: false, u: ug, slots: slot.baseAddress!, parallel: false)
+            }
+        }
+    }
 }
 
 /// Gradient with respect to the input by Winograd: `dx (+)= convᵀ(dy, weight)`, 3x3, stride 1.
@@ -372,16 +397,18 @@ private func forEachPoint(_ count: Int, small: Bool, parallel: Bool = true, _ bo
 
 /// y (+)= correlate(x, w) (+ bias), then max(·, 0) when `relu`, per the plan: the forward pass,
 /// or backward data when `flipWeight` (w read as rotated and in/out-transposed).
+/// `transformed`: U of every group, already computed (forward only).
 private func winogradCorrelate(_ p: WinogradPlan, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                flipWeight: Bool, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
-                               accumulate: Bool, relu: Bool, workspace: UnsafeMutablePointer<Float>) {
+                               accumulate: Bool, relu: Bool, workspace: UnsafeMutablePointer<Float>,
+                               transformed: UnsafePointer<Float>? = nil) {
     // One specialised copy per algorithm, as in winogradConvBackwardFilter.
     if p.m == WinogradF2.m {
         winogradCorrelate(p, WinogradF2.self, x: x, weight: weight, flipWeight: flipWeight, bias: bias, y: y,
-                          accumulate: accumulate, relu: relu, workspace: workspace)
+                          accumulate: accumulate, relu: relu, workspace: workspace, transformed: transformed)
     } else {
         winogradCorrelate(p, WinogradF4.self, x: x, weight: weight, flipWeight: flipWeight, bias: bias, y: y,
-                          accumulate: accumulate, relu: relu, workspace: workspace)
+                          accumulate: accumulate, relu: relu, workspace: workspace, transformed: transformed)
     }
 }
 
@@ -389,17 +416,23 @@ private func winogradCorrelate<T: WinogradTransform>(_ p: WinogradPlan, _: T.Typ
                                                      x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                                      flipWeight: Bool, bias: UnsafePointer<Float>?,
                                                      y: UnsafeMutablePointer<Float>, accumulate: Bool, relu: Bool,
-                                                     workspace: UnsafeMutablePointer<Float>) {
+                                                     workspace: UnsafeMutablePointer<Float>, transformed: UnsafePointer<Float>?) {
     let ws = WinogradWorkspace(p, workspace)
     let a2 = p.alpha * p.alpha, inPlane = p.n * p.h * p.w, outPlane = p.n * p.oh * p.ow
     let chunkCount = p.chunkCount, tileRows = p.tileRows
     /// One group; `alone`: the whole group on this thread, with worker `worker`'s regions.
     func group(_ grp: Int, worker: Int, alone: Bool) {
         let xg = x + grp * p.inC * inPlane, yg = y + grp * p.outC * outPlane
-        let bg = bias.map { $0 + grp * p.outC }, u = ws.u(worker)
-        // The group's block of w `[Cout][Cin/g][3][3]` (Cout/g * Cin/g filters, either way round).
-        let wg = weight + grp * p.inC * p.outC * 9
-        transformFilter(p, T.self, weight: wg, flip: flipWeight, u: u, slots: ws.slot(worker), parallel: !alone)
+        let bg = bias.map { $0 + grp * p.outC }
+        let u: UnsafePointer<Float>
+        if let transformed {
+            u = transformed + grp * p.filterCount
+        } else {
+            // The group's block of w `[Cout][Cin/g][3][3]` (Cout/g * Cin/g filters, either way round).
+            let wg = weight + grp * p.inC * p.outC * 9
+            transformFilter(p, T.self, weight: wg, flip: flipWeight, u: ws.u(worker), slots: ws.slot(worker), parallel: !alone)
+            u = UnsafePointer(ws.u(worker))
+        }
         /// One chunk, start to end, with worker `w`'s V, M and slot; `parallel`: spread its steps
         /// over the threads (else this thread is one of several workers).
         func chunk(_ rows: Range<Int>, _ w: Int, parallel: Bool) {

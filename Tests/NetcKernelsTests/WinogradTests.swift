@@ -108,6 +108,31 @@ func winogradMatchesReference(_ tile: WinogradTile, _ caseIndex: Int) {
     expectClose(r.db, ref.dBias, tol: 1e-5, "\(tile) dBias")
 }
 
+/// Filters transformed ahead (`winogradTransformFilter`, as inference programs keep them) give
+/// the forward's bits exactly, with groups, and on the multi-threaded schedules too.
+@Test(arguments: WinogradTile.allCases, winogradCases.indices.map { $0 } + [-1, -2])
+func winogradTransformedFiltersGiveTheSameBits(_ tile: WinogradTile, _ caseIndex: Int) {
+    let g = caseIndex >= 0 ? winogradCases[caseIndex]
+        : ConvGeometry(n: 8, inChannels: 32, height: 13, width: 11, outChannels: 24, kernelH: 3, kernelW: 3,
+                       padH: 1, padW: 1, groups: -caseIndex)
+    var rng = TestRNG(seed: UInt64(700 + caseIndex + 10))
+    let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng), b = randomArray(g.outChannels, &rng)
+    var u = [Float](repeating: .nan, count: winogradTransformedFilterCount(g, tile: tile))
+    var ws = [Float](repeating: .nan, count: g.winogradWorkspaceCount(tile))
+    var direct = [Float](repeating: .nan, count: g.outputCount), ahead = direct
+    w.ro { wp in u.withUnsafeMutableBufferPointer { winogradTransformFilter(g, tile: tile, weight: wp.baseAddress!, into: $0.baseAddress!) } }
+    x.ro { xp in w.ro { wp in b.ro { bp in u.ro { up in ws.withUnsafeMutableBufferPointer { wsp in
+        direct.withUnsafeMutableBufferPointer {
+            winogradConvForward(g, tile: tile, x: xp, weight: wp, bias: bp, y: $0, workspace: wsp)
+        }
+        ahead.withUnsafeMutableBufferPointer {
+            winogradConvForward(g, tile: tile, x: xp, weight: wp, bias: bp, y: $0, workspace: wsp, transformed: up.baseAddress!)
+        }
+    } } } } }
+    #expect(!direct.contains { $0.isNaN })
+    #expect(direct == ahead)
+}
+
 /// Same inputs, same bits: no reduction order depends on threads or timing. Big enough that, by
 /// schedule: the transforms take the multi-threaded path (one group, one chunk); whole chunks
 /// run at once on different threads (3 + 3 + 2 images), with the weight gradient in two partial

@@ -92,16 +92,17 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
 
     func forward(_ g: ConvGeometry, x: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>,
                  bias: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>,
-                 workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none, packed: UnsafePointer<Float>? = nil) {
+                 workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none, prepared: UnsafePointer<Float>? = nil) {
         switch self {
         case .depthwise:
             depthwiseConvForward(g, x: x, weight: weight, bias: bias, y: y, epilogue: epilogue)
         case .pointwise, .im2col, .liveTaps:
-            convForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue, packed: packed)
+            convForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue, packed: prepared)
         case .wholeMap:
             wholeMapConvForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue)
         case .winograd, .winograd4x4:
-            winogradConvForward(g, tile: tile, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue)
+            winogradConvForward(g, tile: tile, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue,
+                                transformed: prepared)
         }
     }
 
@@ -143,6 +144,32 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         // Batches are asked about up to sizes whose column count overflows (memory budgets).
         guard [.pointwise, .im2col, .liveTaps].contains(self), g.groups == 1, g.n <= 144, g.outH * g.outW <= 144 else { return false }
         return packedGemmFits(columns: g.n * g.outH * g.outW, depth: g.unfoldedRows)
+    }
+
+    /// Floats of the weights as its forward takes them prepared ahead at this shape, for an
+    /// inference program to compute once per weight change instead of every call (`prepareWeights`),
+    /// or nil when it takes them as they are: packed panels for a small GEMM
+    /// (`multipliesPackedWeights`); Winograd's transformed filters when transforming them is at
+    /// least 1% of its multiplies (`winogradCost`: small batches; ResNet-18's first stage at batch 1).
+    func preparedWeightCount(_ g: ConvGeometry) -> Int? {
+        switch self {
+        case .pointwise, .im2col, .liveTaps:
+            return multipliesPackedWeights(g) ? packedConvWeightCount(g) : nil
+        case .winograd, .winograd4x4:
+            let alpha = Double(tile.inputTile), filterShare = (9 * alpha + 3 * alpha * alpha) / 9 / Double(g.outH * g.outW * g.n)
+            return filterShare >= 0.01 * Self.winogradCost(g, tile) ? winogradTransformedFilterCount(g, tile: tile) : nil
+        case .depthwise, .wholeMap:
+            return nil
+        }
+    }
+
+    /// Writes `weight` prepared for its forward (`preparedWeightCount(g)` floats) into `prepared`.
+    func prepareWeights(_ g: ConvGeometry, weight: UnsafePointer<Float>, into prepared: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .pointwise, .im2col, .liveTaps: packConvWeights(g, weight: weight, into: prepared)
+        case .winograd, .winograd4x4: winogradTransformFilter(g, tile: tile, weight: weight, into: prepared)
+        case .depthwise, .wholeMap: preconditionFailure("conv: \(rawValue) takes its weights as they are")
+        }
     }
 }
 

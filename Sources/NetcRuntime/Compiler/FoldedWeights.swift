@@ -4,14 +4,14 @@ import NetcKernels
 /// The weights and biases of every conv that absorbed a batch norm (`ProgramPass.foldBatchNorm`),
 /// computed from the parameter store and recomputed only when the store has changed since
 /// (its `generation`), so a batch-1 forward does not refold 11 M weights each time; and where the
-/// conv's algorithm multiplies prepacked weights at the program's batch
-/// (`ConvAlgorithm.multipliesPackedWeights`), the folded weights packed for it.
+/// conv's algorithm takes its weights prepared at the program's batch
+/// (`ConvAlgorithm.preparedWeightCount`: packed, or Winograd-transformed), the folded weights so prepared.
 final class FoldedWeights {
     struct Folded {
         var weight: UnsafeMutableBufferPointer<Float>
         var bias: UnsafeMutableBufferPointer<Float>
-        /// The folded weights packed for the conv's shape at the program's batch.
-        var packed: (weights: UnsafeMutableBufferPointer<Float>, geometry: ConvGeometry)?
+        /// The folded weights prepared for the conv's algorithm at the program's batch.
+        var prepared: (weights: UnsafeMutableBufferPointer<Float>, algorithm: ConvAlgorithm, geometry: ConvGeometry)?
     }
     /// Per step of the program it was made for: the folded weight and bias, or nil for a step
     /// that folds nothing.
@@ -23,12 +23,12 @@ final class FoldedWeights {
         let nodes = program.graph.nodes
         func rounded(_ count: Int) -> Int { (count + 15) & ~15 }
         var total = 0
-        let counts = program.steps.map { step -> (weight: Int, bias: Int, packing: ConvGeometry?)? in
+        let counts = program.steps.map { step -> (weight: Int, bias: Int, prepared: (count: Int, geometry: ConvGeometry)?)? in
             guard step.foldedBatchNorm != nil, case .conv(let c) = nodes[step.node].op else { return nil }
             let g = convGeometry(c, input: nodes[nodes[step.node].inputs[0]].shape, n: program.batch)
             let count = (weight: nodes[step.node].parameters[0].elementCount, bias: c.outChannels,
-                         packing: step.algorithm!.multipliesPackedWeights(g) ? g : nil)
-            total += rounded(count.weight) + rounded(count.bias) + rounded(count.packing.map(packedConvWeightCount) ?? 0)
+                         prepared: step.algorithm!.preparedWeightCount(g).map { (count: $0, geometry: g) })
+            total += rounded(count.weight) + rounded(count.bias) + rounded(count.prepared?.count ?? 0)
             return count
         }
         let storage = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(total, 16))
@@ -39,15 +39,15 @@ final class FoldedWeights {
             defer { offset += rounded(count) }
             return UnsafeMutableBufferPointer(rebasing: storage[offset..<offset + count])
         }
-        ofStep = counts.map { count in
+        ofStep = zip(counts, program.steps).map { count, step in
             count.map { Folded(weight: take($0.weight), bias: take($0.bias),
-                               packed: $0.packing.map { (take(packedConvWeightCount($0)), $0) }) }
+                               prepared: $0.prepared.map { (take($0.count), step.algorithm!, $0.geometry) }) }
         }
     }
 
     deinit { storage.deallocate() }
 
-    /// Refolds (and repacks) from `parameters` (each node's, in op order) unless the store is
+    /// Refolds (and prepares again) from `parameters` (each node's, in op order) unless the store is
     /// unchanged (`foldBatchNorm`).
     func refresh(_ program: Program, parameters: [[UnsafeMutableBufferPointer<Float>]], generation: Int) {
         guard generation != self.generation else { return }
@@ -61,8 +61,8 @@ final class FoldedWeights {
                           bias: c.bias ? UnsafeBufferPointer(parameters[step.node][1]) : nil,
                           statistics: (UnsafeBufferPointer(p[0]), UnsafeBufferPointer(p[1]), UnsafeBufferPointer(p[2]), UnsafeBufferPointer(p[3])),
                           eps: b.eps, into: (folded.weight, folded.bias))
-            if let (packed, g) = folded.packed {
-                packConvWeights(g, weight: folded.weight.baseAddress!, into: packed.baseAddress!)
+            if let (prepared, algorithm, g) = folded.prepared {
+                algorithm.prepareWeights(g, weight: folded.weight.baseAddress!, into: prepared.baseAddress!)
             }
         }
     }

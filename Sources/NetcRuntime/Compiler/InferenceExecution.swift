@@ -41,7 +41,7 @@ extension Interpreter {
             }
             step.algorithm!.forward(g, x: x(), weight: weight, bias: bias, y: y, workspace: plan.workspace,
                                     epilogue: ConvEpilogue(accumulate: step.residual != nil, relu: step.relu != nil),
-                                    packed: folded?.packed.map { UnsafePointer($0.weights.baseAddress!) })
+                                    prepared: folded?.prepared.map { UnsafePointer($0.weights.baseAddress!) })
         case .batchNorm(let b):
             let s = node.shape
             batchNormForwardInference(x: x(), y: y, channels: s.channels, perChannel: n * s.height * s.width,

@@ -41,23 +41,24 @@ public struct PoolGeometry: Equatable, Sendable {
 /// Max pooling. Padding acts as -inf (it never wins), NaN propagates like PyTorch.
 /// - Parameters:
 ///   - x: `[C][N][H][W]`; y: `[C][N][OH][OW]`.
-///   - indices: `[C][N][OH][OW]`, receives the winner's offset `h*W + w` inside its plane.
+///   - indices: `[C][N][OH][OW]`, receives the winner's offset `h*W + w` inside its plane; nil
+///     when nothing needs them (inference: no backward).
 public func maxPoolForward(_ g: PoolGeometry, x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
-                           indices: UnsafeMutableBufferPointer<Int32>) {
-    precondition(x.count >= g.inputCount && y.count >= g.outputCount && indices.count >= g.outputCount,
+                           indices: UnsafeMutableBufferPointer<Int32>?) {
+    precondition(x.count >= g.inputCount && y.count >= g.outputCount && (indices?.count ?? .max) >= g.outputCount,
                  "maxpool: buffer too small")
     let (h, w, oh, ow) = (g.height, g.width, g.outH, g.outW)
-    let xp = x.baseAddress!, yp = y.baseAddress!, ip = indices.baseAddress!
+    let xp = x.baseAddress!, yp = y.baseAddress!, ip = indices?.baseAddress
     parallelFor(g.planes, workPerItem: oh * ow * g.kernelH * g.kernelW) { range in
         for p in range {
-            let xs = xp + p * h * w, ys = yp + p * oh * ow, id = ip + p * oh * ow
+            let xs = xp + p * h * w, ys = yp + p * oh * ow, id = ip.map { $0 + p * oh * ow }
             for i in 0..<oh {
                 let h0 = i * g.strideH - g.padH
                 let hLo = max(h0, 0), hHi = min(h0 + g.kernelH, h)
                 // ResNet's stem pool (3x3, stride 2, pad 1): eight outputs at a time where their
                 // windows' columns lie inside the row; the window-at-a-time loop does the rest.
                 let vectorOutputs = g.isStemPool ? stemPoolRow(xs, hLo..<hHi, width: w, outputs: ow,
-                                                              y: ys + i * ow, indices: id + i * ow) : 0..<0
+                                                              y: ys + i * ow, indices: id.map { $0 + i * ow }) : 0..<0
                 for j in 0..<ow where !vectorOutputs.contains(j) {
                     let w0 = j * g.strideW - g.padW
                     let wLo = max(w0, 0), wHi = min(w0 + g.kernelW, w)
@@ -70,7 +71,7 @@ public func maxPoolForward(_ g: PoolGeometry, x: UnsafeBufferPointer<Float>, y: 
                         if best.isNaN { break }
                     }
                     ys[i * ow + j] = best
-                    id[i * ow + j] = Int32(truncatingIfNeeded: arg)
+                    id?[i * ow + j] = Int32(truncatingIfNeeded: arg)
                 }
             }
         }
@@ -83,10 +84,11 @@ public func maxPoolForward(_ g: PoolGeometry, x: UnsafeBufferPointer<Float>, y: 
 /// row-major order and the first NaN sticks, as in the scalar loop, so ties and NaNs resolve the
 /// same way. Returns the outputs it wrote: blocks of eight from output 1, the last one moved back
 /// to end where the loads must (it recomputes some outputs, with the same results). The scalar
-/// loop took 11% of ResNeXt's inference at 96x96, on branches it mispredicts.
+/// loop took 11% of ResNeXt's inference at 96x96, on branches it mispredicts. Without `indices`
+/// it tracks no winners, which halves its work.
 @inline(__always)
 private func stemPoolRow(_ x: UnsafePointer<Float>, _ rows: Range<Int>, width w: Int, outputs ow: Int,
-                         y: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>) -> Range<Int> {
+                         y: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>?) -> Range<Int> {
     // The block starting at output j loads columns 2j-1 ..< 2j+17: 2j-1 >= 0 and 2j+16 < w.
     let last = min((w - 17) / 2, ow - 8)
     guard last >= 1 else { return 0..<0 }
@@ -103,16 +105,18 @@ private func stemPoolRow(_ x: UnsafePointer<Float>, _ rows: Range<Int>, width w:
             @inline(__always) func compare(_ v: SIMD8<Float>, _ tap: Int32) {
                 let wins = (v .> best) .| ((v .!= v) .& (best .== best))
                 best.replace(with: v, where: wins)
-                arg.replace(with: base &+ tap, where: wins)
+                if indices != nil { arg.replace(with: base &+ tap, where: wins) }
             }
             compare(left.evenHalf, 0)
             compare(left.oddHalf, 1)
             compare(right.evenHalf, 2)
         }
-        // A window of -inf keeps its first pixel, as in the scalar loop.
-        arg.replace(with: columns &+ Int32(rows.lowerBound * w), where: best .== -.infinity)
         UnsafeMutableRawPointer(y + j0).storeBytes(of: best, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(indices + j0).storeBytes(of: arg, as: SIMD8<Int32>.self)
+        if let indices {
+            // A window of -inf keeps its first pixel, as in the scalar loop.
+            arg.replace(with: columns &+ Int32(rows.lowerBound * w), where: best .== -.infinity)
+            UnsafeMutableRawPointer(indices + j0).storeBytes(of: arg, as: SIMD8<Int32>.self)
+        }
         if j0 == last { return 1..<last + 8 }
         j0 = min(j0 + 8, last)
     }

@@ -212,10 +212,11 @@ public final class Interpreter {
     }
 
     /// The forward of an op that reads nothing but its input and parameters, the same in every
-    /// plan: ReLU, pooling, flatten, linear.
+    /// plan: ReLU, pooling, flatten, linear. `indices`: where a max pool keeps its winners for
+    /// the backward (nil in inference).
     @inline(__always)
     func forwardPlain(_ node: Node, x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
-                      indices: () -> UnsafeMutableBufferPointer<Int32>, n: Int) {
+                      indices: () -> UnsafeMutableBufferPointer<Int32>?, n: Int) {
         let s = graph.nodes[node.inputs[0]].shape, p = parameters[node.id]
         switch node.op {
         case .relu:

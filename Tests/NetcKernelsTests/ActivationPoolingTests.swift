@@ -189,4 +189,20 @@ func dropoutDropsAFractionPAndScalesTheRest(_ p: Double) {
     } } }
     #expect(r.idx[g.outH * g.outW + 4] == Int32(0 * 37 + 7), "a window of -inf keeps its first pixel")
     #expect(r.maxY.filter(\.isNaN).count == 4)
+    #expect(maxPoolValuesOnly(g, x).elementsEqual(r.maxY) { $0 == $1 || $0.isNaN && $1.isNaN })
+}
+
+/// Inference's max pool, which keeps no winners, gives the same values as training's.
+@Test(arguments: poolCases.indices)
+func maxPoolWithoutIndicesGivesTheSameValues(_ caseIndex: Int) {
+    let g = poolCases[caseIndex]
+    var rng = TestRNG(seed: UInt64(800 + caseIndex))
+    let x = randomArray(g.inputCount, &rng).map { ($0 * 3).rounded() }   // ties
+    #expect(maxPoolValuesOnly(g, x) == runFastPool(g, x: x, dy: zeros(g.outputCount)).maxY)
+}
+
+func maxPoolValuesOnly(_ g: PoolGeometry, _ x: [Float]) -> [Float] {
+    var y = [Float](repeating: .nan, count: g.outputCount)
+    x.ro { xp in y.withUnsafeMutableBufferPointer { maxPoolForward(g, x: xp, y: $0, indices: nil) } }
+    return y
 }

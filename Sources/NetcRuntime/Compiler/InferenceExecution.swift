@@ -49,7 +49,7 @@ extension Interpreter {
                                       runningMean: UnsafeBufferPointer(p[2]), runningVar: UnsafeBufferPointer(p[3]),
                                       epsilon: Float(b.eps), relu: step.relu != nil)
         case .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear:
-            forwardPlain(node, x: x(), y: y, indices: { plan.indices(step.output, n) }, n: n)
+            forwardPlain(node, x: x(), y: y, indices: { nil }, n: n)
         case .add:
             add(x(0), x(1), into: y, relu: step.relu != nil)
         case .mul:

@@ -66,13 +66,6 @@ public final class InferencePlan {
         return UnsafeMutableBufferPointer(start: arena.baseAddress! + slotOffset[r.slot], count: r.perSample * n)
     }
 
-    /// Max-pool winner indices of node `id` (Int32 in the float arena).
-    @inline(__always) func indices(_ id: Node.ID, _ n: Int) -> UnsafeMutableBufferPointer<Int32> {
-        guard let r = layout.indices[id] else { preconditionFailure("node \(id) has no indices") }
-        let raw = UnsafeMutableRawPointer(arena.baseAddress! + slotOffset[r.slot])
-        return UnsafeMutableBufferPointer(start: raw.assumingMemoryBound(to: Int32.self), count: r.perSample * n)
-    }
-
     /// Whether step `k`'s output buffer is its residual's (the conv accumulates onto it in place).
     public func accumulatesInPlace(_ k: Int) -> Bool { layout.residualInPlace[k] }
 
@@ -86,7 +79,6 @@ public final class InferencePlan {
     struct Layout {
         struct Region { var slot: Int; var perSample: Int }
         let values: [Region?]
-        let indices: [Region?]
         let residualInPlace: [Bool]
         /// Floats per sample of each slot.
         let slotPerSample: [Int]
@@ -95,18 +87,17 @@ public final class InferencePlan {
         init(_ program: Program) {
             let graph = program.graph, nodes = graph.nodes, n = nodes.count
             let steps = program.steps, end = steps.count
-            // Tensors: 0..<n values, n..<2n max-pool indices.
-            var first = [Int](repeating: -1, count: 2 * n), last = [Int](repeating: -1, count: 2 * n)
-            var size = [Int](repeating: 0, count: 2 * n)
+            // One tensor per node: its value (a max pool keeps no winners, there is no backward).
+            var first = [Int](repeating: -1, count: n), last = [Int](repeating: -1, count: n)
+            var size = [Int](repeating: 0, count: n)
             for (k, step) in steps.enumerated() {
                 let out = step.output
                 first[out] = k; last[out] = max(last[out], k); size[out] = nodes[out].shape.elementCount
-                if case .maxPool = nodes[step.node].op { first[n + out] = k; last[n + out] = k; size[n + out] = size[out] }
                 for x in program.reads(step) { last[x] = max(last[x], k) }
             }
             last[graph.output] = end
 
-            var storage = Array(0..<(2 * n))
+            var storage = Array(0..<n)
             var residualInPlace = [Bool](repeating: false, count: steps.count)
             for (k, step) in steps.enumerated() {
                 let node = nodes[step.node], out = step.output
@@ -127,7 +118,7 @@ public final class InferencePlan {
                 }
             }
             var groups = [Int: SlotPacking.Tensor]()
-            for t in 0..<(2 * n) where first[t] >= 0 {
+            for t in 0..<n where first[t] >= 0 {
                 let s = storage[t]
                 var g = groups[s] ?? SlotPacking.Tensor(size: 0, first: .max, last: -1)
                 g.size = max(g.size, size[t]); g.first = min(g.first, first[t]); g.last = max(g.last, last[t])
@@ -138,7 +129,6 @@ public final class InferencePlan {
             let slotOf = Dictionary(uniqueKeysWithValues: zip(keys, packing.slotOf))
             func region(_ t: Int) -> Region? { first[t] >= 0 ? Region(slot: slotOf[storage[t]]!, perSample: size[t]) : nil }
             values = (0..<n).map(region)
-            indices = (0..<n).map { region(n + $0) }
             self.residualInPlace = residualInPlace
             slotPerSample = packing.slotSizes
             convs = steps.compactMap { step in

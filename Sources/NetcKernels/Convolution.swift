@@ -44,18 +44,25 @@ public func convForward(_ g: ConvGeometry,
         let xg = xp + grp * cinG * inPlane, yg = yp + grp * coutG * cols
         let bg = bias.map { $0.baseAddress! + grp * coutG }
         /// Y_g's `columns` from `c` on (+)= W_g `[Cout/g, rows]` x `b` (`[rows, columns]`, row stride `ldb`),
-        /// on the packed weights when there are some.
-        func multiply(_ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>, ldb: Int, columns: Int, into c: UnsafeMutablePointer<Float>) {
+        /// then bias and ReLU: on the packed weights when there are some, by the shallow GEMM (which
+        /// finishes each tile in registers) when it fits.
+        func multiply(_ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>, ldb: Int, columns: Range<Int>) {
+            let c = yg + columns.lowerBound
+            if shallowGemmFits(m: coutG, n: columns.count, k: rows) && packed == nil {
+                gemmShallow(m: coutG, n: columns.count, k: rows, a: w, lda: rows, b: b, ldb: ldb, c: c, ldc: cols,
+                            accumulate: epilogue.accumulate, bias: bg, relu: epilogue.relu, parallel: parallel)
+                return
+            }
             if let packed {
-                gemmPacked(m: coutG, n: columns, k: rows, packed: packed, b: b, ldb: ldb, c: c, ldc: cols,
+                gemmPacked(m: coutG, n: columns.count, k: rows, packed: packed, b: b, ldb: ldb, c: c, ldc: cols,
                            accumulate: epilogue.accumulate, parallel: parallel)
             } else {
-                gemm(m: coutG, n: columns, k: rows, a: w, lda: rows, b: b, ldb: ldb, beta: beta, c: c, ldc: cols, parallel: parallel)
+                gemm(m: coutG, n: columns.count, k: rows, a: w, lda: rows, b: b, ldb: ldb, beta: beta, c: c, ldc: cols, parallel: parallel)
             }
+            finishRows(yg, rows: coutG, stride: cols, columns: columns, bias: bg, relu: epilogue.relu, parallel: parallel)
         }
         if g.isPointwise {
-            multiply(wp + grp * coutG * k, xg, ldb: cols, columns: cols, into: yg)
-            finishRows(yg, rows: coutG, stride: cols, columns: 0..<cols, bias: bg, relu: epilogue.relu, parallel: parallel)
+            multiply(wp + grp * coutG * k, xg, ldb: cols, columns: 0..<cols)
             return
         }
         let (col, compact) = convScratch(g, scratch)
@@ -63,9 +70,7 @@ public func convForward(_ g: ConvGeometry,
         forEachChunk(g) { images in
             let width = images.count * ohw
             im2col(g, x: xg, images: images, col: col, parallel: parallel)
-            multiply(wg, col, ldb: width, columns: width, into: yg + images.lowerBound * ohw)
-            finishRows(yg, rows: coutG, stride: cols, columns: images.lowerBound * ohw ..< images.upperBound * ohw,
-                       bias: bg, relu: epilogue.relu, parallel: parallel)
+            multiply(wg, col, ldb: width, columns: images.lowerBound * ohw ..< images.upperBound * ohw)
         }
     }
 }

@@ -21,4 +21,14 @@ void netc_pack_panels(long m, long k, const float *a, long lda, float *packed);
 void netc_gemm_packed(long m, long n, long k, const float *packed, const float *b, long ldb, float *c, long ldc,
                       int accumulate, long first_panel, long end_panel);
 
+/// `C[r, j] (+)= Σ_kk A[r, kk] B[kk, j]` for columns `[first_column, end_column)` of B `[k, n]` (row
+/// stride `ldb`) and C `[m, n]` (row stride `ldc`), added to C when `accumulate`, then `+ bias[r]`
+/// (when `bias` is not null) and `max(·, 0)` (when `relu`; a NaN stays); A's element (r, kk) is
+/// `a[r * a_row_stride + kk * a_k_stride]` (so Aᵀ is A with the strides swapped). Made for shallow
+/// products (k up to a few dozen) over many columns, where a general GEMM's packing costs as much
+/// as the multiplies.
+void netc_gemm_shallow(long m, long k, const float *a, long a_row_stride, long a_k_stride, const float *b, long ldb,
+                       float *c, long ldc, int accumulate, const float *bias, int relu, long first_column,
+                       long end_column);
+
 #endif

@@ -1,0 +1,98 @@
+#include "netc_kernels.h"
+
+// A GEMM for shallow products: C[m, n] (+)= A[m, k] x B[k, n] with k small (a 7x7 stem on one
+// channel: 49) and n large. Each tile of RB rows x NV*16 columns keeps its results in registers
+// for the whole sum over k, loading NV vectors of a row of B and broadcasting RB values of A per
+// step; the B tile (k x NV*16) stays in L1 while every row block of A passes over it. OpenBLAS
+// packs both matrices first, which a sum of 49 products does not repay. Compiled once per
+// instruction set (AVX-512, AVX2, baseline) and chosen at run time.
+
+/// Sixteen floats, loaded from and stored to any float's address; and their comparison masks.
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+typedef int m16 __attribute__((vector_size(64)));
+
+// The epilogue on a result: + bias (if any), then ReLU as max(x, 0) that keeps a NaN (its comparison
+// is false) and turns -0 into +0, as the Swift epilogue does.
+#define FINISH(V, BIAS, RELU)                                                                          \
+    do {                                                                                               \
+        if (BIAS) V += *(BIAS);                                                                        \
+        if (RELU) V = (__typeof__(V))((m16)(V) & ~(m16)(V <= 0));                                      \
+    } while (0)
+
+#define TILE(NAME, TARGET, RB, NV)                                                                     \
+    TARGET static void NAME(long k, const float *a, long ars, long aks,         \
+                                                   const float *b, long ldb, float *c, long ldc,       \
+                                                   int accumulate, const float *bias, int relu) {      \
+        v16 acc[RB][NV];                                                                               \
+        for (int r = 0; r < RB; r++)                                                                   \
+            for (int v = 0; v < NV; v++) acc[r][v] = (v16){0};                                         \
+        for (long kk = 0; kk < k; kk++) {                                                              \
+            v16 bv[NV];                                                                                \
+            for (int v = 0; v < NV; v++) bv[v] = *(const v16 *)(b + kk * ldb + 16 * v);               \
+            for (int r = 0; r < RB; r++) {                                                             \
+                float s = a[r * ars + kk * aks];                                                       \
+                for (int v = 0; v < NV; v++) acc[r][v] += s * bv[v];                                   \
+            }                                                                                          \
+        }                                                                                              \
+        for (int r = 0; r < RB; r++)                                                                   \
+            for (int v = 0; v < NV; v++) {                                                             \
+                v16 *out = (v16 *)(c + r * ldc + 16 * v);                                              \
+                v16 sum = accumulate ? *out + acc[r][v] : acc[r][v];                                   \
+                FINISH(sum, bias ? bias + r : 0, relu);                                                 \
+                *out = sum;                                                                            \
+            }                                                                                          \
+    }
+
+/* Columns [j0, j1): blocks of NV*16, then of 16, then one at a time; within a block, rows RB at a
+   time, then one at a time. Every element sums over k in order, whatever the split. */
+#define SHALLOW_FAMILY(SUFFIX, TARGET, RB, NV)                                                         \
+    TILE(wide_##SUFFIX, TARGET, RB, NV) TILE(wide_row_##SUFFIX, TARGET, 1, NV)                         \
+    TILE(narrow_##SUFFIX, TARGET, RB, 1) TILE(narrow_row_##SUFFIX, TARGET, 1, 1)                       \
+    TARGET static void shallow_##SUFFIX(long m, long k, const float *a, long ars, long aks,            \
+                                        const float *b, long ldb, float *c, long ldc, int accumulate,  \
+                                        const float *bias, int relu, long j0, long j1) {               \
+        long j = j0;                                                                                   \
+        for (; j + 16 * NV <= j1; j += 16 * NV) {                                                      \
+            long r = 0;                                                                                \
+            for (; r + RB <= m; r += RB)                                                               \
+                wide_##SUFFIX(k, a + r * ars, ars, aks, b + j, ldb, c + r * ldc + j, ldc, accumulate, bias ? bias + r : 0, relu); \
+            for (; r < m; r++)                                                                         \
+                wide_row_##SUFFIX(k, a + r * ars, ars, aks, b + j, ldb, c + r * ldc + j, ldc, accumulate, bias ? bias + r : 0, relu); \
+        }                                                                                              \
+        for (; j + 16 <= j1; j += 16) {                                                                \
+            long r = 0;                                                                                \
+            for (; r + RB <= m; r += RB)                                                               \
+                narrow_##SUFFIX(k, a + r * ars, ars, aks, b + j, ldb, c + r * ldc + j, ldc, accumulate, bias ? bias + r : 0, relu); \
+            for (; r < m; r++)                                                                         \
+                narrow_row_##SUFFIX(k, a + r * ars, ars, aks, b + j, ldb, c + r * ldc + j, ldc, accumulate, bias ? bias + r : 0, relu); \
+        }                                                                                              \
+        for (; j < j1; j++)                                                                            \
+            for (long r = 0; r < m; r++) {                                                             \
+                float s = 0;                                                                           \
+                for (long kk = 0; kk < k; kk++) s += a[r * ars + kk * aks] * b[kk * ldb + j];        \
+                s = accumulate ? c[r * ldc + j] + s : s;                                               \
+                if (bias) s += bias[r];                                                                \
+                c[r * ldc + j] = relu && s <= 0 ? 0 : s;                                               \
+            }                                                                                          \
+    }
+
+// Registers: AVX-512 has 32 of 16 floats (24 results + 3 of B); AVX2 16 of 8 (6 x 2 + 2).
+SHALLOW_FAMILY(avx512, __attribute__((target("avx512f"))), 8, 3)
+SHALLOW_FAMILY(avx2, __attribute__((target("avx2,fma"))), 6, 1)
+SHALLOW_FAMILY(baseline, , 4, 1)
+
+void netc_gemm_shallow(long m, long k, const float *a, long a_row_stride, long a_k_stride, const float *b, long ldb,
+                       float *c, long ldc, int accumulate, const float *bias, int relu, long first_column,
+                       long end_column) {
+    static int level = -1;   // 2: AVX-512, 1: AVX2 with FMA, 0: neither
+    if (level < 0) {
+        __builtin_cpu_init();
+        level = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+    }
+    if (level == 2)
+        shallow_avx512(m, k, a, a_row_stride, a_k_stride, b, ldb, c, ldc, accumulate, bias, relu, first_column, end_column);
+    else if (level == 1)
+        shallow_avx2(m, k, a, a_row_stride, a_k_stride, b, ldb, c, ldc, accumulate, bias, relu, first_column, end_column);
+    else
+        shallow_baseline(m, k, a, a_row_stride, a_k_stride, b, ldb, c, ldc, accumulate, bias, relu, first_column, end_column);
+}

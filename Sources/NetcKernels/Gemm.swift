@@ -1,6 +1,7 @@
 import COpenBLAS
 
-/// The single entry point to BLAS in this module (nothing else calls cblas).
+/// The single entry point to BLAS in this module (nothing else calls cblas); shallow products
+/// go to `gemmShallow` instead.
 ///
 /// Row-major `C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C`, where `op(X)` is
 /// `X` or `Xᵀ`. Leading dimensions are the row strides of the matrices *as stored*
@@ -31,6 +32,11 @@ public func gemm(transA: Bool = false, transB: Bool = false,
             let row = c + i * ldc
             if beta == 0 { row.update(repeating: 0, count: n) } else { for j in 0..<n { row[j] *= beta } }
         }
+        return
+    }
+    if !transB && alpha == 1 && (beta == 0 || beta == 1) && shallowGemmFits(m: m, n: n, k: k) {
+        gemmShallow(transA: transA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+                    accumulate: beta == 1, parallel: parallel)
         return
     }
     _ = singleThreadedBLAS

@@ -1,16 +1,18 @@
 import CKernels
 
-// A GEMM for shallow products, C[m, n] (+)= A[m, k] x B[k, n] with k up to a few dozen over many
-// columns: a stem's 7x7 convolution of one channel (k = 49) and 1x1 convolutions of few channels.
-// OpenBLAS packs A and B on every call and then sums 49 products per element: on ResNet's stem
-// (64 x 49 x 2304 columns an image) it ran at about 90 GFLOP/s on this machine's two cores, where
-// its large products reach 190. `netc_gemm_shallow` (C, AVX-512 or AVX2 chosen at run time) keeps
-// an 8 x 48 tile of C in registers across the whole sum, reading B where it lies.
+// A GEMM for shallow products, C[m, n] (+)= A[m, k] x B[k, n] over many columns with a short sum
+// (a stem's 7x7 convolution of one channel: k = 49) or few rows (a group of ResNeXt's grouped
+// convolutions: 16 x 144). OpenBLAS packs A and B on every call, which such products do not
+// repay. `netc_gemm_shallow` (C, AVX-512 or AVX2 chosen at run time) keeps an 8 x 48 tile of C in
+// registers across the whole sum, reading B where it lies. On one core here (GFLOP/s, 4,608
+// columns): 64 x 49 at 100-103 against OpenBLAS's 86-92; 16 x 144 at 106-110 against 66, and at
+// 95-104 against 41-59 over 18,432 columns; 32 x 288 at 111 against 82.
 
-/// Whether `gemmShallow` beats OpenBLAS on this product: depth up to 64, at least 8 rows, and
-/// enough columns to fill its tiles on every core.
+/// Whether `gemmShallow` beats OpenBLAS on this product: at least 8 rows and enough columns to
+/// fill its tiles on every core, and a sum of 64 products or fewer, or up to 32 rows summing up to
+/// 1,152 products (deeper, and OpenBLAS's blocking for the cache starts to pay).
 public func shallowGemmFits(m: Int, n: Int, k: Int) -> Bool {
-    k <= 64 && m >= 8 && n >= 1024
+    m >= 8 && n >= 1024 && (k <= 64 || m <= 32 && k <= 1152)
 }
 
 /// `C (+)= A x B`, then `+ bias` per row and ReLU if asked, while each tile is in registers

@@ -106,18 +106,8 @@ let smallMapPixels = 256
 private func im2colSmallMap(_ g: ConvGeometry, x: UnsafePointer<Float>, images: Range<Int>,
                             col: UnsafeMutablePointer<Float>, parallel: Bool) {
     let (h, w, oh, ow, n) = (g.height, g.width, g.outH, g.outW, g.n)
-    let pixels = oh * ow, taps = g.liveTapCount, mask = g.liveTaps, rowLength = images.count * pixels
-    withUnsafeTemporaryAllocation(of: Int32.self, capacity: taps * pixels) { table in
-        for t in 0..<taps {
-            let tap = g.liveTap(t, in: mask), ki = tap / g.kernelW, kj = tap % g.kernelW
-            for i in 0..<oh {
-                for j in 0..<ow {
-                    let a = i * g.strideH - g.padH + ki, b = j * g.strideW - g.padW + kj
-                    table[t * pixels + i * ow + j] = (0..<h).contains(a) && (0..<w).contains(b) ? Int32(a * w + b) : -1
-                }
-            }
-        }
-        let offsets = UnsafePointer(table.baseAddress!)
+    let pixels = oh * ow, taps = g.liveTapCount, rowLength = images.count * pixels
+    withSmallMapOffsets(g) { offsets in
         parallelFor(g.unfoldedRows, workPerItem: rowLength, parallel: parallel) { range in
             for r in range {
                 let c = r / taps, offset = offsets + (r % taps) * pixels
@@ -136,6 +126,26 @@ private func im2colSmallMap(_ g: ConvGeometry, x: UnsafePointer<Float>, images: 
     }
 }
 
+/// Calls `body` with the small-map gather table of `g`: for each live tap t and output pixel p,
+/// at `t * OH*OW + p`, the offset in a channel's image of the input that the tap reads there, or
+/// -1 in the padding.
+private func withSmallMapOffsets<R>(_ g: ConvGeometry, _ body: (UnsafePointer<Int32>) -> R) -> R {
+    let (h, w, oh, ow) = (g.height, g.width, g.outH, g.outW)
+    let pixels = oh * ow, taps = g.liveTapCount, mask = g.liveTaps
+    return withUnsafeTemporaryAllocation(of: Int32.self, capacity: taps * pixels) { table in
+        for t in 0..<taps {
+            let tap = g.liveTap(t, in: mask), ki = tap / g.kernelW, kj = tap % g.kernelW
+            for i in 0..<oh {
+                for j in 0..<ow {
+                    let a = i * g.strideH - g.padH + ki, b = j * g.strideW - g.padW + kj
+                    table[t * pixels + i * ow + j] = (0..<h).contains(a) && (0..<w).contains(b) ? Int32(a * w + b) : -1
+                }
+            }
+        }
+        return body(UnsafePointer(table.baseAddress!))
+    }
+}
+
 /// Folds `col[Cin/g*T, b*OH*OW]` (rows as `im2col` lays them out) back onto images `images` of one group's input gradient
 /// `dx = [Cin/g][N][H][W]`, ADDING every patch entry to the input pixel it came from (padding
 /// entries are dropped, and zeroed in `col`, which is scratch); with `overwrite` those images are
@@ -147,6 +157,10 @@ func col2im(_ g: ConvGeometry, col: UnsafeMutablePointer<Float>, images: Range<I
     let (kw, sh, sw, ph, pw) = (g.kernelW, g.strideH, g.strideW, g.padH, g.padW)
     let rowLength = images.count * oh * ow
     let taps = g.liveTapCount, mask = g.liveTaps
+    if oh * ow <= smallMapPixels {
+        col2imSmallMap(g, col: col, images: images, dx: dx, overwrite: overwrite, parallel: parallel)
+        return
+    }
     parallelFor(g.groupInChannels, workPerItem: taps * rowLength, parallel: parallel) { range in
         for c in range {
             let dxc = dx + c * n * h * w
@@ -179,6 +193,34 @@ func col2im(_ g: ConvGeometry, col: UnsafeMutablePointer<Float>, images: Range<I
                             while q < owHi { dst[q] += s[q]; q &+= 1 }
                         } else {
                             while q < owHi { dst[q &* sw] += s[q]; q &+= 1 }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `col2im` for small output maps, through `im2colSmallMap`'s gather table: each input pixel
+/// receives its taps' values in the same order as in the general loop (tap by tap), so the sums
+/// are the same bits.
+private func col2imSmallMap(_ g: ConvGeometry, col: UnsafeMutablePointer<Float>, images: Range<Int>,
+                            dx: UnsafeMutablePointer<Float>, overwrite: Bool, parallel: Bool) {
+    let (h, w, n) = (g.height, g.width, g.n)
+    let pixels = g.outH * g.outW, taps = g.liveTapCount, rowLength = images.count * pixels
+    withSmallMapOffsets(g) { offsets in
+        parallelFor(g.groupInChannels, workPerItem: taps * rowLength, parallel: parallel) { range in
+            for c in range {
+                let dxc = dx + c * n * h * w
+                if overwrite { (dxc + images.lowerBound * h * w).update(repeating: 0, count: images.count * h * w) }
+                for t in 0..<taps {
+                    let offset = offsets + t * pixels, row = col + (c * taps + t) * rowLength
+                    // Wrapping arithmetic, as in im2col.
+                    for (j, img) in images.enumerated() {
+                        let dxi = dxc + img &* h &* w, src = row + j &* pixels
+                        for p in 0..<pixels {
+                            let o = Int(offset[p])
+                            if o >= 0 { dxi[o] += src[p] }
                         }
                     }
                 }

@@ -18,7 +18,7 @@ struct PyTorchNamesGoldenTests {
     static func exportedNames(_ name: String) throws -> [String]? {
         let c = Compiler.compile(source: try #require(Zoo.spec(named: name)), file: "\(name).yaml")
         let g = try #require(c.graph, "\(c.renderDiagnostics())")
-        guard let naming = c.spec?.pytorchNames else { return nil }
+        guard let naming = c.pytorchNames else { return nil }
         let store = ParameterStore(graph: g)
         let netcNames = store.entries.flatMap { Checkpoint.TensorNames($0).all }
         guard case .success(let foreign) = naming.foreignNames(netcNames) else {

@@ -1,4 +1,5 @@
 import NetcIR
+import NetcZoo
 import Testing
 @testable import NetcSpec
 
@@ -133,6 +134,18 @@ struct TemplatePyTorchNamesTests {
             """)
         #expect(n.foreign("stages.0.0.conv1.weight") == "trunk.0-0.f.a.weight")
         #expect(n.foreign("stages.0.0.excite1.conv2.bias") == "trunk.0-0.f.se.fc2.bias")
+    }
+
+    /// The bundled inverted residual names MobileNetV2's layers as torchvision does, with and
+    /// without the expansion conv, and six rules number its blocks.
+    @Test func theBundledMobileNetV2IsNamedAsTorchvisions() throws {
+        let n = try Self.naming(try #require(Zoo.spec(named: "imagenet/mobilenet_v2")))
+        #expect(n.foreign("stages.0.0.conv1.weight") == "features.1.conv.0.0.weight")
+        #expect(n.foreign("stages.0.0.conv2.weight") == "features.1.conv.1.weight")
+        #expect(n.foreign("stages.0.0.bn2.running_mean") == "features.1.conv.2.running_mean")
+        #expect(n.foreign("stages.1.0.conv2.weight") == "features.2.conv.1.0.weight")
+        #expect(n.foreign("stages.1.1.bn3.weight") == "features.3.conv.3.weight")
+        #expect(n.foreign("stages.6.0.conv3.weight") == "features.17.conv.2.weight")
     }
 
     @Test func badNamesAreRefusedWhereTheyAreWritten() {

@@ -46,7 +46,11 @@ public struct TensorNaming: Sendable {
     public init(rules: [Rule], stageDepths: [Int] = [], templateNames: [String: String] = [:]) {
         self.rules = rules
         self.templateNames = templateNames
-        blocksBefore = stageDepths.reduce(into: [0]) { $0.append($0.last! + $1) }.dropLast()
+        var before = 0   // depths are at most Compiler.maxValue each: no overflow
+        blocksBefore = stageDepths.map { depth in
+            defer { before += depth }
+            return before
+        }
     }
 
     /// PyTorch's name for one of netc's (`stages.1.0.conv3.weight` -> `layer2.0.downsample.0.weight`).

@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "NetcSpecTests", dependencies: ["NetcSpec", "NetcZoo"], exclude: ["Golden", "FuzzCrashers"]),
         .testTarget(name: "NetcKernelsTests", dependencies: ["NetcKernels"]),
         .testTarget(name: "NetcRuntimeTests", dependencies: ["NetcRuntime", "NetcSpec"]),
-        .testTarget(name: "NetcTrainTests", dependencies: ["NetcTrain", "NetcSpec", "NetcRuntime"]),
+        .testTarget(name: "NetcTrainTests", dependencies: ["NetcTrain", "NetcSpec", "NetcRuntime"], exclude: ["Golden"]),
         .testTarget(name: "NetcCommandTests", dependencies: ["netc"]),
     ],
     swiftLanguageModes: [.v5]

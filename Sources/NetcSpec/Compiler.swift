@@ -8,6 +8,9 @@ public struct Compilation: Sendable {
     public var spec: Spec?
     public var graph: Graph?
     public var diagnostics: [Diagnostic]
+    /// How the tensors are named in PyTorch: the spec's `pytorch_names` with its templates' names
+    /// for their layers; nil when the spec has no `pytorch_names` (netc's names are used).
+    public var pytorchNames: TensorNaming? = nil
 
     /// Whether the spec compiled to a graph with no errors (warnings allowed).
     public var succeeded: Bool { graph != nil && !diagnostics.hasErrors }
@@ -56,6 +59,9 @@ public enum Compiler {
             var lowering = Lowering(spec: spec)
             c.graph = lowering.lower()
             c.diagnostics += lowering.diagnostics
+            c.pytorchNames = spec.pytorchNameRules.map {
+                TensorNaming(rules: $0, stageDepths: lowering.stageDepths, templateNames: lowering.pytorchLayerNames)
+            }
             if let graph = c.graph, let problem = spec.classifierHeadDiagnostic(output: graph.outputShape) {
                 c.diagnostics.append(problem)
             }

@@ -9,6 +9,11 @@ struct Lowering {
     let spec: Spec
     var builder = GraphBuilder()
     var diagnostics: [Diagnostic] = []
+    /// Blocks in each stage (0 for a stage that failed), from which `pytorch_names` count `{n}`.
+    var stageDepths: [Int] = []
+    /// The PyTorch names template layers give themselves (`pytorch: downsample.0`), by netc's
+    /// name of the layer (`stages.2.0.conv4`).
+    var pytorchLayerNames: [String: String] = [:]
 
     /// A parameter's value and where it was written.
     struct Binding {
@@ -69,6 +74,7 @@ struct Lowering {
         // A failed stem layer passes its input on, so the stages are still checked.
         for call in spec.stem { x = layer(call, x, globals, &stem) ?? x }
         builder.endModule()
+        stageDepths = Array(repeating: 0, count: spec.stages.count)
         for (i, stage) in spec.stages.enumerated() {
             builder.beginModule("stages.\(i)", kind: "stage", origin: stage.location)
             let out = lowerStage(stage, index: i, x, globals)
@@ -113,6 +119,7 @@ struct Lowering {
                 help: "its convolutions see mostly padding; use a larger input or fewer stride-2 stages"))
         }
         guard let depth else { return nil }
+        stageDepths[index] = depth
         args["depth"] = nil
         let stride = args["stride"]
         if let s = stride, case .int(let k) = s.value, k != 1, !uses(template, "stride") {
@@ -143,7 +150,8 @@ struct Lowering {
         let calls = template.body + (template.shortcut?.projection ?? []) + template.after
         if template.derived.contains(where: { reads($0.value) }) || template.parameters.contains(where: { reads($0.defaultValue) }) { return true }
         for call in calls {
-            if call.arguments.values.contains(where: { reads($0) }) { return true }
+            // A layer's PyTorch name may read a parameter, but does not use it for the network.
+            if call.arguments.contains(where: { $0.key != "pytorch" && reads($0.value) }) { return true }
             if let inner = spec.blocks[call.kind], !seen.contains(inner.name), uses(inner, name, seen: seen.union([template.name])) { return true }
         }
         return false
@@ -327,7 +335,46 @@ struct Lowering {
         }
         let output = layerOrBlock(call, input, env, &ctx, site: site)
         if let name = output.name { ctx.scope[name] = output.id; ctx.taken.insert(name) }
+        if let pytorch = call.arguments["pytorch"] {
+            namePyTorch(pytorch, of: call, output.id == nil ? nil : output.name, env, ctx, site: site)
+        }
         return output.id
+    }
+
+    /// Records the name a template gives one of its layers in PyTorch (`pytorch: downsample.0`),
+    /// which the spec's `pytorch_names` place under the block's; `local` is the layer's netc name in
+    /// the block, nil when the layer was not made (its error is reported).
+    private mutating func namePyTorch(_ arg: SourceValue, of call: LayerCall, _ local: String?, _ env: Environment,
+                                      _ ctx: Context, site: Context) {
+        guard let block = ctx.blocks.last else {
+            report(.error("'pytorch' names a layer of a block template, and this '\(call.kind)' is not in one",
+                          at: call.keyLocations["pytorch"] ?? call.location,
+                          help: "name the spec's own layers in 'pytorch_names:', e.g. 'head.fc1: fc'"), site)
+            return
+        }
+        // Written exactly `$name` for an optional parameter left unset, the layer keeps netc's name.
+        if case .expression(.reference(let p, _), _) = arg.content, ctx.unset.contains(p) { return }
+        guard let local, let b = evaluate(arg, env, callSite: site.callSite) else { return }
+        // At the name as written: a name the template computes wrongly is the template's mistake,
+        // not that of the parameter values it reads.
+        let at = arg.location
+        let what = "'pytorch' of '\(call.kind)' in block '\(block)'"
+        let name: String
+        switch b.value {
+        case .string(let text): name = text
+        case .int(let i) where i >= 0: name = String(i)
+        case .int, .double, .bool:
+            let quote: String? = if case .double = b.value { "quote a name made of numbers: 'pytorch: \"0.1\"'" } else { nil }
+            report(.error("\(what) must be a PyTorch name such as 'downsample.0', got \(b.value.phrase)", at: at,
+                          help: quote ?? "write the layer's name in its PyTorch block, or an expression giving one"), site)
+            return
+        }
+        if let problem = TensorNaming.problem(withLayerName: name) {
+            report(.error("\(what) is '\(name)', \(problem)", at: at,
+                          help: "write the layer's name in its PyTorch block: attribute names and indices joined by dots, such as 'downsample.0' or 'f.se.fc1'"), site)
+            return
+        }
+        pytorchLayerNames["\(ctx.prefix).\(local)"] = name
     }
 
     /// `layer`'s work once its `if` holds: the node it made (nil on an error) and its name in the
@@ -344,7 +391,7 @@ struct Lowering {
             let name = call.name ?? nextName(template.name, &ctx)
             guard let operands = operands(of: call, isJoin: false, input, arity: 1...1, ctx, site) else { return (nil, name) }
             var args = env
-            for (name, arg) in call.arguments where name != "if" {
+            for (name, arg) in call.arguments where name != "if" && name != "pytorch" {
                 if let b = evaluate(arg, env, callSite: site.callSite) { args[name] = b }
             }
             let prefix = "\(ctx.prefix).\(name)"

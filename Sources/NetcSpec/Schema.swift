@@ -155,6 +155,7 @@ public enum Schema {
         Key("name", .string, "the layer's name in its block (default: kind and counter, `conv1`)"),
         Key("if", .value, default: "true", "include the layer only when this is true (`if: $projection_bn`)"),
         Key("from", .list, default: "the previous layer", "the earlier layer (by name) the layer reads, or `input`: the block's (or list's) input; a join's operands as a list"),
+        Key("pytorch", .value, "in a block template, the layer's name in PyTorch relative to the block (`downsample.0`), used by a spec's `pytorch_names`; may be an expression"),
     ]
 
     /// The built-in layers and their attributes, by spec key (from `LayerKind`).

@@ -19,8 +19,9 @@ public struct Spec: Sendable {
     /// stages and head are empty.
     public var layers: [LayerCall]
     public var train: TrainSpec?
-    /// How its tensors are named in PyTorch (`pytorch_names:`), if it says.
-    public var pytorchNames: TensorNaming?
+    /// The rules of `pytorch_names:`, if the spec has them; `Compilation.pytorchNames` adds what
+    /// only lowering knows (the names templates give their layers, the stages' depths).
+    public var pytorchNameRules: [TensorNaming.Rule]?
 
     public struct Input: Sendable {
         public var channels: Int

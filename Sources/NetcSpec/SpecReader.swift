@@ -41,15 +41,15 @@ struct SpecReader {
                                       help: "give 'stages:' (with 'stem:' and 'head:' around them), or the whole network as 'layers:'"))
         }
         let train = f["train"].flatMap { readTrain($0) }
-        let names = f["pytorch_names"].flatMap { readNaming($0) }
+        let names = f["pytorch_names"].flatMap { readNamingRules($0) }
         guard let input else { return nil }
         return Spec(file: file, name: name, input: input, classes: classes, classesLocation: f["classes"]?.location,
                     defaults: defaults, blocks: blocks,
-                    stem: stem, stages: stages, head: head, layers: whole, train: train, pytorchNames: names)
+                    stem: stem, stages: stages, head: head, layers: whole, train: train, pytorchNameRules: names)
     }
 
     /// `pytorch_names:`: netc name prefix -> PyTorch name prefix, for each rule.
-    private mutating func readNaming(_ node: YAMLNode) -> TensorNaming? {
+    private mutating func readNamingRules(_ node: YAMLNode) -> [TensorNaming.Rule]? {
         guard let entries = mapping(node, "pytorch_names") else { return nil }
         var rules: [TensorNaming.Rule] = []
         for (key, value) in entries {
@@ -58,10 +58,10 @@ struct SpecReader {
             case .success(let rule): rules.append(rule)
             case .failure(let e):
                 error(e.message, at: e.message.contains("'\(replacement)'") ? value : key,
-                      help: "e.g. 'stages.{s}.{b}: layer{s+1}.{b}': netc's prefix, then PyTorch's, numbers written {s} and {s+1}")
+                      help: e.help ?? "e.g. 'stages.{s}.{b}: layer{s+1}.{b}': netc's prefix, then PyTorch's, numbers written {s} and {s+1}")
             }
         }
-        return TensorNaming(rules: rules)
+        return rules
     }
 
     private mutating func readInput(_ node: YAMLNode) -> Spec.Input? {

@@ -43,7 +43,7 @@ public struct Evaluation {
         specText = contents.spec ?? compilation.source
         store = ParameterStore(graph: graph)
         // A plain state_dict may carry PyTorch's names: the spec's `pytorch_names` say which.
-        if contents.spec == nil, let naming = compilation.spec?.pytorchNames {
+        if contents.spec == nil, let naming = compilation.pytorchNames {
             contents.file.tensors = try Checkpoint.netcNames(contents.file.tensors, store: store, naming: naming)
         }
         (checkpoint, checkpointPath) = (contents, weights)

@@ -105,7 +105,7 @@ public final class Trainer {
     public func startFrom(weights path: String, given: Compilation) throws -> String? {
         var contents = try Checkpoint.read(path)
         let warning = try CheckpointSpecAgreement.check(graph, given: given, checkpoint: contents, weights: path)
-        if contents.spec == nil, let naming = given.spec?.pytorchNames {
+        if contents.spec == nil, let naming = given.pytorchNames {
             contents.file.tensors = try Checkpoint.netcNames(contents.file.tensors, store: store, naming: naming)
         }
         try Checkpoint.load(contents, into: store, source: path)

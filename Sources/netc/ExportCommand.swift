@@ -59,7 +59,7 @@ struct ExportCommand: ParsableCommand {
                 printError("warning: no --weights: \(output) holds freshly initialised weights (\(options.initializer.rawValue), seed \(options.seed))\n")
             }
             if chosenFormat == .pytorch {
-                let naming = try SpecArgument.compile(spec).spec?.pytorchNames
+                let naming = try SpecArgument.compile(spec).pytorchNames
                 try Checkpoint.stateDict(store, naming: naming, batchesTracked: steps).write(to: output)
                 print("\(graph.name): \(store.entries.count) tensors written to \(output) as a PyTorch state_dict"
                       + (naming == nil ? " under netc's names (the spec has no pytorch_names)" : " under the spec's pytorch_names"))

@@ -169,8 +169,8 @@ help: netc takes layers of up to 10^12 of each; check the channel counts and the
 spec.yaml:7:13: error: the layer is too large: 8x1048576x1048576 outputs, 75497472 parameters, 8.3e+19 multiply-adds per sample (at stages.0.0.conv1, whose input is 1048576x1048576x1048576 for a 1048576x1048576x1048576 network input)
   7 |   - {block: residual, depth: 1, channels: 8}
     |             ^~~~~~~~
-<prelude>:13:9: note: in block 'residual', from its definition
-  13 |       - conv: {out: $channels, kernel: 3, stride: $stride, pad: 1}
+<prelude>:16:9: note: in block 'residual', from its definition
+  16 |       - conv: {out: $channels, kernel: 3, stride: $stride, pad: 1}
      |         ^~~~
 help: netc takes layers of up to 10^12 of each; check the channel counts and the input size
 

@@ -13,11 +13,11 @@ struct PyTorchNamesTests {
     }
 
     @Test func torchvisionsResnet50Names() throws {
-        let naming = try #require(try Self.compiled("imagenet/resnet50").spec?.pytorchNames)
+        let naming = try #require(try Self.compiled("imagenet/resnet50").pytorchNames)
         #expect(naming.foreign("stem.conv1.weight") == "conv1.weight")
         #expect(naming.foreign("stages.0.0.conv3.weight") == "layer1.0.conv3.weight")
         #expect(naming.foreign("stages.2.0.conv4.weight") == "layer3.0.downsample.0.weight")
-        #expect(naming.foreign("stages.3.2.bn4.num_batches_tracked") == "layer4.2.downsample.1.num_batches_tracked")
+        #expect(naming.foreign("stages.3.0.bn4.num_batches_tracked") == "layer4.0.downsample.1.num_batches_tracked")
         #expect(naming.foreign("head.fc1.bias") == "fc.bias")
         // Every tensor gets a name of its own.
         let g = try #require(try Self.compiled("imagenet/resnet50").graph)
@@ -27,7 +27,7 @@ struct PyTorchNamesTests {
     }
 
     @Test func theD2LModelsNames() throws {
-        let naming = try #require(try Self.compiled("resnet18").spec?.pytorchNames)
+        let naming = try #require(try Self.compiled("resnet18").pytorchNames)
         #expect(naming.foreign("stem.bn1.running_var") == "0.1.running_var")
         #expect(naming.foreign("stages.1.0.conv3.weight") == "2.0.conv3.weight")
         #expect(naming.foreign("head.fc1.weight") == "5.2.weight")
@@ -39,7 +39,7 @@ struct PyTorchNamesTests {
             input: {channels: 1, size: 8}
             layers: [{conv: {out: 2, kernel: 3}}]
             pytorch_names: {"stages.{s}.{b}": "layer.{b}"}
-            """, file: "t.yaml").spec?.pytorchNames)
+            """, file: "t.yaml").pytorchNames)
         guard case .failure(let e) = clash.foreignNames(["stages.0.0.conv1.weight", "stages.1.0.conv1.weight"]) else {
             Issue.record("no clash reported"); return
         }
@@ -69,7 +69,7 @@ struct PyTorchNamesTests {
     /// written back it has the same names; a wrong file lists every problem at once.
     @Test func aPlainStateDictLoadsByItsPyTorchNames() throws {
         let c = try Self.compiled("imagenet/resnet18")
-        let g = try #require(c.graph), naming = try #require(c.spec?.pytorchNames)
+        let g = try #require(c.graph), naming = try #require(c.pytorchNames)
         let store = ParameterStore(graph: g)
         store.initialize(.kaiming, seed: 4, graph: g)
         let dict = try Checkpoint.stateDict(store, naming: naming, batchesTracked: 3)
@@ -112,7 +112,7 @@ struct PyTorchNamesTests {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("netc-ft-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let dict = try Checkpoint.stateDict(source, naming: c.spec?.pytorchNames, batchesTracked: 0)
+    let dict = try Checkpoint.stateDict(source, naming: c.pytorchNames, batchesTracked: 0)
     #expect(Set(dict.tensors.keys).isSuperset(of: ["0.weight", "1.running_mean", "5.bias"]))
     try dict.write(to: "\(dir)/w.safetensors")
     let trainer = try Trainer(graph: g, specText: spec, options: TrainingOptions(), runDirectory: "\(dir)/run")
@@ -149,7 +149,7 @@ struct PyTorchNamesTests {
         input: {channels: 1, size: 8}
         stages: [{block: residual, depth: 1, channels: 2}]
         pytorch_names: {"stages.{s}": "layer{s-1}"}
-        """, file: "t.yaml").spec?.pytorchNames)
+        """, file: "t.yaml").pytorchNames)
     #expect(shifted.foreign("stages.0.0.conv1.weight") == "stages.0.0.conv1.weight")
 
     let spec = """
@@ -162,9 +162,9 @@ struct PyTorchNamesTests {
     let g = try #require(compiled.graph)
     let store = ParameterStore(graph: g)
     store.initialize(.xavier, seed: 1, graph: g)
-    var twice = try Checkpoint.stateDict(store, naming: compiled.spec?.pytorchNames, batchesTracked: 0).tensors
+    var twice = try Checkpoint.stateDict(store, naming: compiled.pytorchNames, batchesTracked: 0).tensors
     twice["layers.conv1.weight"] = twice["0.weight"]
-    #expect { try Checkpoint.netcNames(twice, store: store, naming: compiled.spec!.pytorchNames!) } throws: {
+    #expect { try Checkpoint.netcNames(twice, store: store, naming: compiled.pytorchNames!) } throws: {
         "\($0)".hasPrefix("the file holds both '0.weight' and 'layers.conv1.weight', which are both 'layers.conv1.weight'")
     }
 }

@@ -35,6 +35,11 @@ static inline int netc_mpi_broadcast_floats(float *values, int count, int root) 
     return MPI_Bcast(values, count, MPI_FLOAT, root, MPI_COMM_WORLD);
 }
 
+/// Rank `root`'s `count` bytes to every rank.
+static inline int netc_mpi_broadcast_bytes(void *bytes, int count, int root) {
+    return MPI_Bcast(bytes, count, MPI_BYTE, root, MPI_COMM_WORLD);
+}
+
 static inline int netc_mpi_finalize(void) { return MPI_Finalize(); }
 
 /// Ends every rank of the job with `code`.

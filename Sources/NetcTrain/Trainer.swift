@@ -149,6 +149,7 @@ public final class Trainer {
             log = nil
         }
         defer { log?.close() }
+        communicator.watch.track(runDirectory: runDirectory, checkpointStep: lastCheckpoint?.step)
 
         let sampleCount = graph.inputShape.elementCount
         let buckets = communicator.size > 1
@@ -171,6 +172,7 @@ public final class Trainer {
             // A run stopped after an epoch's last step (or during its evaluation) resumes to evaluate it.
             if state.stepInEpoch < stepsPerEpoch { batches.request(indices(state.stepInEpoch), epoch: state.epoch) }
             while state.stepInEpoch < stepsPerEpoch {
+                communicator.watch.at(.step(state.step + 1, epoch: state.epoch + 1))
                 let n = indices(state.stepInEpoch).count, batchCount = batch(state.stepInEpoch).count
                 let (img, lab) = batches.take()
                 if state.stepInEpoch + 1 < stepsPerEpoch { batches.request(indices(state.stepInEpoch + 1), epoch: state.epoch) }
@@ -225,6 +227,7 @@ public final class Trainer {
             let seconds = Date().timeIntervalSince(started)
             let data = batches.takeTimes()
             let testCount = min(options.testLimit ?? test.count, test.count)
+            communicator.watch.at(.evaluating(epoch: state.epoch + 1))
             let evaluated = evaluate(testBatcher, count: testCount) { done in
                 if progressEnabled { progress.evaluating(done, of: testCount) }
             }
@@ -300,10 +303,13 @@ public final class Trainer {
             throw TrainingError("step \(state.step) (epoch \(state.epoch + 1)) made '\(e.name)' non-finite (\(store.value(at: i)[j]) at index \(j)); it is not saved",
                                 help: "\(keptCheckpoint); lower the learning rate (--lr) and resume or restart")
         }
-        try writing(RunDirectory.checkpointName, log) { log in
-            try log.sync()
-            state.metricsLength = log.length
-            try Checkpoint.save(to: checkpointPath, store: store, optimizer: optimizer, spec: specText, options: options, state: state)
+        // Rank 0 reports a rank's death only after the write, so the report names what it wrote.
+        try communicator.watch.saving(step: state.step) {
+            try writing(RunDirectory.checkpointName, log) { log in
+                try log.sync()
+                state.metricsLength = log.length
+                try Checkpoint.save(to: checkpointPath, store: store, optimizer: optimizer, spec: specText, options: options, state: state)
+            }
         }
         lastCheckpoint = state
     }

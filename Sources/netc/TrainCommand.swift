@@ -77,6 +77,8 @@ struct TrainCommand: ParsableCommand {
         // Under mpirun every rank runs this command; rank 0 speaks for them and writes the run.
         let world = Communicator.world
         if !world.isLeader { silenceOutput() }
+        // An error or a stop ends this rank on purpose: rank 0 must not report it as a death.
+        defer { world.leave() }
         try reportingErrors {
             if let resume { try continueRun(in: resume) } else { try startRun() }
         }

@@ -111,6 +111,103 @@ import Testing
         #expect(output.contains(try Regex(#"error: the loss became (NaN|non-finite) at step \d+ \(epoch 1\) on rank [01] of 2"#)), "\(output)")
     }
 
+    /// A rank killed with SIGKILL stops the job within seconds: no MPI call returns on rank 0,
+    /// but it sees the rank's connection to it close, names the rank, and ends; the last
+    /// checkpoint is intact and the run resumes from it.
+    @Test func aKilledRankStopsTheJobAndRankZeroNamesIt() throws {
+        let dir = try makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try TrainerTests.writeDataset(dir)
+        try Data(Self.plain.utf8).write(to: URL(fileURLWithPath: "\(dir)/net.yaml"))
+        // 12 steps an epoch, far more epochs than the test waits for (a debug build takes about
+        // 600 steps a second), a checkpoint every 10 steps and at each epoch's end.
+        let mpirun = Process()
+        mpirun.executableURL = URL(fileURLWithPath: "/usr/bin/mpirun")
+        mpirun.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", Self.netc, "train", "\(dir)/net.yaml",
+                            "--data", dir, "--batch", "8", "--epochs", "1000", "--test-limit", "8",
+                            "--checkpoint-every", "10", "--out", "\(dir)/run"]
+        let pipe = Pipe()
+        mpirun.standardOutput = pipe
+        mpirun.standardError = pipe
+        let output = Output()
+        try mpirun.run()
+        // Read while it runs: the progress line alone would fill the pipe.
+        Thread { output.append(pipe.fileHandleForReading.readDataToEndOfFile()) }.start()
+        defer {   // whatever failed, no rank outlives the test
+            for pid in Self.ranks(of: mpirun.processIdentifier).values { kill(pid, SIGKILL) }
+            if mpirun.isRunning { kill(mpirun.processIdentifier, SIGKILL) }
+        }
+
+        func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while !condition() {
+                if Date() > deadline { return false }
+                usleep(20_000)
+            }
+            return true
+        }
+        let checkpoint = "\(dir)/run/checkpoint.safetensors"
+        try #require(waitUntil(seconds: 60) { BinaryFile.exists(checkpoint) || !mpirun.isRunning }, "no checkpoint within 60 s")
+        var victim: pid_t?
+        try #require(waitUntil(seconds: 10) { victim = Self.ranks(of: mpirun.processIdentifier)[1]; return victim != nil },
+                     "rank 1 not found among mpirun's children")
+        let killed = Date()
+        kill(victim!, SIGKILL)
+        let ended = waitUntil(seconds: 10) { !mpirun.isRunning }
+        let seconds = Date().timeIntervalSince(killed)
+        #expect(ended, "the job still ran 10 s after rank 1 was killed")
+        guard ended else { return }
+        mpirun.waitUntilExit()
+        #expect(mpirun.terminationStatus != 0)
+        let text = waitUntil(seconds: 5) { output.done } ? output.text : ""
+
+        // Rank 0 names the rank and the checkpoint it kept; measured 1.1-1.2 s from kill to exit.
+        let report = try Regex(#"error: rank 1 of 2 \(pid (\d+) on [^)]+\) died (at step \d+ \(epoch \d+\)|while the ranks evaluated epoch \d+); rank 0 stops the job\n"#
+                               + #"help: the last checkpoint, (.+) \(step (\d+)\), is intact; continue with netc train --resume (.+) \(on any number of ranks\)"#)
+        let match = try #require(text.firstMatch(of: report), "\(String(text.suffix(2000)))")
+        #expect(match.output[1].substring.map { pid_t($0) } == victim)
+        #expect(match.output[3].substring.map(String.init) == checkpoint && match.output[5].substring.map(String.init) == "\(dir)/run")
+        #expect(seconds < 5, "\(seconds) s from kill to exit")
+        let contents = try Checkpoint.read(checkpoint)
+        let position = try #require(contents.position)
+        #expect(match.output[4].substring.map { Int($0) } == position.step, "the report names the checkpoint's step")
+        // Rank 0 did not end in the middle of a checkpoint's write: no temporary file is left.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/run").filter { $0.hasPrefix(".") }.isEmpty)
+        // The run continues from it, in one process, to the end of the epoch it was in.
+        let resumed = try run(Self.netc, ["train", "--resume", "\(dir)/run", "--epochs", "\(position.epoch + 1)"])
+        #expect(resumed.contains("resuming plain at epoch \(position.epoch + 1) of \(position.epoch + 1), step \(position.step)"), "\(resumed)")
+        #expect(try Checkpoint.read(checkpoint).position?.step == (position.epoch + 1) * 12)
+    }
+
+    /// What a process prints, gathered on another thread.
+    final class Output: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data = Data()
+        private var finished = false
+        func append(_ more: Data) { lock.lock(); data += more; finished = true; lock.unlock() }
+        var done: Bool { lock.lock(); defer { lock.unlock() }; return finished }
+        var text: String { lock.lock(); defer { lock.unlock() }; return String(decoding: data, as: UTF8.self) }
+    }
+
+    /// The ranks `mpirun` started on this machine, by rank: its children whose environment says
+    /// OMPI_COMM_WORLD_RANK (other tests' jobs may run meanwhile).
+    static func ranks(of mpirun: pid_t) -> [Int: pid_t] {
+        var ranks: [Int: pid_t] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(name),
+                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  // "pid (command) state ppid ...": the command may hold spaces and parentheses.
+                  let fields = stat.split(separator: ")").last?.split(separator: " "), fields.count > 2,
+                  pid_t(fields[1]) == mpirun,
+                  let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { continue }
+            for variable in environment.split(separator: 0) {
+                let text = String(decoding: variable, as: UTF8.self)
+                if text.hasPrefix("OMPI_COMM_WORLD_RANK="), let rank = Int(text.dropFirst(21)) { ranks[rank] = pid }
+            }
+        }
+        return ranks
+    }
+
     /// The worst difference between two runs' final weights (and batch-norm statistics), relative
     /// to each tensor's scale; `optimizer`: between their optimizer states instead.
     func worstDifference(_ a: String, _ b: String, optimizer: Bool = false) throws -> Float {

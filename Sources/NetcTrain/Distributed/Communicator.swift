@@ -8,6 +8,8 @@ public final class Communicator: @unchecked Sendable {
     public let rank: Int
     public let size: Int
     private let usesMPI: Bool
+    /// Rank 0's report of a rank that dies; does nothing in a world of one.
+    let watch: RankWatch
 
     /// The world this process belongs to: mpirun's (Open MPI sets OMPI_COMM_WORLD_SIZE in each
     /// rank's environment), else a world of one.
@@ -21,13 +23,13 @@ public final class Communicator: @unchecked Sendable {
         var rank: Int32 = 0, count: Int32 = 0
         netc_mpi_rank(&rank)
         netc_mpi_size(&count)
-        return Communicator(rank: Int(rank), size: Int(count))
+        return Communicator(rank: Int(rank), size: Int(count), watch: RankWatch.start(rank: Int(rank), size: Int(count)))
     }()
 
     /// A world of one.
-    public init() { rank = 0; size = 1; usesMPI = false }
+    public init() { rank = 0; size = 1; usesMPI = false; watch = RankWatch() }
 
-    private init(rank: Int, size: Int) { self.rank = rank; self.size = size; usesMPI = true }
+    private init(rank: Int, size: Int, watch: RankWatch) { self.rank = rank; self.size = size; usesMPI = true; self.watch = watch }
 
     /// Whether this rank writes the run directory and prints progress: rank 0 alone.
     public var isLeader: Bool { rank == 0 }
@@ -66,13 +68,19 @@ public final class Communicator: @unchecked Sendable {
 
     /// Ends MPI when this process is done with it (mpirun counts a rank that exits without it as failed).
     public func finish() {
+        leave()
         if usesMPI { netc_mpi_finalize() }
     }
+
+    /// This rank ends on purpose (done, stopped, or an error it reports), so rank 0 must not report
+    /// it as dead: every way out of a run under mpirun calls it.
+    public func leave() { watch.leave() }
 
     /// MPI's default handler aborts the job on an error, so a failure here is a broken installation.
     func check(_ code: Int32, _ what: String) {
         guard code != MPI_SUCCESS else { return }
         FileHandle.standardError.write(Data("error: rank \(rank): MPI failed to \(what) (code \(code))\n".utf8))
+        leave()   // the others end with this abort: not deaths to report
         netc_mpi_abort(1)
     }
 }

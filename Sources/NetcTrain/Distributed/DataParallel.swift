@@ -42,7 +42,8 @@ extension Trainer {
         }
         for (i, entry) in store.entries.enumerated() where entry.role == .buffer { communicator.broadcast(store.value(at: i)) }
         let share = communicator.share(of: 0..<count)
-        let mine = Self.evaluate(interpreter, batcher, images: share, batch: options.batch) { progress(min(count, $0 * communicator.size)) }!
+        let mine = Self.evaluate(interpreter, batcher, images: share, batch: options.batch,
+                                 progress: { progress(min(count, $0 * communicator.size)) })!
         let sums = communicator.sum([mine.loss * Double(share.count), (mine.accuracy * Double(share.count)).rounded()])
         return (sums[0] / Double(max(count, 1)), sums[1] / Double(max(count, 1)))
     }

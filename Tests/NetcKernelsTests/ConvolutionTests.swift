@@ -40,7 +40,7 @@ let convCases: [ConvGeometry] = [
     // ... 5x5 pad 2 on a 1x3 map keeps one row of taps: 3 + 2 images.
     ConvGeometry(n: 5, inChannels: 2, height: 1, width: 3, outChannels: 3, kernelH: 5, kernelW: 5,
                  padH: 2, padW: 2, chunkImages: 3),
-    // Maps above im2col's small-map size (256 pixels), which unfold span by span: stride 2 ...
+    // Maps above im2col's small-map size (100 pixels), which unfold span by span: stride 2 ...
     ConvGeometry(n: 2, inChannels: 2, height: 35, width: 33, outChannels: 3, kernelH: 3, kernelW: 3,
                  strideH: 2, strideW: 2, padH: 1, padW: 1),
     // ... and stride 1 without padding, narrower than its input.

@@ -1,7 +1,7 @@
 import COpenBLAS
 
 /// The single entry point to BLAS in this module (nothing else calls cblas); shallow products
-/// go to `gemmShallow` instead.
+/// go to `gemmShallow` instead, and deep ones with small results to `gemmDeep`.
 ///
 /// Row-major `C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C`, where `op(X)` is
 /// `X` or `Xᵀ`. Leading dimensions are the row strides of the matrices *as stored*
@@ -37,6 +37,10 @@ public func gemm(transA: Bool = false, transB: Bool = false,
     if !transB && alpha == 1 && (beta == 0 || beta == 1) && shallowGemmFits(m: m, n: n, k: k) {
         gemmShallow(transA: transA, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
                     accumulate: beta == 1, parallel: parallel)
+        return
+    }
+    if !transA && transB && alpha == 1 && (beta == 0 || beta == 1) && deepGemmFits(m: m, n: n, k: k) {
+        gemmDeep(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: beta == 1, parallel: parallel)
         return
     }
     _ = singleThreadedBLAS

@@ -47,11 +47,12 @@ let convCases: [ConvGeometry] = [
     ConvGeometry(n: 2, inChannels: 2, height: 20, width: 21, outChannels: 3, kernelH: 3, kernelW: 3),
     // Shallow products (`gemmShallow`: 8 rows or more, 1,024 columns or more, depth <= 64 or up to
     // 32 rows): a stem on one channel with a row past a whole tile (9 = 8 + 1), a 1x1, and a
-    // grouped 3x3 (12 x 72 forward, 72 x 12 backward data).
+    // grouped 3x3 (12 x 72 forward, 72 x 12 backward data) whose weight gradient is deep
+    // (`gemmDeep`: 12 x 72 over 2,610 columns).
     ConvGeometry(n: 3, inChannels: 1, height: 40, width: 39, outChannels: 9, kernelH: 7, kernelW: 7,
                  strideH: 2, strideW: 2, padH: 3, padW: 3),
     ConvGeometry(n: 2, inChannels: 16, height: 24, width: 25, outChannels: 12, kernelH: 1, kernelW: 1),
-    ConvGeometry(n: 2, inChannels: 16, height: 30, width: 29, outChannels: 24, kernelH: 3, kernelW: 3,
+    ConvGeometry(n: 3, inChannels: 16, height: 30, width: 29, outChannels: 24, kernelH: 3, kernelW: 3,
                  padH: 1, padW: 1, groups: 2),
 ]
 

@@ -31,4 +31,11 @@ void netc_gemm_shallow(long m, long k, const float *a, long a_row_stride, long a
                        float *c, long ldc, int accumulate, const float *bias, int relu, long first_column,
                        long end_column);
 
+/// `C[i, j] (+)= Σ_kk A[i, kk] B[j, kk]` for rows `[first_row, end_row)` of C `[m, n]` (row stride
+/// `ldc`), with A `[m, k]` and B `[n, k]` (row strides `lda`, `ldb`), added to C when `accumulate`.
+/// Made for deep products with small results (k in the tens of thousands, n up to a few hundred):
+/// convolutions' weight gradients.
+void netc_gemm_deep(long n, long k, const float *a, long lda, const float *b, long ldb, float *c, long ldc,
+                    int accumulate, long first_row, long end_row);
+
 #endif

@@ -153,6 +153,9 @@ struct TrainCommand: ParsableCommand {
     func makeTrainer(_ graph: Graph, _ specText: String, _ options: TrainingOptions, in directory: String,
                      resume: Resumption? = nil) throws -> Trainer {
         let trainer = try Trainer(graph: graph, specText: specText, options: options, runDirectory: directory, resume: resume)
+        if syncBatchNorm && Communicator.world.size == 1 {
+            printError("warning: --sync-bn has no effect in one process: it sums batch norm's statistics over the ranks of `mpirun -np N netc train ...`\n")
+        }
         trainer.synchronizeBatchNorm = syncBatchNorm
         trainer.gradientBucketBytes = Int(bucketMiB * 1048576)
         return trainer

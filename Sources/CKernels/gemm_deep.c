@@ -1,4 +1,5 @@
 #include "netc_kernels.h"
+#include "instruction_set.h"
 
 // A GEMM for deep products with a small result, C[m, n] (+)= A[m, k] x B[n, k]ᵀ with k in the
 // tens of thousands: a convolution's weight gradient, dY `[Cout, N*OH*OW]` times its unfolded
@@ -74,12 +75,5 @@ DEEP_FAMILY(baseline, , 2, 2)
 
 void netc_gemm_deep(long n, long k, const float *a, long lda, const float *b, long ldb, float *c, long ldc,
                     int accumulate, long first_row, long end_row) {
-    static int level = -1;   // 2: AVX-512, 1: AVX2 with FMA, 0: neither
-    if (level < 0) {
-        __builtin_cpu_init();
-        level = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
-    }
-    if (level == 2) deep_avx512(n, k, a, lda, b, ldb, c, ldc, accumulate, first_row, end_row);
-    else if (level == 1) deep_avx2(n, k, a, lda, b, ldb, c, ldc, accumulate, first_row, end_row);
-    else deep_baseline(n, k, a, lda, b, ldb, c, ldc, accumulate, first_row, end_row);
+    NETC_DISPATCH(deep, n, k, a, lda, b, ldb, c, ldc, accumulate, first_row, end_row);
 }

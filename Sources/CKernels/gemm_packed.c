@@ -1,4 +1,5 @@
 #include "netc_kernels.h"
+#include "instruction_set.h"
 
 // One panel of 16 rows of A against NB columns of B: 16 x NB results in NB vector accumulators
 // (one vector per column), each step of k loading one vector of A and broadcasting NB values of B.
@@ -53,14 +54,7 @@ PANEL_FAMILY(baseline, )
 
 void netc_gemm_packed(long m, long n, long k, const float *packed, const float *b, long ldb, float *c, long ldc,
                       int accumulate, long first_panel, long end_panel) {
-    static int level = -1;   // 2: AVX-512, 1: AVX2 with FMA, 0: neither
-    if (level < 0) {
-        __builtin_cpu_init();
-        level = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
-    }
-    if (level == 2) gemm_avx512(m, n, k, packed, b, ldb, c, ldc, accumulate, first_panel, end_panel);
-    else if (level == 1) gemm_avx2(m, n, k, packed, b, ldb, c, ldc, accumulate, first_panel, end_panel);
-    else gemm_baseline(m, n, k, packed, b, ldb, c, ldc, accumulate, first_panel, end_panel);
+    NETC_DISPATCH(gemm, m, n, k, packed, b, ldb, c, ldc, accumulate, first_panel, end_panel);
 }
 
 void netc_pack_panels(long m, long k, const float *a, long lda, float *packed) {

@@ -1,4 +1,5 @@
 #include "netc_kernels.h"
+#include "instruction_set.h"
 
 // A GEMM for shallow products: C[m, n] (+)= A[m, k] x B[k, n] with k small (a 7x7 stem on one
 // channel: 49) and n large. Each tile of RB rows x NV*16 columns keeps its results in registers
@@ -84,15 +85,5 @@ SHALLOW_FAMILY(baseline, , 4, 1)
 void netc_gemm_shallow(long m, long k, const float *a, long a_row_stride, long a_k_stride, const float *b, long ldb,
                        float *c, long ldc, int accumulate, const float *bias, int relu, long first_column,
                        long end_column) {
-    static int level = -1;   // 2: AVX-512, 1: AVX2 with FMA, 0: neither
-    if (level < 0) {
-        __builtin_cpu_init();
-        level = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
-    }
-    if (level == 2)
-        shallow_avx512(m, k, a, a_row_stride, a_k_stride, b, ldb, c, ldc, accumulate, bias, relu, first_column, end_column);
-    else if (level == 1)
-        shallow_avx2(m, k, a, a_row_stride, a_k_stride, b, ldb, c, ldc, accumulate, bias, relu, first_column, end_column);
-    else
-        shallow_baseline(m, k, a, a_row_stride, a_k_stride, b, ldb, c, ldc, accumulate, bias, relu, first_column, end_column);
+    NETC_DISPATCH(shallow, m, k, a, a_row_stride, a_k_stride, b, ldb, c, ldc, accumulate, bias, relu, first_column, end_column);
 }

@@ -41,8 +41,8 @@ func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, images: Range<Int>, col:
 }
 
 /// `im2col` span by span: per output row, one copy of its valid inputs and fills of zeros.
-func im2colSpans(_ g: ConvGeometry, x: UnsafePointer<Float>, images: Range<Int>, col: UnsafeMutablePointer<Float>,
-                 parallel: Bool = true) {
+private func im2colSpans(_ g: ConvGeometry, x: UnsafePointer<Float>, images: Range<Int>, col: UnsafeMutablePointer<Float>,
+                         parallel: Bool) {
     let (h, w, oh, ow, n) = (g.height, g.width, g.outH, g.outW, g.n)
     let (kw, sh, sw, ph, pw) = (g.kernelW, g.strideH, g.strideW, g.padH, g.padW)
     let rowLength = images.count * oh * ow
@@ -111,7 +111,7 @@ let smallMapPixels = 100
 /// the short copies and fills of the general loop cost more than the values (ResNet-18's 3x3s on
 /// 3x3 maps at batch 1: 4,608 rows of 9). One table, shared by every channel, holds for each live
 /// tap and output pixel the input offset it reads in a channel's image, or -1 in the padding.
-func im2colSmallMap(_ g: ConvGeometry, x: UnsafePointer<Float>, images: Range<Int>,
+private func im2colSmallMap(_ g: ConvGeometry, x: UnsafePointer<Float>, images: Range<Int>,
                             col: UnsafeMutablePointer<Float>, parallel: Bool) {
     let (h, w, oh, ow, n) = (g.height, g.width, g.outH, g.outW, g.n)
     let pixels = oh * ow, taps = g.liveTapCount, rowLength = images.count * pixels

@@ -156,8 +156,9 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         case .pointwise, .im2col, .liveTaps:
             return multipliesPackedWeights(g) ? packedConvWeightCount(g) : nil
         case .winograd, .winograd4x4:
-            let alpha = Double(tile.inputTile), filterShare = (9 * alpha + 3 * alpha * alpha) / 9 / Double(g.outH * g.outW * g.n)
-            return filterShare >= 0.01 * Self.winogradCost(g, tile) ? winogradTransformedFilterCount(g, tile: tile) : nil
+            // The filter transform's term of `winogradCost`, against the whole.
+            let alpha = Double(tile.inputTile), filterCost = (9 * alpha + 3 * alpha * alpha) / (9 * Double(g.outH * g.outW * g.n))
+            return filterCost >= 0.01 * Self.winogradCost(g, tile) ? winogradTransformedFilterCount(g, tile: tile) : nil
         case .depthwise, .wholeMap:
             return nil
         }

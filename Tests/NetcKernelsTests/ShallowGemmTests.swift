@@ -45,3 +45,22 @@ func shallowGemmMatchesAProduct(_ m: Int, _ k: Int) {
         }
     }
 }
+
+/// The epilogue's ReLU keeps a NaN (the run's non-finite check must see it) in the tiled columns
+/// and in the single-column tail alike, as the Swift epilogue (`max(x, 0)`) does.
+@Test func shallowGemmReLUKeepsNaN() {
+    let (m, n, k) = (9, 1025, 3)
+    var b = [Float](repeating: 1, count: k * n)
+    b[1 * n + 5] = .nan; b[2 * n + 1024] = .nan                     // a tile's column, the tail column
+    let a = [Float](repeating: -1, count: m * k)                     // every other result is -3: ReLU gives 0
+    var c = [Float](repeating: 7, count: m * n)
+    a.ro { ap in b.ro { bp in c.withUnsafeMutableBufferPointer {
+        gemmShallow(m: m, n: n, k: k, a: ap.baseAddress!, lda: k, b: bp.baseAddress!, ldb: n, c: $0.baseAddress!, ldc: n,
+                    accumulate: false, relu: true)
+    } } }
+    for r in 0..<m {
+        for j in 0..<n {
+            if j == 5 || j == 1024 { #expect(c[r * n + j].isNaN, "row \(r) column \(j)") } else { #expect(c[r * n + j] == 0) }
+        }
+    }
+}

@@ -24,7 +24,7 @@ let package = Package(
         // shim: libjpeg reports errors by longjmp, which Swift cannot take.
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg")]),
 
-        .target(name: "NetcIR"),
+        .target(name: "NetcIR", dependencies: ["NetcKernels"]),
         .target(name: "NetcSpec", dependencies: ["NetcIR", "CYAML"],
                 resources: [.embedInCode("Prelude.yaml")]),
         .target(name: "NetcZoo", dependencies: ["NetcZooImageNet"], exclude: ["architectures/imagenet"],

@@ -13,7 +13,7 @@ if !compilation.diagnostics.isEmpty {
 guard let graph = compilation.graph else { exit(1) }
 
 print("\(graph.name): input \(graph.inputShape)")
-for node in graph.nodes where node.op != .input {
+for node in graph.nodes where !(node.op is Input) {
     let parameters = node.parameters.filter { $0.role == .trainable }.reduce(0) { $0 + $1.elementCount }
     print(node.name.padding(toLength: 28, withPad: " ", startingAt: 0),
           node.op.kindName.padding(toLength: 18, withPad: " ", startingAt: 0),

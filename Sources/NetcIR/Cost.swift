@@ -46,26 +46,7 @@ extension Node {
         c.parameters = parameters.filter { $0.role == .trainable }.reduce(0) { $0 + $1.elementCount }
         c.buffers = parameters.filter { $0.role == .buffer }.reduce(0) { $0 + $1.elementCount }
         if c.parameters > 0 { c.torchinfoPassElements = 2 * shape.elementCount }
-        switch op {
-        case .conv(let conv):
-            let positions = shape.height * shape.width
-            let weights = parameters[0].elementCount
-            c.torchinfoMACs = c.parameters * positions
-            c.macs = weights * positions
-            c.activations = shape.elementCount
-            c.pyclsFlops = c.macs + (conv.bias ? conv.outChannels : 0)
-        case .linear(let linear):
-            c.torchinfoMACs = c.parameters
-            c.macs = parameters[0].elementCount
-            c.activations = shape.elementCount
-            c.pyclsFlops = c.macs + (linear.bias ? linear.outFeatures : 0)
-        case .batchNorm:
-            c.torchinfoMACs = c.parameters
-        case .maxPool, .avgPool:
-            c.pyclsActivations = shape.elementCount
-        case .input, .relu, .activation, .dropout, .globalAvgPool, .flatten, .add, .mul, .concat:
-            break
-        }
+        op.addWork(to: &c, of: self)
         c.pyclsActivations += c.activations
         return c
     }

@@ -3,7 +3,7 @@ public struct Node: Hashable, Sendable {
     public typealias ID = Int
 
     public var id: ID
-    public var op: Op
+    public var op: any Operator
     /// Producers of this node's inputs, in the op's argument order.
     public var inputs: [ID]
     /// Inferred output shape of one sample.
@@ -16,6 +16,21 @@ public struct Node: Hashable, Sendable {
     public var module: Module.ID?
     /// The YAML node that produced this op.
     public var origin: SourceLocation?
+
+    public init(id: ID, op: any Operator, inputs: [ID], shape: Shape, parameters: [ParameterSpec], name: String,
+                module: Module.ID?, origin: SourceLocation?) {
+        self.id = id; self.op = op; self.inputs = inputs; self.shape = shape; self.parameters = parameters
+        self.name = name; self.module = module; self.origin = origin
+    }
+
+    public static func == (a: Node, b: Node) -> Bool {
+        a.id == b.id && a.op.isEqual(to: b.op) && a.inputs == b.inputs && a.shape == b.shape && a.parameters == b.parameters
+            && a.name == b.name && a.module == b.module && a.origin == b.origin
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(id); h.combine(op); h.combine(inputs); h.combine(shape); h.combine(name)
+    }
 }
 
 /// A named group of nodes: the stem, a stage, a block, a shortcut, the head.
@@ -57,7 +72,7 @@ public struct GraphBuilder: Sendable {
 
     /// Adds the graph input of the given per-sample shape.
     public mutating func addInput(_ shape: Shape, origin: SourceLocation?) -> Node.ID {
-        append(Node(id: nodes.count, op: .input, inputs: [], shape: shape, parameters: [],
+        append(Node(id: nodes.count, op: Input(), inputs: [], shape: shape, parameters: [],
                     name: "input", module: nil, origin: origin))
     }
 
@@ -71,11 +86,12 @@ public struct GraphBuilder: Sendable {
     public var isFull: Bool { nodes.count >= Self.maxNodes }
 
     /// Adds `op` applied to `inputs` under `name` (made unique within the graph).
-    public mutating func add(_ op: Op, _ inputs: [Node.ID], name: String,
+    public mutating func add(_ op: any Operator, _ inputs: [Node.ID], name: String,
                              origin: SourceLocation?) throws(ShapeError) -> Node.ID {
         guard !isFull else {
             throw ShapeError("the network has more than \(Self.maxNodes) layers", help: "check the stages' depths")
         }
+        precondition(type(of: op).arity.contains(inputs.count), "\(op.kindName) takes \(type(of: op).arity) inputs, not \(inputs.count)")
         let inputShapes = inputs.map { nodes[$0].shape }
         let shape = try op.outputShape(inputShapes)
         try Self.checkSize(op, inputShapes.first, shape)
@@ -85,18 +101,12 @@ public struct GraphBuilder: Sendable {
     }
 
     /// Refuses a node too large to count in `Int` (checked in `Double` before anything multiplies).
-    private static func checkSize(_ op: Op, _ input: Shape?, _ output: Shape) throws(ShapeError) {
+    private static func checkSize(_ op: any Operator, _ input: Shape?, _ output: Shape) throws(ShapeError) {
         let elements = output.dims.reduce(1.0) { $0 * Double($1) }
-        var parameters = 0.0
-        switch op {
-        case .conv(let c):
-            parameters = Double(c.outChannels) * Double((input?.channels ?? 0) / c.groups) * Double(c.kernel.sizeH) * Double(c.kernel.sizeW)
-        case .linear(let l):
-            parameters = Double(l.outFeatures) * (input?.dims.reduce(1.0) { $0 * Double($1) } ?? 0)
-        case .input, .batchNorm, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .add, .mul, .concat:
-            break
-        }
-        let macs = parameters * Double(output.height) * Double(output.width)
+        let parameters = input.map { op.parameters(input: $0).reduce(0.0) { $0 + $1.shape.reduce(1.0) { $0 * Double($1) } } } ?? 0
+        // A windowed op applies its parameters at every output position.
+        let positions = op.window == nil ? 1 : Double(output.height) * Double(output.width)
+        let macs = parameters * positions
         guard max(elements, parameters, macs) <= maxPerNode else {
             // %g, not Int(_:): these counts may be far beyond Int's range (2^80 parameters).
             let count = { (d: Double) in String(format: d < 1e15 ? "%.0f" : "%.3g", d) }

@@ -83,7 +83,7 @@ private struct Drawing {
             // projection) skip ahead; drawn so where the join itself is drawn.
             for x in node.inputs where unitOf[x] != unitOf[node.id] {
                 let edge = Edge(from: unitOf[x].id, to: unitOf[node.id].id, shape: "\(graph.nodes[x].shape)",
-                                skips: node.op.isJoin && graph.nodes[x].module != node.module && unitOf[node.id] == .node(node.id))
+                                skips: type(of: node.op).isJoin && graph.nodes[x].module != node.module && unitOf[node.id] == .node(node.id))
                 if drawn.insert(edge).inserted { edges.append(edge) }
             }
         }
@@ -109,7 +109,7 @@ private struct Drawing {
         switch unit {
         case .node(let n):
             let node = graph.nodes[n]
-            if node.op == .input { return "input\n\(node.shape)" }
+            if node.op is Input { return "input\n\(node.shape)" }
             let local = node.name.split(separator: ".").last.map(String.init) ?? node.name
             let params = node.parameters.filter { $0.role == .trainable }.reduce(0) { $0 + $1.shape.reduce(1, *) }
             return "\(local)\n\(node.op.summaryKind)" + (params > 0 ? "\n\(Summary.grouped(params)) params" : "")
@@ -123,12 +123,12 @@ private struct Drawing {
     /// Convolutions and linear layers stand out; joins are small.
     func fill(_ unit: Unit) -> String {
         guard case .node(let n) = unit else { return ", fillcolor=\"#e8e8e8\"" }
-        switch graph.nodes[n].op {
-        case .conv, .linear: return ", fillcolor=\"#d6e6f5\""
-        case .batchNorm: return ", fillcolor=\"#f5f0d6\""
-        case .add, .mul, .concat: return ", shape=ellipse, fillcolor=\"#f5e0cc\""
+        switch graph.nodes[n].op.drawingStyle {
+        case .weighted: return ", fillcolor=\"#d6e6f5\""
+        case .normalization: return ", fillcolor=\"#f5f0d6\""
+        case .join: return ", shape=ellipse, fillcolor=\"#f5e0cc\""
         case .input: return ", shape=plaintext, style=\"\""
-        case .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten: return ""
+        case .plain: return ""
         }
     }
 }

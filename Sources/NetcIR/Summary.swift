@@ -59,7 +59,7 @@ public struct Summary: Codable, Sendable {
         name = graph.name
         rows = []
         var shown = Set<Module.ID>()
-        for node in graph.nodes where node.op != .input {
+        for node in graph.nodes where !(node.op is Input) {
             // Open every enclosing module not yet shown, outermost first.
             var chain: [Module.ID] = []
             var m = node.module
@@ -76,18 +76,13 @@ public struct Summary: Codable, Sendable {
                                 multAdds: cost.torchinfoMACs * batch))
             }
             let layerDepth = (node.module.map { graph.modules[$0].depth } ?? 0) + 1
-            guard layerDepth <= depth, !node.op.isJoin else { continue }
+            guard layerDepth <= depth, !type(of: node.op).isJoin else { continue }
             let cost = node.cost
             var row = Row(name: node.name, kind: node.op.summaryKind, depth: layerDepth,
                           outputShape: [batch] + node.shape.dims, parameters: cost.parameters,
                           multAdds: cost.torchinfoMACs * batch)
-            switch node.op {
-            case .conv(let c):
-                (row.kernel, row.stride, row.padding, row.groups) = (c.kernel.sizes, c.kernel.strides, c.kernel.pads, c.groups)
-            case .maxPool(let p), .avgPool(let p):
-                (row.kernel, row.stride, row.padding) = (p.window.sizes, p.window.strides, p.window.pads)
-            case .input, .batchNorm, .relu, .activation, .dropout, .globalAvgPool, .flatten, .linear, .add, .mul, .concat:
-                break
+            if let (w, groups) = node.op.window {
+                (row.kernel, row.stride, row.padding, row.groups) = (w.sizes, w.strides, w.pads, groups)
             }
             rows.append(row)
         }
@@ -170,15 +165,4 @@ public struct Summary: Codable, Sendable {
     }
 
     static func megabytes(_ bytes: Int) -> String { String(format: "%.2f", Double(bytes) / 1e6) }
-}
-
-extension Op {
-    /// The kind column of summaries: torchinfo's module name plus the window (`Conv2d 3x3/2`).
-    var summaryKind: String {
-        switch self {
-        case .conv(let c): "\(kindName) \(c.kernel.description)" + (c.groups > 1 ? " g\(c.groups)" : "")
-        case .maxPool(let p), .avgPool(let p): "\(kindName) \(p.window.description)"
-        case .input, .batchNorm, .relu, .activation, .dropout, .globalAvgPool, .flatten, .linear, .add, .mul, .concat: kindName
-        }
-    }
 }

@@ -26,7 +26,7 @@ import NetcKernels
 ///
 /// A plan built for batch `capacity` runs any batch `n <= capacity`: every tensor is laid out
 /// as `[C][n][H][W]` in the first `perSample * n` floats of its slot.
-public final class ExecutionPlan {
+public final class ExecutionPlan: TensorStorage {
     /// A tensor's place in the arena, in floats, for the full capacity.
     struct Region {
         var offset: Int
@@ -141,15 +141,17 @@ public final class ExecutionPlan {
     public var slotCount: Int { slotSizes.count }
 
     /// The value of node `i` for a batch of `n`.
-    @inline(__always) func value(_ i: Int, _ n: Int) -> UnsafeMutableBufferPointer<Float> {
+    @inline(__always) public func value(_ i: Int, _ n: Int) -> UnsafeMutableBufferPointer<Float> {
         let r = values[i]
         return UnsafeMutableBufferPointer(start: arena.baseAddress! + r.offset, count: r.perSample * n)
     }
 
-    @inline(__always) func gradient(_ i: Int, _ n: Int) -> UnsafeMutableBufferPointer<Float> {
+    @inline(__always) public func gradient(_ i: Int, _ n: Int) -> UnsafeMutableBufferPointer<Float> {
         guard let r = gradients[i] else { preconditionFailure("node \(i) has no gradient in this plan") }
         return UnsafeMutableBufferPointer(start: arena.baseAddress! + r.offset, count: r.perSample * n)
     }
+
+    public func hasGradient(_ id: Node.ID) -> Bool { hasGradient[id] }
 
     @inline(__always) func indices(_ i: Int, _ n: Int) -> UnsafeMutableBufferPointer<Int32> {
         guard let r = indices[i] else { preconditionFailure("node \(i) has no indices") }
@@ -169,11 +171,4 @@ public final class ExecutionPlan {
             + "\(slotCount) slots, arena \(arenaBytes / 1_048_576) MiB (unshared \(unsharedTensorBytes / 1_048_576) MiB), "
             + "workspace \(workspaceBytes / 1_048_576) MiB"
     }
-}
-
-/// The kernel geometry of a pooling node for a batch of `n`.
-func poolGeometry(_ p: Op.Pool, input x: Shape, n: Int) -> PoolGeometry {
-    PoolGeometry(planes: x.channels * n, height: x.height, width: x.width, kernelH: p.window.sizeH,
-                 kernelW: p.window.sizeW, strideH: p.window.strideH, strideW: p.window.strideW,
-                 padH: p.window.padH, padW: p.window.padW)
 }

@@ -177,68 +177,17 @@ public final class Interpreter {
     @inline(__always)
     private func run(_ node: Node, plan: ExecutionPlan, n: Int, input: UnsafeBufferPointer<Float>) {
         let i = node.id
-        let y = plan.value(i, n)
-        func x(_ k: Int = 0) -> UnsafeBufferPointer<Float> { UnsafeBufferPointer(plan.value(node.inputs[k], n)) }
-        func inShape(_ k: Int = 0) -> Shape { graph.nodes[node.inputs[k]].shape }
-        let p = parameters[i]
-        switch node.op {
-        case .input:
-            let s = node.shape
-            nchwToCnhw(input, y, n: n, c: s.channels, spatial: s.height * s.width)
-        case .conv(let c):
-            let g = convGeometry(c, input: inShape(), n: n)
-            plan.algorithms[i]!.forward(g, x: x(), weight: UnsafeBufferPointer(p[0]), bias: c.bias ? UnsafeBufferPointer(p[1]) : nil,
-                        y: y, workspace: plan.workspace)
-        case .batchNorm(let b):
-            let s = node.shape, m = n * s.height * s.width
-            let (mean, invStd) = plan.savedStats(i, channels: s.channels)
-            batchNormForwardTraining(x: x(), y: y, channels: s.channels, perChannel: m,
-                                     gamma: UnsafeBufferPointer(p[0]), beta: UnsafeBufferPointer(p[1]),
-                                     epsilon: Float(b.eps), momentum: Float(b.momentum),
-                                     runningMean: p[2], runningVar: p[3], saveMean: mean, saveInvStd: invStd,
-                                     relu: plan.fusedReLU[i] != nil, across: batchStatisticsSum)
-        case .dropout(let p) where plan.training:
-            dropoutForward(p: dropoutEnabled ? p : 0, key: dropoutMaskKey(i), x: x(), y: y)
-        case .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear:
-            forwardPlain(node, x: x(), y: y, indices: { plan.indices(i, n) }, n: n)   // ReLU in place when the plan aliased y to x
-        case .add:
-            add(x(0), x(1), into: y)
-        case .mul:
-            let m = ScaleGeometry(node, in: graph, n: n)
-            scalePlanes(x: x(m.map), scale: x(m.scale), y: y, planes: m.planes, spatial: m.spatial)
-        case .concat:
-            concatChannels(node.inputs.indices.map { x($0) }, into: y)
-        }
-    }
-
-    /// The forward of an op that reads nothing but its input and parameters, the same in every
-    /// plan: ReLU, pooling, flatten, linear. `indices`: where a max pool keeps its winners for
-    /// the backward (nil in inference).
-    @inline(__always)
-    func forwardPlain(_ node: Node, x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
-                      indices: () -> UnsafeMutableBufferPointer<Int32>?, n: Int) {
-        let s = graph.nodes[node.inputs[0]].shape, p = parameters[node.id]
-        switch node.op {
-        case .relu:
-            reluForward(x: x, y: y)
-        case .activation(let a):
-            activationForward(a.function, x: x, y: y)
-        case .dropout:   // the identity outside training
-            if x.baseAddress != UnsafePointer(y.baseAddress) { _ = y.update(fromContentsOf: x) }
-        case .maxPool(let pool):
-            maxPoolForward(poolGeometry(pool, input: s, n: n), x: x, y: y, indices: indices())
-        case .avgPool(let pool):
-            avgPoolForward(poolGeometry(pool, input: s, n: n), x: x, y: y)
-        case .globalAvgPool:
-            globalAvgPoolForward(x: x, y: y, planes: s.channels * n, spatial: s.height * s.width)
-        case .flatten:
-            flattenForward(x: x, y: y, channels: s.channels, n: n, spatial: s.height * s.width)
-        case .linear(let l):
-            linearForward(x: x, weight: UnsafeBufferPointer(p[0]), bias: l.bias ? UnsafeBufferPointer(p[1]) : nil,
-                          y: y, inFeatures: s.elementCount, outFeatures: l.outFeatures, n: n)
-        case .input, .conv, .batchNorm, .add, .mul, .concat:
-            preconditionFailure("\(node.op.kindName) is not a plain op")
-        }
+        var c = ForwardContext(graph: graph, node: node, n: n, tensors: plan, output: plan.value(i, n),
+                               parameters: parameters[i], training: true)
+        c.networkInput = input
+        c.workspace = plan.workspace
+        c.relu = plan.fusedReLU[i] != nil
+        c.algorithm = plan.algorithms[i]
+        if node.op.memoryNeeds.keepsWinners { c.winners = plan.indices(i, n) }
+        if node.op.memoryNeeds.keepsStatistics { c.statistics = plan.savedStats(i, channels: node.shape.channels) }
+        c.statisticsSum = batchStatisticsSum
+        if dropoutEnabled { c.dropoutKey = dropoutMaskKey(i) }
+        node.op.forward(c)   // ReLU in place when the plan aliased its output to its input
     }
 
     // MARK: Loss and results
@@ -298,18 +247,5 @@ public final class Interpreter {
             cnhwToNchw(UnsafeBufferPointer(plan.gradient(graph.input, n)), $0, n: n, c: s.channels, spatial: s.height * s.width)
         }
         return out
-    }
-}
-
-extension Activation {
-    /// Its formula in the kernels.
-    public var function: ActivationFunction {
-        switch self {
-        case .sigmoid: .sigmoid
-        case .silu: .silu
-        case .hardSigmoid: .hardSigmoid
-        case .hardSwish: .hardSwish
-        case .relu6: .relu6
-        }
     }
 }

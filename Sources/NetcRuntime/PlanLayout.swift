@@ -33,7 +33,7 @@ struct PlanLayout {
     /// Floats per sample of every tensor if each had its own buffer.
     let unsharedPerSample: Int
     /// Every convolution (its node, op and input shape), whose algorithms' largest scratch sizes the workspace.
-    let convs: [(Node.ID, Op.Conv, Shape)]
+    let convs: [(Node.ID, Conv, Shape)]
     /// Whether the plan is for training (whose forward takes no Winograd tile).
     let training: Bool
 
@@ -59,8 +59,8 @@ struct PlanLayout {
             }
             // Batch-norm backward always writes dx, so its input needs a gradient buffer
             // even where nothing upstream learns (e.g. BN straight after the input).
-            for node in nodes where hasGrad[node.id] {
-                if case .batchNorm = node.op { hasGrad[node.inputs[0]] = true }
+            for node in nodes where hasGrad[node.id] && node.op.memoryNeeds.alwaysWritesInputGradient {
+                for x in node.inputs { hasGrad[x] = true }
             }
         }
         self.hasGradient = hasGrad
@@ -93,26 +93,13 @@ struct PlanLayout {
         func backwardStep(_ i: Int) -> Int { 2 * n - i }
         let perSample = nodes.map { $0.shape.elementCount }
 
-        /// Whether node `c`'s backward reads the VALUE of its input.
-        func backwardReadsInput(_ c: Node) -> Bool {
-            switch c.op {
-            case .conv, .batchNorm, .linear, .activation, .mul: true
-            case .dropout: false   // the mask is drawn again from the same key
-            case .input, .relu, .maxPool, .avgPool, .globalAvgPool, .flatten, .add, .concat: false
-            }
-        }
-        /// Whether node `c`'s backward reads its own output value.
-        func backwardReadsOutput(_ c: Node) -> Bool {
-            switch c.op {
-            case .relu: true
-            case .input, .conv, .batchNorm, .linear, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .add, .mul, .concat: false
-            }
-        }
+        func backwardReadsInput(_ c: Node) -> Bool { c.op.memoryNeeds.backwardReadsInputs }
+        func backwardReadsOutput(_ c: Node) -> Bool { c.op.memoryNeeds.backwardReadsOutput }
 
-        // In-place ReLU: its input has no other reader, now or in backward.
+        // In place (ReLU): its input has no other reader, now or in backward.
         var inPlace = [Bool](repeating: false, count: n)
         for node in nodes {
-            guard case .relu = node.op else { continue }
+            guard node.op.memoryNeeds.trainsInPlace else { continue }
             let x = node.inputs[0], producer = nodes[x]
             inPlace[node.id] = x != graph.input && x != graph.output && consumers[x] == [node.id]
                 && !(training && hasGrad[x] && backwardReadsOutput(producer))
@@ -137,7 +124,7 @@ struct PlanLayout {
                 if training && hasGrad[c] && backwardReadsInput(nodes[c]) { live(i, backwardStep(c)) }
             }
             if training && hasGrad[i] && backwardReadsOutput(node) { live(i, backwardStep(i)) }
-            if case .maxPool = node.op {
+            if node.op.memoryNeeds.keepsWinners {
                 size[2 * n + i] = perSample[i]
                 live(2 * n + i, i)
                 if training && hasGrad[i] { live(2 * n + i, backwardStep(i)) }
@@ -169,7 +156,7 @@ struct PlanLayout {
         // Reverse order, so a chain of such aliases resolves to one buffer.
         if training {
             for node in nodes.reversed() where hasGrad[node.id] {
-                guard case .add = node.op, node.inputs[0] != node.inputs[1] else { continue }
+                guard node.op is Add, node.inputs[0] != node.inputs[1] else { continue }
                 if let k = (0..<2).first(where: { hasGrad[node.inputs[$0]] && !accumulateInto[node.id][$0] }) {
                     storage[n + node.inputs[k]] = storage[n + node.id]
                     addAliases[node.id] = k
@@ -201,17 +188,13 @@ struct PlanLayout {
         self.indices = (0..<n).map { region(2 * n + $0) }
 
         // --- Workspace and saved statistics --------------------------------------------------
-        var convs: [(Node.ID, Op.Conv, Shape)] = [], statsCount = 0
+        var convs: [(Node.ID, Conv, Shape)] = [], statsCount = 0
         var statsOffset = [Int?](repeating: nil, count: n)
         for node in nodes {
-            switch node.op {
-            case .conv(let c):
-                convs.append((node.id, c, nodes[node.inputs[0]].shape))
-            case .batchNorm:
+            if let c = node.op as? Conv { convs.append((node.id, c, nodes[node.inputs[0]].shape)) }
+            if node.op.memoryNeeds.keepsStatistics {
                 statsOffset[node.id] = statsCount
                 statsCount += (2 * node.shape.channels + 15) & ~15
-            case .input, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear, .add, .mul, .concat:
-                break
             }
         }
         self.convs = convs
@@ -229,7 +212,7 @@ struct PlanLayout {
     func algorithms(capacity: Int) -> (forward: [ConvAlgorithm?], backward: [ConvAlgorithm?]) {
         var forward = [ConvAlgorithm?](repeating: nil, count: values.count), backward = forward
         for (id, c, shape) in convs {
-            (forward[id], backward[id]) = ConvAlgorithm.choose(convGeometry(c, input: shape, n: capacity), training: training)
+            (forward[id], backward[id]) = ConvAlgorithm.choose(c.geometry(input: shape, n: capacity), training: training)
         }
         return (forward, backward)
     }
@@ -238,7 +221,7 @@ struct PlanLayout {
     func workspaceCount(capacity: Int) -> Int {
         let (forward, backward) = algorithms(capacity: capacity)
         return convs.map { id, c, shape in
-            let g = convGeometry(c, input: shape, n: capacity)
+            let g = c.geometry(input: shape, n: capacity)
             return [forward[id], backward[id]].compactMap { $0?.workspaceCount(g) }.max() ?? 0
         }.max() ?? 0
     }

@@ -73,8 +73,6 @@ extension Lowering {
     }
 
     /// `unit`: 0 to 1; `probability`: 0 and above, below 1 (dropping every value leaves nothing to scale).
-    enum NumberRange { case positive, unit, probability }
-
     mutating func bool(_ a: LayerAttributes, _ name: String, default fallback: Bool) -> Bool? {
         guard let found = value(a, name) else { return nil }
         guard let b = found else { return fallback }
@@ -135,4 +133,33 @@ extension Lowering {
     }
 
     private func divisors(_ n: Int) -> [Int] { (1...max(1, n)).filter { n % $0 == 0 } }
+}
+
+/// The attributes of one layer call, read on behalf of its op's `make` (`Operator.make`).
+struct SpecAttributeReader: LayerAttributeReader {
+    /// The lowering whose diagnostics the reads report into; valid while the op is made.
+    let lowering: UnsafeMutablePointer<Lowering>
+    let attributes: LayerAttributes
+    let inputShape: Shape?
+
+    var defaults: LayerDefaults {
+        let d = lowering.pointee.spec.defaults
+        return LayerDefaults(bias: d.bias, bnEps: d.bnEps, bnMomentum: d.bnMomentum)
+    }
+
+    mutating func int(_ name: String, min: Int, default fallback: Int?) -> Int? {
+        lowering.pointee.int(attributes, name, min: min, default: fallback)
+    }
+
+    mutating func number(_ name: String, default fallback: Double, _ range: NumberRange) -> Double? {
+        lowering.pointee.number(attributes, name, default: fallback, range)
+    }
+
+    mutating func bool(_ name: String, default fallback: Bool) -> Bool? {
+        lowering.pointee.bool(attributes, name, default: fallback)
+    }
+
+    mutating func groups(outChannels: Int?) -> Int? {
+        lowering.pointee.groups(attributes, inChannels: inputShape?.channels, outChannels: outChannels)
+    }
 }

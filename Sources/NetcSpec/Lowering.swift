@@ -95,7 +95,7 @@ struct Lowering {
     private mutating func warnAboutUnreadLayers(_ graph: Graph) {
         var read = Set(graph.nodes.flatMap(\.inputs))
         read.insert(graph.output)
-        for node in graph.nodes where !read.contains(node.id) && node.op != .input {
+        for node in graph.nodes where !read.contains(node.id) && !(node.op is Input) {
             diagnostics.append(.warning("nothing reads the output of \(node.name)", at: node.origin,
                                         help: "name it in a later layer's 'from:', or remove it: it counts in the parameters and costs but never learns"))
         }
@@ -242,7 +242,7 @@ struct Lowering {
 
         let sum: Node.ID
         do {
-            sum = try builder.add(.add, [bodyOut, skip], name: "\(ctx.prefix).add", origin: template.location)
+            sum = try builder.add(Add(), [bodyOut, skip], name: "\(ctx.prefix).add", origin: template.location)
         } catch {
             let bodyShape = builder.shape(of: bodyOut), skipShape = builder.shape(of: skip)
             let skipWhat = project ? "the shortcut's projection"
@@ -400,23 +400,22 @@ struct Lowering {
             var inner = Context(prefix: prefix, callSite: site.callSite, blocks: ctx.blocks)
             return (instantiate(template, args, operands[0], &inner, at: site.callSite ?? call.location), name)
         }
-        guard let kind = LayerKind(key: call.kind) else {
-            let names = LayerKind.allCases.map(\.key) + Array(spec.blocks.keys)
+        guard let (declaration, type) = Operators.byKey[call.kind] else {
+            let names = Operators.declarations.map(\.key) + Array(spec.blocks.keys)
             report(.error("unknown layer or block '\(call.kind)'", at: call.location,
                           help: DidYouMean.help(call.kind, from: names, what: "layers and blocks")), site)
             return (nil, call.name)
         }
-        let known = kind.attributes.map(\.name) + Schema.commonLayer.map(\.name)
+        let known = declaration.attributes.map(\.name) + Schema.commonLayer.map(\.name)
         for attr in call.arguments.keys.sorted() where !known.contains(attr) {
             report(.error("unknown attribute '\(attr)' for '\(call.kind)'", at: call.keyLocations[attr] ?? call.location,
                           help: DidYouMean.help(attr, from: known, what: "its attributes")), site)
         }
         let attrs = LayerAttributes(call: call, env: env, context: site)
-        let op = makeOp(kind, attrs, input)
-        let arity = op?.arity ?? (kind.isJoin ? 2...Int.max : 1...1)
+        let op = makeOp(type, call.kind, attrs, input)
         // Named before its operands are checked, so that a layer naming this one after an error stays silent.
-        let local = call.name ?? nextName(kind.namePrefix, &ctx)
-        guard let operands = operands(of: call, isJoin: kind.isJoin, input, arity: arity, ctx, site) else { return (nil, local) }
+        let local = call.name ?? nextName(declaration.namePrefix, &ctx)
+        guard let operands = operands(of: call, isJoin: type.isJoin, input, arity: type.arity, ctx, site) else { return (nil, local) }
         guard let op, let xs = operands as? [Node.ID] else { return (nil, local) }
         let name = "\(ctx.prefix).\(local)"
         do {
@@ -473,40 +472,12 @@ struct Lowering {
     }
 
     /// The IR op of a layer of this kind with these attributes, or nil with the errors reported.
-    private mutating func makeOp(_ kind: LayerKind, _ a: LayerAttributes, _ input: Node.ID?) -> Op? {
-        let inChannels = input.map { builder.shape(of: $0).channels }
-        switch kind {
-        case .conv:
-            let out = int(a, "out", min: 1), kernel = int(a, "kernel", min: 1)
-            let stride = int(a, "stride", min: 1, default: 1), pad = int(a, "pad", min: 0, default: 0)
-            let bias = bool(a, "bias", default: spec.defaults.bias)
-            let groups = groups(a, inChannels: inChannels, outChannels: out)
-            guard let out, let kernel, let stride, let pad, let bias, let groups else { return nil }
-            return .conv(.init(outChannels: out, kernel: .init(size: kernel, stride: stride, pad: pad), groups: groups, bias: bias))
-        case .batchnorm:
-            let eps = number(a, "eps", default: spec.defaults.bnEps, .positive)
-            let momentum = number(a, "momentum", default: spec.defaults.bnMomentum, .unit)
-            guard let eps, let momentum else { return nil }
-            return .batchNorm(.init(eps: eps, momentum: momentum))
-        case .relu: return .relu
-        case .activation(let f): return .activation(f)
-        case .dropout:
-            return number(a, "p", default: 0.5, .probability).map { .dropout(p: $0) }
-        case .globalAvgpool: return .globalAvgPool
-        case .flatten: return .flatten
-        case .maxpool, .avgpool:
-            let kernel = int(a, "kernel", min: 1)
-            let stride = int(a, "stride", min: 1, default: kernel ?? 1), pad = int(a, "pad", min: 0, default: 0)
-            guard let kernel, let stride, let pad else { return nil }
-            let pool = Op.Pool(window: .init(size: kernel, stride: stride, pad: pad))
-            return kind == .maxpool ? .maxPool(pool) : .avgPool(pool)
-        case .linear:
-            let out = int(a, "out", min: 1), bias = bool(a, "bias", default: true)
-            guard let out, let bias else { return nil }
-            return .linear(.init(outFeatures: out, bias: bias))
-        case .add: return .add
-        case .mul: return .mul
-        case .concat: return .concat
+    /// The op of a layer call: its type reads the attributes, reporting what is wrong.
+    private mutating func makeOp(_ type: any Operator.Type, _ key: String, _ a: LayerAttributes, _ input: Node.ID?) -> (any Operator)? {
+        let inputShape = input.map { builder.shape(of: $0) }
+        return withUnsafeMutablePointer(to: &self) { lowering in
+            var reader = SpecAttributeReader(lowering: lowering, attributes: a, inputShape: inputShape)
+            return type.make(key, &reader)
         }
     }
 

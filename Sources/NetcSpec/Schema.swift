@@ -158,7 +158,9 @@ public enum Schema {
         Key("pytorch", .value, "in a block template, the layer's name in PyTorch relative to the block (`downsample.0`), used by a spec's `pytorch_names`; may be an expression"),
     ]
 
-    /// The built-in layers and their attributes, by spec key (from `LayerKind`).
+    /// The built-in layers and their attributes, by spec key (from each op's `layers`).
     public static let layers: [String: (doc: String, keys: [Key])] =
-        Dictionary(uniqueKeysWithValues: LayerKind.allCases.map { ($0.key, (doc: $0.doc, keys: $0.attributes)) })
+        Dictionary(uniqueKeysWithValues: Operators.declarations.map { layer in
+            (layer.key, (doc: layer.doc, keys: layer.attributes.map { Key($0.name, .value, required: $0.required, default: $0.defaultValue, $0.doc) }))
+        })
 }

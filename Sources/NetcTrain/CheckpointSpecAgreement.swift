@@ -36,7 +36,7 @@ enum CheckpointSpecAgreement {
             let inputsA = x.inputs.map { a.nodes[$0].name }, inputsB = y.inputs.map { b.nodes[$0].name }
             if x.name != y.name { return "layer \(x.id) is '\(x.name)' in \(p), '\(y.name)' in \(q)" }
             if x.op.kindName != y.op.kindName { return "'\(x.name)' is \(x.op.kindName) in \(p), \(y.op.kindName) in \(q)" }
-            if x.op != y.op { return "'\(x.name)' (\(x.op.kindName)) is \(settings(x.op)) in \(p), \(settings(y.op)) in \(q)" }
+            if !x.op.isEqual(to: y.op) { return "'\(x.name)' (\(x.op.kindName)) is \(settings(x.op)) in \(p), \(settings(y.op)) in \(q)" }
             if inputsA != inputsB { return "'\(x.name)' reads \(inputsA) in \(p), \(inputsB) in \(q)" }
             if x.shape != y.shape { return "'\(x.name)' outputs \(x.shape) in \(p), \(y.shape) in \(q)" }
             if x.parameters != y.parameters { return "'\(x.name)' has other parameters in \(p) than in \(q)" }
@@ -46,8 +46,8 @@ enum CheckpointSpecAgreement {
     }
 
     /// An op's attributes as Swift prints them, without the module's prefixes:
-    /// `linear(Linear(outFeatures: 5, bias: true))`.
-    static func settings(_ op: Op) -> String {
-        "\(op)".replacingOccurrences(of: "NetcIR.Op.", with: "").replacingOccurrences(of: "NetcIR.", with: "")
+    /// `Linear(outFeatures: 5, bias: true)`.
+    static func settings(_ op: any Operator) -> String {
+        "\(op)".replacingOccurrences(of: "NetcIR.", with: "")
     }
 }

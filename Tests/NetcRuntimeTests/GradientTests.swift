@@ -48,7 +48,7 @@ func checkSingleOp(_ graph: Graph, batch: Int = 2, eps: Float = 1e-2, rtol: Doub
     store.initialize(.pytorch, seed: 5, graph: graph)
     // Non-trivial BN affine parameters, so their gradients are exercised too.
     for (i, e) in store.entries.enumerated() where e.role == .trainable {
-        if case .batchNorm = graph.nodes[e.node].op {
+        if graph.nodes[e.node].op is BatchNorm {
             let v = store.value(at: i)
             for j in v.indices { v[j] = Float(0.5 + 0.25 * Double(j % 4)) * (e.name.hasSuffix("bias") ? 0.3 : 1) }
         }
@@ -75,51 +75,51 @@ func checkSingleOp(_ graph: Graph, batch: Int = 2, eps: Float = 1e-2, rtol: Doub
 @Test func convGradients() {
     // Grouped, strided, padded, with bias.
     checkSingleOp(singleOpGraph(input: .map(4, 7, 7)) { b, x in
-        try b.add(.conv(.init(outChannels: 6, kernel: .init(size: 3, stride: 2, pad: 1), groups: 2, bias: true)), [x],
+        try b.add(Conv(outChannels: 6, kernel: Window(size: 3, stride: 2, pad: 1), groups: 2, bias: true), [x],
                   name: "conv", origin: nil)
     })
     // Pointwise fast path, no bias.
     checkSingleOp(singleOpGraph(input: .map(3, 4, 4)) { b, x in
-        try b.add(.conv(.init(outChannels: 5, kernel: .init(size: 1), bias: false)), [x], name: "conv", origin: nil)
+        try b.add(Conv(outChannels: 5, kernel: Window(size: 1), bias: false), [x], name: "conv", origin: nil)
     })
 }
 
 @Test func batchNormGradients() {
     checkSingleOp(singleOpGraph(input: .map(3, 3, 3)) { b, x in
-        try b.add(.batchNorm(.init()), [x], name: "bn", origin: nil)
+        try b.add(BatchNorm(), [x], name: "bn", origin: nil)
     }, batch: 3)
 }
 
 @Test func reluGradients() {
-    checkSingleOp(singleOpGraph(input: .map(2, 4, 4)) { b, x in try b.add(.relu, [x], name: "relu", origin: nil) }, eps: 1e-3)
+    checkSingleOp(singleOpGraph(input: .map(2, 4, 4)) { b, x in try b.add(ReLU(), [x], name: "relu", origin: nil) }, eps: 1e-3)
 }
 
 @Test func poolingGradients() {
     checkSingleOp(singleOpGraph(input: .map(2, 6, 6)) { b, x in
-        try b.add(.maxPool(.init(window: .init(size: 3, stride: 2, pad: 1))), [x], name: "maxpool", origin: nil)
+        try b.add(MaxPool(pool: Window(size: 3, stride: 2, pad: 1)), [x], name: "maxpool", origin: nil)
     }, eps: 1e-3)
     checkSingleOp(singleOpGraph(input: .map(2, 6, 6)) { b, x in
-        try b.add(.avgPool(.init(window: .init(size: 3, stride: 2, pad: 1))), [x], name: "avgpool", origin: nil)
+        try b.add(AvgPool(pool: Window(size: 3, stride: 2, pad: 1)), [x], name: "avgpool", origin: nil)
     })
-    checkSingleOp(singleOpGraph(input: .map(3, 3, 4)) { b, x in try b.add(.globalAvgPool, [x], name: "gap", origin: nil) })
+    checkSingleOp(singleOpGraph(input: .map(3, 3, 4)) { b, x in try b.add(GlobalAvgPool(), [x], name: "gap", origin: nil) })
 }
 
 @Test func flattenAndLinearGradients() {
-    checkSingleOp(singleOpGraph(input: .map(2, 3, 2)) { b, x in try b.add(.flatten, [x], name: "flatten", origin: nil) })
+    checkSingleOp(singleOpGraph(input: .map(2, 3, 2)) { b, x in try b.add(Flatten(), [x], name: "flatten", origin: nil) })
     checkSingleOp(singleOpGraph(input: .map(2, 3, 2)) { b, x in
-        let f = try b.add(.flatten, [x], name: "flatten", origin: nil)
-        return try b.add(.linear(.init(outFeatures: 4)), [f], name: "fc", origin: nil)
+        let f = try b.add(Flatten(), [x], name: "flatten", origin: nil)
+        return try b.add(Linear(outFeatures: 4), [f], name: "fc", origin: nil)
     })
 }
 
 @Test func addWithFanOutGradients() {
     // x used twice by the same add: dx = 2 dy.
-    checkSingleOp(singleOpGraph(input: .map(2, 3, 3)) { b, x in try b.add(.add, [x, x], name: "add", origin: nil) })
+    checkSingleOp(singleOpGraph(input: .map(2, 3, 3)) { b, x in try b.add(Add(), [x, x], name: "add", origin: nil) })
     // The residual pattern: x feeds both a branch and the join.
     checkSingleOp(singleOpGraph(input: .map(2, 3, 3)) { b, x in
-        let c = try b.add(.conv(.init(outChannels: 2, kernel: .init(size: 3, pad: 1))), [x], name: "conv", origin: nil)
-        let r = try b.add(.relu, [c], name: "relu", origin: nil)
-        return try b.add(.add, [r, x], name: "add", origin: nil)
+        let c = try b.add(Conv(outChannels: 2, kernel: Window(size: 3, pad: 1)), [x], name: "conv", origin: nil)
+        let r = try b.add(ReLU(), [c], name: "relu", origin: nil)
+        return try b.add(Add(), [r, x], name: "add", origin: nil)
     }, eps: 1e-3)
 }
 
@@ -128,14 +128,14 @@ func checkSingleOp(_ graph: Graph, batch: Int = 2, eps: Float = 1e-2, rtol: Doub
 @Test(arguments: Activation.allCases)
 func activationGradients(_ activation: Activation) {
     checkSingleOp(singleOpGraph(input: .map(2, 4, 4)) { b, x in
-        try b.add(.activation(activation), [x], name: activation.rawValue, origin: nil)
+        try b.add(ActivationLayer(activation), [x], name: activation.rawValue, origin: nil)
     }, eps: 1e-3)
 }
 
 /// Dropout in training, its mask fixed by the interpreter's key, against finite differences; in
 /// evaluation it passes its input through.
 @Test func dropoutGradientsAndEvaluation() {
-    let graph = singleOpGraph(input: .map(2, 4, 4)) { b, x in try b.add(.dropout(p: 0.3), [x], name: "dropout", origin: nil) }
+    let graph = singleOpGraph(input: .map(2, 4, 4)) { b, x in try b.add(Dropout(p: 0.3), [x], name: "dropout", origin: nil) }
     checkSingleOp(graph, eps: 1e-3)
     let interpreter = Interpreter(graph: graph, store: ParameterStore(graph: graph), batchSize: 2)
     var rng = SplitMix64(seed: 2)
@@ -151,20 +151,20 @@ func activationGradients(_ activation: Activation) {
 @Test func mulGradients() {
     for scaleFirst in [false, true] {
         checkSingleOp(singleOpGraph(input: .map(3, 4, 5)) { b, x in
-            let g = try b.add(.globalAvgPool, [x], name: "gap", origin: nil)
-            let s = try b.add(.activation(.sigmoid), [g], name: "gate", origin: nil)
-            return try b.add(.mul, scaleFirst ? [s, x] : [x, s], name: "mul", origin: nil)
+            let g = try b.add(GlobalAvgPool(), [x], name: "gap", origin: nil)
+            let s = try b.add(ActivationLayer(.sigmoid), [g], name: "gate", origin: nil)
+            return try b.add(Mul(), scaleFirst ? [s, x] : [x, s], name: "mul", origin: nil)
         }, eps: 1e-3)
     }
-    checkSingleOp(singleOpGraph(input: .map(2, 3, 3)) { b, x in try b.add(.mul, [x, x], name: "mul", origin: nil) }, eps: 1e-3)
+    checkSingleOp(singleOpGraph(input: .map(2, 3, 3)) { b, x in try b.add(Mul(), [x, x], name: "mul", origin: nil) }, eps: 1e-3)
 }
 
 /// Inception's join: branches of different widths stacked, one of them the input itself (fan-out).
 @Test func concatGradients() {
     checkSingleOp(singleOpGraph(input: .map(2, 4, 4)) { b, x in
-        let c = try b.add(.conv(.init(outChannels: 3, kernel: .init(size: 3, pad: 1))), [x], name: "conv", origin: nil)
-        let p = try b.add(.maxPool(.init(window: .init(size: 3, stride: 1, pad: 1))), [x], name: "pool", origin: nil)
-        return try b.add(.concat, [c, x, p, c], name: "concat", origin: nil)
+        let c = try b.add(Conv(outChannels: 3, kernel: Window(size: 3, pad: 1)), [x], name: "conv", origin: nil)
+        let p = try b.add(MaxPool(pool: Window(size: 3, stride: 1, pad: 1)), [x], name: "pool", origin: nil)
+        return try b.add(Concat(), [c, x, p, c], name: "concat", origin: nil)
     }, eps: 1e-3)
 }
 
@@ -186,7 +186,7 @@ func graphBlockGradientsMatchFiniteDifferences(stages: String) {
         \(stages)
         head: [global_avgpool, flatten, {linear: {out: $classes}}]
         """)
-    #expect(graph.nodes.contains { $0.op.isJoin })
+    #expect(graph.nodes.contains { type(of: $0.op).isJoin })
     let samples = lossGradientSamples(graph, perTensor: 4)
     let bad = mismatches(samples)
     #expect(samples.count > 50)

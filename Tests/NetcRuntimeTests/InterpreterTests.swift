@@ -63,7 +63,7 @@ func interpreterAgreesWithReferenceEvaluation(spec: String) {
 @Test func evalModeUsesRunningStatisticsAndTrainingUpdatesThem() {
     var b = GraphBuilder()
     let x = b.addInput(.map(2, 2, 2), origin: nil)
-    let bn = try! b.add(.batchNorm(.init(eps: 1e-5, momentum: 0.1)), [x], name: "bn", origin: nil)
+    let bn = try! b.add(BatchNorm(eps: 1e-5, momentum: 0.1), [x], name: "bn", origin: nil)
     let graph = b.finish(name: "bn", input: x, output: bn)
     let store = ParameterStore(graph: graph)
     store.initialize(.xavier, seed: 1, graph: graph)
@@ -127,7 +127,7 @@ func interpreterAgreesWithReferenceEvaluation(spec: String) {
     let plan = ExecutionPlan(graph: graph, batchSize: 2, training: true)
     // Every relu straight after a batch norm can share the BN output's buffer.
     let bnRelu = graph.nodes.filter { node in
-        guard case .relu = node.op, case .batchNorm = graph.nodes[node.inputs[0]].op else { return false }
+        guard node.op is ReLU, graph.nodes[node.inputs[0]].op is BatchNorm else { return false }
         return true
     }
     #expect(!bnRelu.isEmpty)
@@ -137,7 +137,7 @@ func interpreterAgreesWithReferenceEvaluation(spec: String) {
 @Test func addBackwardPassesGradientWithoutCopy() {
     let graph = compile(tinySpec)
     let plan = ExecutionPlan(graph: graph, batchSize: 2, training: true)
-    let adds = graph.nodes.filter { if case .add = $0.op { return true } else { return false } }
+    let adds = graph.nodes.filter { $0.op is Add }
     #expect(!adds.isEmpty)
     // Every residual join hands dy to one of its inputs by sharing the buffer.
     #expect(adds.allSatisfy { plan.addGradientAlias($0.id) != nil })

@@ -64,8 +64,8 @@ import NetcKernels
             let input = randomFloats(3 * graph.inputShape.elementCount, &rng)
             var program = Program.inference(graph)
             for k in program.steps.indices {
-                guard case .conv(let c) = graph.nodes[program.steps[k].node].op,
-                      algorithm.applies(to: convGeometry(c, input: graph.nodes[graph.nodes[program.steps[k].node].inputs[0]].shape, n: 1))
+                guard let c = graph.nodes[program.steps[k].node].op as? Conv,
+                      algorithm.applies(to: c.geometry(input: graph.nodes[graph.nodes[program.steps[k].node].inputs[0]].shape, n: 1))
                 else { continue }
                 program.steps[k].algorithm = algorithm
                 forced += 1
@@ -162,7 +162,7 @@ import NetcKernels
         let graph = architecture("preact-resnet18")
         let plan = ExecutionPlan(graph: graph, batchSize: 2, training: true)
         for node in graph.nodes {
-            guard case .relu = node.op else { continue }
+            guard node.op is ReLU else { continue }
             let afterBatchNorm = graph.nodes[node.inputs[0]].op.kindName == "BatchNorm2d"
             #expect(plan.fusedAway[node.id] == afterBatchNorm, "\(node.name)")
             if afterBatchNorm { #expect(plan.gradients[node.inputs[0]] == nil) }

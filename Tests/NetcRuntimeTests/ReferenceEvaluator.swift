@@ -25,31 +25,32 @@ struct ReferenceEvaluator {
             func x(_ k: Int = 0) -> [Double] { v[node.inputs[k]] }
             let s = node.inputs.isEmpty ? node.shape : graph.nodes[node.inputs[0]].shape
             switch node.op {
-            case .input: v[node.id] = x0
-            case .conv(let c):
+            case is Input: v[node.id] = x0
+            case let c as Conv:
                 v[node.id] = Reference.convForward(geometry(c, s, n), x: x(), weight: p(node, 0), bias: c.bias ? p(node, 1) : nil)
-            case .batchNorm(let b):
+            case let b as BatchNorm:
                 v[node.id] = Reference.batchNormTraining(x: x(), channels: s.channels, perChannel: n * s.height * s.width,
                                                          gamma: p(node, 0), beta: p(node, 1), epsilon: b.eps).y
-            case .relu: v[node.id] = Reference.relu(x())
-            case .activation(let a): v[node.id] = Reference.activation(a.function, x())
-            case .dropout: preconditionFailure("the reference evaluates networks without dropout (GradientTests checks dropout)")
-            case .maxPool(let pool):
+            case is ReLU: v[node.id] = Reference.relu(x())
+            case let a as ActivationLayer: v[node.id] = Reference.activation(a.kernel, x())
+            case is Dropout: preconditionFailure("the reference evaluates networks without dropout (GradientTests checks dropout)")
+            case let pool as MaxPool:
                 let r = Reference.maxPool(pg(pool, s, n), x: x())
                 v[node.id] = r.y; maxIdx[node.id] = r.indices
-            case .avgPool(let pool): v[node.id] = Reference.avgPool(pg(pool, s, n), x: x())
-            case .globalAvgPool: v[node.id] = Reference.globalAvgPool(x: x(), planes: s.channels * n, spatial: s.height * s.width)
-            case .flatten: v[node.id] = Reference.flatten(x: x(), channels: s.channels, n: n, spatial: s.height * s.width)
-            case .linear(let l):
+            case let pool as AvgPool: v[node.id] = Reference.avgPool(pg(pool, s, n), x: x())
+            case is GlobalAvgPool: v[node.id] = Reference.globalAvgPool(x: x(), planes: s.channels * n, spatial: s.height * s.width)
+            case is Flatten: v[node.id] = Reference.flatten(x: x(), channels: s.channels, n: n, spatial: s.height * s.width)
+            case let l as Linear:
                 v[node.id] = Reference.linearForward(x: x(), weight: p(node, 0), bias: l.bias ? p(node, 1) : nil,
                                                      inFeatures: s.elementCount, outFeatures: l.outFeatures, n: n)
-            case .add: v[node.id] = zip(x(0), x(1)).map(+)
-            case .mul:
+            case is Add: v[node.id] = zip(x(0), x(1)).map(+)
+            case is Mul:
                 // A map times a per-(channel, sample) scale in CNHW, or two equal shapes.
                 let (a, b) = (x(0), x(1)), big = a.count >= b.count ? a : b, small = a.count >= b.count ? b : a
                 let spread = big.count / small.count
                 v[node.id] = big.indices.map { big[$0] * small[$0 / spread] }
-            case .concat: v[node.id] = node.inputs.flatMap { v[$0] }
+            case is Concat: v[node.id] = node.inputs.flatMap { v[$0] }
+            default: preconditionFailure("the reference evaluator has no \(node.op.kindName)")
             }
         }
         let k = graph.outputShape.elementCount
@@ -64,27 +65,27 @@ struct ReferenceEvaluator {
             let name = node.name
             func x(_ k: Int = 0) -> [Double] { v[node.inputs[k]] }
             switch node.op {
-            case .input: break
-            case .conv(let c):
+            case is Input: break
+            case let c as Conv:
                 let r = Reference.convBackward(geometry(c, s, n), x: x(), weight: p(node, 0), dy: dy)
                 grads["\(name).weight"] = r.dWeight
                 if c.bias { grads["\(name).bias"] = r.dBias }
                 add(node.inputs[0], r.dx)
-            case .batchNorm(let b):
+            case let b as BatchNorm:
                 let r = Reference.batchNormBackward(x: x(), dy: dy, channels: s.channels, perChannel: n * s.height * s.width,
                                                     gamma: p(node, 0), epsilon: b.eps)
                 grads["\(name).weight"] = r.dGamma; grads["\(name).bias"] = r.dBeta
                 add(node.inputs[0], r.dx)
-            case .relu: add(node.inputs[0], zip(x(), dy).map { $0 > 0 ? $1 : 0 })
-            case .activation(let a): add(node.inputs[0], Reference.activationBackward(a.function, x: x(), dy: dy))
-            case .dropout: preconditionFailure("the reference evaluates networks without dropout")
-            case .maxPool(let pool):
+            case is ReLU: add(node.inputs[0], zip(x(), dy).map { $0 > 0 ? $1 : 0 })
+            case let a as ActivationLayer: add(node.inputs[0], Reference.activationBackward(a.kernel, x: x(), dy: dy))
+            case is Dropout: preconditionFailure("the reference evaluates networks without dropout")
+            case let pool as MaxPool:
                 let geo = pg(pool, s, n), idx = maxIdx[node.id]!
                 var dx = [Double](repeating: 0, count: geo.inputCount)
                 let outPlane = geo.outH * geo.outW
                 for o in dy.indices { dx[(o / outPlane) * geo.height * geo.width + Int(idx[o])] += dy[o] }
                 add(node.inputs[0], dx)
-            case .avgPool(let pool):
+            case let pool as AvgPool:
                 let geo = pg(pool, s, n)
                 var dx = [Double](repeating: 0, count: geo.inputCount)
                 for pl in 0..<geo.planes { for oh in 0..<geo.outH { for ow in 0..<geo.outW {
@@ -95,49 +96,50 @@ struct ReferenceEvaluator {
                     } }
                 } } }
                 add(node.inputs[0], dx)
-            case .globalAvgPool:
+            case is GlobalAvgPool:
                 let sp = s.height * s.width
                 add(node.inputs[0], (0..<(s.channels * n * sp)).map { dy[$0 / sp] / Double(sp) })
-            case .flatten:
+            case is Flatten:
                 let sp = s.height * s.width
                 var dx = [Double](repeating: 0, count: dy.count)
                 for c in 0..<s.channels { for i in 0..<n { for q in 0..<sp { dx[(c * n + i) * sp + q] = dy[(c * sp + q) * n + i] } } }
                 add(node.inputs[0], dx)
-            case .linear(let l):
+            case let l as Linear:
                 let r = Reference.linearBackward(x: x(), weight: p(node, 0), dy: dy, inFeatures: s.elementCount,
                                                  outFeatures: l.outFeatures, n: n)
                 grads["\(name).weight"] = r.dWeight
                 if l.bias { grads["\(name).bias"] = r.dBias }
                 add(node.inputs[0], r.dx)
-            case .add:
+            case is Add:
                 add(node.inputs[0], dy); add(node.inputs[1], dy)
-            case .mul:
+            case is Mul:
                 let (a, b) = (x(0), x(1)), bigFirst = a.count >= b.count
                 let big = bigFirst ? a : b, small = bigFirst ? b : a, spread = big.count / small.count
                 var dSmall = [Double](repeating: 0, count: small.count)
                 for i in big.indices { dSmall[i / spread] += dy[i] * big[i] }
                 let dBig = big.indices.map { dy[$0] * small[$0 / spread] }
                 add(node.inputs[bigFirst ? 0 : 1], dBig); add(node.inputs[bigFirst ? 1 : 0], dSmall)
-            case .concat:
+            case is Concat:
                 var offset = 0
                 for input in node.inputs {
                     let count = v[input].count
                     add(input, Array(dy[offset..<(offset + count)]))
                     offset += count
                 }
+            default: preconditionFailure("the reference evaluator has no \(node.op.kindName)")
             }
         }
         return (v[graph.output], ce.loss, grads)
     }
 
-    func geometry(_ c: Op.Conv, _ s: Shape, _ n: Int) -> ConvGeometry {
+    func geometry(_ c: Conv, _ s: Shape, _ n: Int) -> ConvGeometry {
         ConvGeometry(n: n, inChannels: s.channels, height: s.height, width: s.width, outChannels: c.outChannels,
                      kernelH: c.kernel.sizeH, kernelW: c.kernel.sizeW, strideH: c.kernel.strideH, strideW: c.kernel.strideW,
                      padH: c.kernel.padH, padW: c.kernel.padW, groups: c.groups)
     }
 
-    func pg(_ p: Op.Pool, _ s: Shape, _ n: Int) -> PoolGeometry {
-        PoolGeometry(planes: s.channels * n, height: s.height, width: s.width, kernelH: p.window.sizeH, kernelW: p.window.sizeW,
-                     strideH: p.window.strideH, strideW: p.window.strideW, padH: p.window.padH, padW: p.window.padW)
+    func pg(_ p: some SlidingPool, _ s: Shape, _ n: Int) -> PoolGeometry {
+        PoolGeometry(planes: s.channels * n, height: s.height, width: s.width, kernelH: p.pool.sizeH, kernelW: p.pool.sizeW,
+                     strideH: p.pool.strideH, strideW: p.pool.strideW, padH: p.pool.padH, padW: p.pool.padW)
     }
 }

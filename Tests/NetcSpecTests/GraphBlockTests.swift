@@ -27,7 +27,7 @@ struct GraphBlockTests {
 
     @Test func invertedResidualsAddTheirInputOnlyWhenTheShapeStays() throws {
         let g = try graph(Zoo.spec(named: "imagenet/mobilenet_v2")!)
-        let adds = g.nodes.filter { $0.op == .add }.map(\.name)
+        let adds = g.nodes.filter { $0.op is Add }.map(\.name)
         // Table 2: the first block of each stage changes channels or stride; 10 blocks keep both.
         #expect(adds.count == 10)
         #expect(!adds.contains { $0.hasPrefix("stages.1.0.") } && adds.contains("stages.1.1.add1"))

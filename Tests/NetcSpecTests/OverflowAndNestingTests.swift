@@ -166,7 +166,7 @@ spec.yaml:5:5: error: the layer is too large: 1048576x1x1 outputs, 1.21e+24 para
   5 |   - conv: {out: 1048576, kernel: 1048576}
     |     ^~~~
 help: netc takes layers of up to 10^12 of each; check the channel counts and the input size
-spec.yaml:7:13: error: the layer is too large: 8x1048576x1048576 outputs, 75497472 parameters, 8.3e+19 multiply-adds per sample (at stages.0.0.conv1, whose input is 1048576x1048576x1048576 for a 1048576x1048576x1048576 network input)
+spec.yaml:7:13: error: the layer is too large: 8x1048576x1048576 outputs, 75497480 parameters, 8.3e+19 multiply-adds per sample (at stages.0.0.conv1, whose input is 1048576x1048576x1048576 for a 1048576x1048576x1048576 network input)
   7 |   - {block: residual, depth: 1, channels: 8}
     |             ^~~~~~~~
 <prelude>:16:9: note: in block 'residual', from its definition

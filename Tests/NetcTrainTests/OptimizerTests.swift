@@ -17,7 +17,7 @@ import Testing
     static func store() -> ParameterStore {
         var b = GraphBuilder()
         let x = b.addInput(.vector(6), origin: nil)
-        let fc = try! b.add(.linear(.init(outFeatures: 1, bias: false)), [x], name: "fc", origin: nil)
+        let fc = try! b.add(Linear(outFeatures: 1, bias: false), [x], name: "fc", origin: nil)
         let store = ParameterStore(graph: b.finish(name: "one", input: x, output: fc))
         _ = store.value("fc.weight").update(fromContentsOf: start)
         return store

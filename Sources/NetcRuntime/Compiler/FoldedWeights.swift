@@ -8,10 +8,17 @@ import NetcKernels
 /// (`ConvAlgorithm.preparedWeightCount`: packed, or Winograd-transformed), the folded weights so prepared.
 final class FoldedWeights {
     struct Folded {
-        var weight: UnsafeMutableBufferPointer<Float>
-        var bias: UnsafeMutableBufferPointer<Float>
+        let weight: UnsafeMutableBufferPointer<Float>
+        let bias: UnsafeMutableBufferPointer<Float>
         /// The folded weights prepared for the conv's algorithm at the program's batch.
-        var prepared: (weights: UnsafeMutableBufferPointer<Float>, algorithm: ConvAlgorithm, geometry: ConvGeometry)?
+        let prepared: (weights: UnsafeMutableBufferPointer<Float>, algorithm: ConvAlgorithm, geometry: ConvGeometry)?
+        /// Weight and bias, as the conv's parameters.
+        let parameters: [UnsafeMutableBufferPointer<Float>]
+
+        init(weight: UnsafeMutableBufferPointer<Float>, bias: UnsafeMutableBufferPointer<Float>,
+             prepared: (weights: UnsafeMutableBufferPointer<Float>, algorithm: ConvAlgorithm, geometry: ConvGeometry)?) {
+            (self.weight, self.bias, self.prepared, parameters) = (weight, bias, prepared, [weight, bias])
+        }
     }
     /// Per step of the program it was made for: the folded weight and bias, or nil for a step
     /// that folds nothing.
@@ -24,8 +31,8 @@ final class FoldedWeights {
         func rounded(_ count: Int) -> Int { (count + 15) & ~15 }
         var total = 0
         let counts = program.steps.map { step -> (weight: Int, bias: Int, prepared: (count: Int, geometry: ConvGeometry)?)? in
-            guard step.foldedBatchNorm != nil, case .conv(let c) = nodes[step.node].op else { return nil }
-            let g = convGeometry(c, input: nodes[nodes[step.node].inputs[0]].shape, n: program.batch)
+            guard step.foldedBatchNorm != nil, let c = nodes[step.node].op as? Conv else { return nil }
+            let g = c.geometry(input: nodes[nodes[step.node].inputs[0]].shape, n: program.batch)
             let count = (weight: nodes[step.node].parameters[0].elementCount, bias: c.outChannels,
                          prepared: step.algorithm!.preparedWeightCount(g).map { (count: $0, geometry: g) })
             total += rounded(count.weight) + rounded(count.bias) + rounded(count.prepared?.count ?? 0)
@@ -54,8 +61,8 @@ final class FoldedWeights {
         self.generation = generation
         for (k, step) in program.steps.enumerated() {
             guard let folded = ofStep[k], let bn = step.foldedBatchNorm,
-                  case .conv(let c) = program.graph.nodes[step.node].op,
-                  case .batchNorm(let b) = program.graph.nodes[bn].op else { continue }
+                  let c = program.graph.nodes[step.node].op as? Conv,
+                  let b = program.graph.nodes[bn].op as? BatchNorm else { continue }
             let p = parameters[bn]
             foldBatchNorm(weight: UnsafeBufferPointer(parameters[step.node][0]),
                           bias: c.bias ? UnsafeBufferPointer(parameters[step.node][1]) : nil,

@@ -25,38 +25,17 @@ extension Interpreter {
     private func run(_ step: Step, folded: FoldedWeights.Folded?, plan: InferencePlan, k: Int, input: UnsafeBufferPointer<Float>, n: Int) {
         let node = graph.nodes[step.node]
         let y = plan.value(step.output, n)
-        func x(_ j: Int = 0) -> UnsafeBufferPointer<Float> { UnsafeBufferPointer(plan.value(node.inputs[j], n)) }
-        func inShape(_ j: Int = 0) -> Shape { graph.nodes[node.inputs[j]].shape }
-        let p = parameters[node.id]
-        switch node.op {
-        case .input:
-            let s = node.shape
-            nchwToCnhw(input, y, n: n, c: s.channels, spatial: s.height * s.width)
-        case .conv(let c):
-            let g = convGeometry(c, input: inShape(), n: n)
-            var weight = UnsafeBufferPointer(p[0]), bias = c.bias ? UnsafeBufferPointer(p[1]) : nil
-            if let f = folded { weight = UnsafeBufferPointer(f.weight); bias = UnsafeBufferPointer(f.bias) }
-            if let r = step.residual, !plan.accumulatesInPlace(k) {
-                y.baseAddress!.update(from: plan.value(r, n).baseAddress!, count: y.count)
-            }
-            step.algorithm!.forward(g, x: x(), weight: weight, bias: bias, y: y, workspace: plan.workspace,
-                                    epilogue: ConvEpilogue(accumulate: step.residual != nil, relu: step.relu != nil),
-                                    prepared: folded?.prepared.map { UnsafePointer($0.weights.baseAddress!) })
-        case .batchNorm(let b):
-            let s = node.shape
-            batchNormForwardInference(x: x(), y: y, channels: s.channels, perChannel: n * s.height * s.width,
-                                      gamma: UnsafeBufferPointer(p[0]), beta: UnsafeBufferPointer(p[1]),
-                                      runningMean: UnsafeBufferPointer(p[2]), runningVar: UnsafeBufferPointer(p[3]),
-                                      epsilon: Float(b.eps), relu: step.relu != nil)
-        case .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear:
-            forwardPlain(node, x: x(), y: y, indices: { nil }, n: n)
-        case .add:
-            add(x(0), x(1), into: y, relu: step.relu != nil)
-        case .mul:
-            let m = ScaleGeometry(node, in: graph, n: n)
-            scalePlanes(x: x(m.map), scale: x(m.scale), y: y, planes: m.planes, spatial: m.spatial)
-        case .concat:
-            concatChannels(node.inputs.indices.map { x($0) }, into: y)
+        if let r = step.residual, !plan.accumulatesInPlace(k) {
+            y.baseAddress!.update(from: plan.value(r, n).baseAddress!, count: y.count)
         }
+        var c = ForwardContext(graph: graph, node: node, n: n, tensors: plan, output: y,
+                               parameters: folded?.parameters ?? parameters[node.id], training: false)
+        c.networkInput = input
+        c.workspace = plan.workspace
+        c.relu = step.relu != nil
+        c.accumulate = step.residual != nil
+        c.algorithm = step.algorithm
+        c.prepared = folded?.prepared.map { UnsafePointer($0.weights.baseAddress!) }
+        node.op.forward(c)
     }
 }

@@ -14,7 +14,7 @@ import NetcKernels
 /// - batch norm, ReLU and add, which are elementwise, write over an input.
 /// Buffers are then packed into arena slots (`SlotPacking`). A plan built for batch `capacity`
 /// runs any batch `n <= capacity`: every tensor is `[C][n][H][W]` in the first floats of its slot.
-public final class InferencePlan {
+public final class InferencePlan: TensorStorage {
     public let program: Program
     public let capacity: Int
     let layout: Layout
@@ -61,10 +61,14 @@ public final class InferencePlan {
     }
 
     /// The value of node `id` (a step's output) for a batch of `n`.
-    @inline(__always) func value(_ id: Node.ID, _ n: Int) -> UnsafeMutableBufferPointer<Float> {
+    @inline(__always) public func value(_ id: Node.ID, _ n: Int) -> UnsafeMutableBufferPointer<Float> {
         guard let r = layout.values[id] else { preconditionFailure("node \(id) has no buffer in this plan") }
         return UnsafeMutableBufferPointer(start: arena.baseAddress! + slotOffset[r.slot], count: r.perSample * n)
     }
+
+    /// Inference keeps no gradients.
+    public func gradient(_ id: Node.ID, _ n: Int) -> UnsafeMutableBufferPointer<Float> { preconditionFailure("inference has no gradients") }
+    public func hasGradient(_ id: Node.ID) -> Bool { false }
 
     /// Whether step `k`'s output buffer is its residual's (the conv accumulates onto it in place).
     public func accumulatesInPlace(_ k: Int) -> Bool { layout.residualInPlace[k] }
@@ -101,20 +105,14 @@ public final class InferencePlan {
             var residualInPlace = [Bool](repeating: false, count: steps.count)
             for (k, step) in steps.enumerated() {
                 let node = nodes[step.node], out = step.output
-                switch node.op {
-                case .conv:
-                    if let r = step.residual, last[r] == k, !node.inputs.contains(r) {
+                if let r = step.residual {
+                    // A conv accumulating onto a dying residual writes over it.
+                    if last[r] == k, !node.inputs.contains(r) {
                         storage[out] = storage[r]
                         residualInPlace[k] = true
                     }
-                case .batchNorm, .relu, .activation, .dropout, .add:
-                    if let x = node.inputs.first(where: { last[$0] == k && $0 != graph.output }) { storage[out] = storage[x] }
-                case .mul:
-                    // In place on the map (a dying scale is smaller than the output).
-                    let map = node.inputs[ScaleGeometry(node, in: graph, n: 1).map]
-                    if last[map] == k && map != graph.output { storage[out] = storage[map] }
-                case .input, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear, .concat:
-                    break
+                } else if let j = node.op.inPlaceInputs(node, in: graph).first(where: { last[node.inputs[$0]] == k && node.inputs[$0] != graph.output }) {
+                    storage[out] = storage[node.inputs[j]]
                 }
             }
             var groups = [Int: SlotPacking.Tensor]()
@@ -132,8 +130,8 @@ public final class InferencePlan {
             self.residualInPlace = residualInPlace
             slotPerSample = packing.slotSizes
             convs = steps.compactMap { step in
-                guard case .conv(let c) = nodes[step.node].op else { return nil }
-                return (convGeometry(c, input: nodes[nodes[step.node].inputs[0]].shape, n: 1), step.algorithm!)
+                guard let c = nodes[step.node].op as? Conv else { return nil }
+                return (c.geometry(input: nodes[nodes[step.node].inputs[0]].shape, n: 1), step.algorithm!)
             }
         }
 

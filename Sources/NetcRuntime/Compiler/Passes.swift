@@ -10,8 +10,8 @@ extension ProgramPass {
     /// `s = gamma / sqrt(var + eps)`), so batch norm costs nothing at run time.
     public static let foldBatchNorm = ProgramPass("fold-batchnorm") { program in
         program.fusing { step, consumer, _ in
-            guard case .conv = program.graph.nodes[step.node].op, step.output == step.node,
-                  case .batchNorm = consumer.op else { return nil }
+            guard program.graph.nodes[step.node].op is Conv, step.output == step.node,
+                  consumer.op is BatchNorm else { return nil }
             var fused = step
             fused.foldedBatchNorm = consumer.id
             return fused
@@ -23,8 +23,8 @@ extension ProgramPass {
     /// whichever operand is computed last, so the other is ready when the conv runs.
     public static let fuseResidualAdd = ProgramPass("fuse-residual-add") { program in
         program.fusing { step, consumer, producer in
-            guard case .conv = program.graph.nodes[step.node].op, step.residualAdd == nil, step.relu == nil,
-                  case .add = consumer.op, consumer.inputs[0] != consumer.inputs[1] else { return nil }
+            guard program.graph.nodes[step.node].op is Conv, step.residualAdd == nil, step.relu == nil,
+                  consumer.op is Add, consumer.inputs[0] != consumer.inputs[1] else { return nil }
             let other = consumer.inputs[0] == step.output ? consumer.inputs[1] : consumer.inputs[0]
             guard let otherStep = producer(other), otherStep < producer(step.output)! else { return nil }
             var fused = step
@@ -34,15 +34,11 @@ extension ProgramPass {
         }
     }
 
-    /// A ReLU after a conv, a batch norm or an add is applied in that kernel's last pass over
-    /// its output instead of a pass of its own.
+    /// A ReLU after an op whose kernel can apply it (`Operator.appliesReLU`: a conv, a batch norm,
+    /// an add) is applied in that kernel's last pass over its output instead of a pass of its own.
     public static let fuseReLU = ProgramPass("fuse-relu") { program in
         program.fusing { step, consumer, _ in
-            guard step.relu == nil, case .relu = consumer.op else { return nil }
-            switch program.graph.nodes[step.node].op {
-            case .conv, .batchNorm, .add: break
-            case .input, .relu, .activation, .dropout, .maxPool, .avgPool, .globalAvgPool, .flatten, .linear, .mul, .concat: return nil
-            }
+            guard step.relu == nil, consumer.op is ReLU, program.graph.nodes[step.node].op.appliesReLU else { return nil }
             var fused = step
             fused.relu = consumer.id
             return fused
@@ -57,7 +53,7 @@ extension ProgramPass {
     /// so neither the ReLU's own passes nor the batch norm's output gradient exist.
     public static let fuseBatchNormReLU = ProgramPass("fuse-batchnorm-relu") { program in
         program.fusing { step, consumer, _ in
-            guard case .batchNorm = program.graph.nodes[step.node].op, step.relu == nil, case .relu = consumer.op else { return nil }
+            guard program.graph.nodes[step.node].op is BatchNorm, step.relu == nil, consumer.op is ReLU else { return nil }
             var fused = step
             fused.relu = consumer.id
             return fused

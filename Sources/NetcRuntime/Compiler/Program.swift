@@ -23,9 +23,9 @@ public struct Program: Sendable {
         self.batch = batch
         steps = graph.nodes.map { node in
             var step = Step(node: node.id)
-            if case .conv(let c) = node.op {
+            if let c = node.op as? Conv {
                 (step.algorithm, step.backwardAlgorithm) =
-                    ConvAlgorithm.choose(convGeometry(c, input: graph.nodes[node.inputs[0]].shape, n: batch), training: training)
+                    ConvAlgorithm.choose(c.geometry(input: graph.nodes[node.inputs[0]].shape, n: batch), training: training)
             }
             return step
         }
@@ -89,11 +89,4 @@ public struct ProgramPass: Sendable {
     public var name: String
     public var run: @Sendable (Program) -> Program
     public init(_ name: String, _ run: @escaping @Sendable (Program) -> Program) { self.name = name; self.run = run }
-}
-
-/// The kernel geometry of a conv node for a batch of `n`.
-func convGeometry(_ c: Op.Conv, input x: Shape, n: Int) -> ConvGeometry {
-    ConvGeometry(n: n, inChannels: x.channels, height: x.height, width: x.width, outChannels: c.outChannels,
-                 kernelH: c.kernel.sizeH, kernelW: c.kernel.sizeW, strideH: c.kernel.strideH,
-                 strideW: c.kernel.strideW, padH: c.kernel.padH, padW: c.kernel.padW, groups: c.groups)
 }

@@ -1,3 +1,4 @@
+import NetcIR
 import NetcRuntime
 import NetcSpec
 

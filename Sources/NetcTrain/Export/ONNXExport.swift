@@ -12,14 +12,11 @@ public struct ONNXExport {
 
     /// One ONNX operator call.
     struct Operator {
-        enum Attribute {
-            case int(Int), ints([Int]), float(Float)
-        }
         var type: String
         var name: String
         var inputs: [String]
         var output: String
-        var attributes: [(String, Attribute)] = []
+        var attributes: [(String, ONNXAttribute)] = []
     }
 
     /// A weight tensor: its name, shape and values.
@@ -40,83 +37,42 @@ public struct ONNXExport {
         tensor = graph.nodes.map(\.name)
         let folded = keepBatchNorm ? [:] : Self.foldedBatchNorms(graph)
         let foldedAway = Set(folded.values)
-        func values(_ node: Node, _ k: Int) -> [Float] { Array(store.value("\(node.name).\(node.parameters[k].name)")) }
-        for node in graph.nodes where node.op != .input && !foldedAway.contains(node.id) {
-            let x = node.inputs.map { tensor[$0] }
-            switch node.op {
-            case .input:
-                break
-            case .conv(let c):
-                let w = node.parameters[0].shape
-                var weight = values(node, 0), bias = c.bias ? values(node, 1) : nil
-                if let bn = folded[node.id] {
-                    (weight, bias) = Self.fold(node, graph.nodes[bn], store: store)
-                    tensor[node.id] = graph.nodes[bn].name
-                    tensor[bn] = graph.nodes[bn].name
-                }
-                addInitializer("\(node.name).weight", w, weight)
-                if let bias { addInitializer("\(node.name).bias", [c.outChannels], bias) }
-                let k = c.kernel
-                add("Conv", node, x + ["\(node.name).weight"] + (bias == nil ? [] : ["\(node.name).bias"]), [
-                    ("kernel_shape", .ints([k.sizeH, k.sizeW])), ("strides", .ints([k.strideH, k.strideW])),
-                    ("pads", .ints([k.padH, k.padW, k.padH, k.padW])), ("dilations", .ints([1, 1])), ("group", .int(c.groups)),
-                ])
-            case .batchNorm(let b):
-                let names = ["weight", "bias", "running_mean", "running_var"]
-                for (k, p) in names.enumerated() { addInitializer("\(node.name).\(p)", [node.shape.channels], values(node, k)) }
-                // ONNX's momentum weighs the running value, PyTorch's the batch's; inference uses neither.
-                add("BatchNormalization", node, x + names.map { "\(node.name).\($0)" },
-                    [("epsilon", .float(Float(b.eps))), ("momentum", .float(Float(1 - b.momentum)))])
-            case .relu:
-                add("Relu", node, x)
-            case .activation(let a):
-                switch a {
-                case .sigmoid: add("Sigmoid", node, x)
-                case .hardSigmoid: add("HardSigmoid", node, x, [("alpha", .float(1.0 / 6)), ("beta", .float(0.5))])
-                case .hardSwish: add("HardSwish", node, x)
-                case .relu6:
-                    addInitializer("\(node.name).min", [], [0])
-                    addInitializer("\(node.name).max", [], [6])
-                    add("Clip", node, x + ["\(node.name).min", "\(node.name).max"])
-                case .silu:
-                    operators.append(Operator(type: "Sigmoid", name: "\(node.name).sigmoid", inputs: x, output: "\(node.name).sigmoid"))
-                    add("Mul", node, x + ["\(node.name).sigmoid"])
-                }
-            case .dropout:
-                add("Identity", node, x)
-            case .maxPool(let p), .avgPool(let p):
-                let w = p.window
-                var attributes: [(String, Operator.Attribute)] = [
-                    ("kernel_shape", .ints([w.sizeH, w.sizeW])), ("strides", .ints([w.strideH, w.strideW])),
-                    ("pads", .ints([w.padH, w.padW, w.padH, w.padW])),
-                ]
-                if case .avgPool = node.op { attributes.append(("count_include_pad", .int(1))) }   // padding counts as zeros
-                add(node.op == .maxPool(p) ? "MaxPool" : "AveragePool", node, x, attributes)
-            case .globalAvgPool:
-                add("GlobalAveragePool", node, x)
-            case .flatten:
-                add("Flatten", node, x, [("axis", .int(1))])
-            case .linear(let l):
-                let inFeatures = graph.nodes[node.inputs[0]].shape.elementCount
-                addInitializer("\(node.name).weight", [l.outFeatures, inFeatures], values(node, 0))
-                if l.bias { addInitializer("\(node.name).bias", [l.outFeatures], values(node, 1)) }
-                add("Gemm", node, x + ["\(node.name).weight"] + (l.bias ? ["\(node.name).bias"] : []), [("transB", .int(1))])
-            case .add:
-                add("Add", node, x)
-            case .mul:
-                add("Mul", node, x)
-            case .concat:
-                add("Concat", node, x, [("axis", .int(1))])
+        for node in graph.nodes where !(node.op is Input) && !foldedAway.contains(node.id) {
+            var values = node.parameters.map { Array(store.value("\(node.name).\($0.name)")) }
+            if let bn = folded[node.id] {
+                let (weight, bias) = Self.fold(node, graph.nodes[bn], store: store)
+                values = [weight, bias]
+                tensor[node.id] = graph.nodes[bn].name   // the conv writes the batch norm's value
+                tensor[bn] = graph.nodes[bn].name
             }
+            var writer = NodeWriter(node: node, inputs: node.inputs.map { tensor[$0] }, output: tensor[node.id], parameterValues: values)
+            node.op.exportONNX(node, to: &writer)
+            operators += writer.operators
+            initializers += writer.initializers
         }
     }
 
-    private mutating func add(_ type: String, _ node: Node, _ inputs: [String], _ attributes: [(String, Operator.Attribute)] = []) {
-        operators.append(Operator(type: type, name: node.name, inputs: inputs, output: tensor[node.id], attributes: attributes))
-    }
+    /// Collects what one node's op writes.
+    struct NodeWriter: ONNXWriter {
+        let node: Node
+        let inputs: [String]
+        let output: String
+        let parameterValues: [[Float]]
+        var operators: [Operator] = []
+        var initializers: [Initializer] = []
 
-    private mutating func addInitializer(_ name: String, _ dims: [Int], _ values: [Float]) {
-        initializers.append(Initializer(name: name, dims: dims, values: values))
+        mutating func constant(_ suffix: String, dims: [Int], values: [Float]) -> String {
+            let name = "\(node.name).\(suffix)"
+            initializers.append(Initializer(name: name, dims: dims, values: values))
+            return name
+        }
+
+        mutating func op(_ type: String, _ inputs: [String], _ attributes: [(String, ONNXAttribute)], intermediate: String?) -> String {
+            let name = intermediate.map { "\(node.name).\($0)" } ?? node.name
+            let written = intermediate.map { _ in name } ?? output
+            operators.append(Operator(type: type, name: name, inputs: inputs, output: written, attributes: attributes))
+            return written
+        }
     }
 
     /// Convolutions whose batch norm folds into them (`ProgramPass.foldBatchNorm`'s rule): conv → bn.
@@ -130,7 +86,7 @@ public struct ONNXExport {
 
     /// The conv's weight and bias with `bn` folded into them, as the runtime folds them (`foldBatchNorm`).
     static func fold(_ conv: Node, _ bn: Node, store: ParameterStore) -> (weight: [Float], bias: [Float]) {
-        guard case .conv(let c) = conv.op, case .batchNorm(let b) = bn.op else { preconditionFailure("folding \(bn.op.kindName) into \(conv.op.kindName)") }
+        guard let c = conv.op as? Conv, let b = bn.op as? BatchNorm else { preconditionFailure("folding \(bn.op.kindName) into \(conv.op.kindName)") }
         func p(_ n: Node, _ k: Int) -> UnsafeBufferPointer<Float> { UnsafeBufferPointer(store.value("\(n.name).\(n.parameters[k].name)")) }
         var weight = [Float](repeating: 0, count: conv.parameters[0].elementCount), bias = [Float](repeating: 0, count: c.outChannels)
         weight.withUnsafeMutableBufferPointer { w in

@@ -1,5 +1,3 @@
-import NetcKernels
-
 /// How a convolution is computed. One function (`choose`) picks it from the shape, so a
 /// profile can print it, a test can force each one, and a fixed seed repeats a run bit for bit.
 public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
@@ -50,7 +48,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     }
 
     /// The forward's algorithm and, in training, the gradients'.
-    static func choose(_ g: ConvGeometry, training: Bool) -> (forward: ConvAlgorithm, backward: ConvAlgorithm?) {
+    public static func choose(_ g: ConvGeometry, training: Bool) -> (forward: ConvAlgorithm, backward: ConvAlgorithm?) {
         training ? (choose(g, for: .trainingForward), choose(g, for: .trainingBackward)) : (choose(g, for: .inference), nil)
     }
 
@@ -58,7 +56,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// convolution's 9 per output pixel: alpha² per m x m output tile (tiles hanging over the
     /// map's edge count whole) for each image, plus the filter's transform (`G g Gᵀ`: 3·alpha·3 +
     /// alpha·alpha·3), once per call whatever the batch.
-    static func winogradCost(_ g: ConvGeometry, _ tile: WinogradTile) -> Double {
+    public static func winogradCost(_ g: ConvGeometry, _ tile: WinogradTile) -> Double {
         // In Double: memory budgets ask about batches whose products overflow an Int.
         let m = tile.outputTile, alpha = Double(tile.inputTile), n = Double(g.n)
         let tiles = Double((g.outH + m - 1) / m) * Double((g.outW + m - 1) / m)
@@ -80,7 +78,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     }
 
     /// Floats of scratch it needs for a convolution of `g` (which fixes the batch).
-    func workspaceCount(_ g: ConvGeometry) -> Int {
+    public func workspaceCount(_ g: ConvGeometry) -> Int {
         switch self {
         case .depthwise: 0
         case .pointwise, .im2col, .liveTaps: g.workspaceCount
@@ -90,7 +88,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         }
     }
 
-    func forward(_ g: ConvGeometry, x: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>,
+    public func forward(_ g: ConvGeometry, x: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>,
                  bias: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>,
                  workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none, prepared: UnsafePointer<Float>? = nil) {
         switch self {
@@ -106,7 +104,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         }
     }
 
-    func backwardData(_ g: ConvGeometry, dy: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>,
+    public func backwardData(_ g: ConvGeometry, dy: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>,
                       dx: UnsafeMutableBufferPointer<Float>, workspace: UnsafeMutableBufferPointer<Float>, accumulate: Bool) {
         switch self {
         case .depthwise:
@@ -120,7 +118,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         }
     }
 
-    func backwardFilter(_ g: ConvGeometry, x: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>,
+    public func backwardFilter(_ g: ConvGeometry, x: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>,
                         dWeight: UnsafeMutableBufferPointer<Float>, dBias: UnsafeMutableBufferPointer<Float>?,
                         workspace: UnsafeMutableBufferPointer<Float>) {
         switch self {
@@ -140,7 +138,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// Whether its forward multiplies prepacked weights (`packConvWeights`) for this shape: an
     /// unfolding or 1x1 GEMM of one group whose columns are few enough for `gemmPacked` (a batch
     /// of one on ResNet-18's last three stages), where OpenBLAS would repack the weights every call.
-    func multipliesPackedWeights(_ g: ConvGeometry) -> Bool {
+    public func multipliesPackedWeights(_ g: ConvGeometry) -> Bool {
         // Batches are asked about up to sizes whose column count overflows (memory budgets).
         guard [.pointwise, .im2col, .liveTaps].contains(self), g.groups == 1, g.n <= 144, g.outH * g.outW <= 144 else { return false }
         return packedGemmFits(columns: g.n * g.outH * g.outW, depth: g.unfoldedRows)
@@ -151,7 +149,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// or nil when it takes them as they are: packed panels for a small GEMM
     /// (`multipliesPackedWeights`); Winograd's transformed filters when transforming them is at
     /// least 1% of its multiplies (`winogradCost`: small batches; ResNet-18's first stage at batch 1).
-    func preparedWeightCount(_ g: ConvGeometry) -> Int? {
+    public func preparedWeightCount(_ g: ConvGeometry) -> Int? {
         switch self {
         case .pointwise, .im2col, .liveTaps:
             return multipliesPackedWeights(g) ? packedConvWeightCount(g) : nil
@@ -165,7 +163,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     }
 
     /// Writes `weight` prepared for its forward (`preparedWeightCount(g)` floats) into `prepared`.
-    func prepareWeights(_ g: ConvGeometry, weight: UnsafePointer<Float>, into prepared: UnsafeMutablePointer<Float>) {
+    public func prepareWeights(_ g: ConvGeometry, weight: UnsafePointer<Float>, into prepared: UnsafeMutablePointer<Float>) {
         switch self {
         case .pointwise, .im2col, .liveTaps: packConvWeights(g, weight: weight, into: prepared)
         case .winograd, .winograd4x4: winogradTransformFilter(g, tile: tile, weight: weight, into: prepared)

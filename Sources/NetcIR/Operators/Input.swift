@@ -4,6 +4,7 @@ import NetcKernels
 public struct Input: Operator {
     public init() {}
     public static let layers: [LayerDeclaration] = []
+    public static func make(_ key: String, _ a: inout some LayerAttributeReader) -> Input? { nil }
     public var kindName: String { "Input" }
     public static var arity: ClosedRange<Int> { 0...0 }
     public var drawingStyle: DrawingStyle { .input }

@@ -147,7 +147,6 @@ public enum DrawingStyle: Sendable {
 }
 
 extension Operator {
-    public static func make(_ key: String, _ attributes: inout some LayerAttributeReader) -> Self? { nil }
     public var summaryKind: String { kindName }
     public static var arity: ClosedRange<Int> { 1...1 }
     public static var isJoin: Bool { false }

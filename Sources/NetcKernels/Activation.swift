@@ -75,6 +75,31 @@ public enum ActivationFunction: Sendable {
     }
 }
 
+/// `y = x` where positive, `slope * x` elsewhere. `x` and `y` may be the same buffer.
+public func leakyReluForward(slope: Float, x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>) {
+    precondition(y.count >= x.count, "leaky relu: output too small")
+    if x.isEmpty { return }
+    let xp = x.baseAddress!, yp = y.baseAddress!
+    parallelFor(x.count) { r in
+        for i in r { yp[i] = xp[i] > 0 ? xp[i] : slope * xp[i] }
+    }
+}
+
+/// `dx (+)= dy` where the output is positive, `slope * dy` elsewhere. Reads the forward OUTPUT:
+/// with a slope of at least 0, `y > 0` exactly where `x > 0` (PyTorch's choice at 0 included).
+public func leakyReluBackward(slope: Float, y: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>,
+                              dx: UnsafeMutableBufferPointer<Float>, accumulate: Bool) {
+    precondition(slope >= 0 && dy.count >= y.count && dx.count >= y.count, "leaky relu: buffer too small or slope negative")
+    if y.isEmpty { return }
+    let yp = y.baseAddress!, dyp = dy.baseAddress!, dxp = dx.baseAddress!
+    parallelFor(y.count) { r in
+        for i in r {
+            let v = yp[i] > 0 ? dyp[i] : slope * dyp[i]
+            dxp[i] = accumulate ? dxp[i] + v : v
+        }
+    }
+}
+
 /// `y = f(x)`, elementwise.
 public func activationForward(_ f: ActivationFunction, x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>) {
     precondition(y.count >= x.count, "activation: output too small")

@@ -47,7 +47,7 @@ extension Lowering {
     /// A number in `range`, with the same bounds `defaults:` puts on the spec-wide value: a
     /// batch norm's `eps: 0` divides by zero on a constant channel, and a `momentum` above 1
     /// turns the running variance negative.
-    mutating func number(_ a: LayerAttributes, _ name: String, default fallback: Double, _ range: NumberRange) -> Double? {
+    mutating func number(_ a: LayerAttributes, _ name: String, default fallback: Double, _ range: NumberRange, help: String) -> Double? {
         guard let found = value(a, name) else { return nil }
         guard let b = found else { return fallback }
         guard let d = b.value.asDouble, d.isFinite else {
@@ -56,16 +56,13 @@ extension Lowering {
         }
         switch range {
         case .positive where d <= 0:
-            report(.error("'\(name)' of \(layerName(a)) must be positive, got \(Value.format(d))", at: b.origin,
-                          help: "it keeps the division by the standard deviation finite: use a small positive number such as 1e-5"), a.context)
+            report(.error("'\(name)' of \(layerName(a)) must be positive, got \(Value.format(d))", at: b.origin, help: help), a.context)
             return nil
         case .unit where !(0...1).contains(d):
-            report(.error("'\(name)' of \(layerName(a)) must be between 0 and 1, got \(Value.format(d))", at: b.origin,
-                          help: "the running statistics move this fraction of the way to each batch's: use e.g. 0.1, as PyTorch"), a.context)
+            report(.error("'\(name)' of \(layerName(a)) must be between 0 and 1, got \(Value.format(d))", at: b.origin, help: help), a.context)
             return nil
         case .probability where !(0..<1).contains(d):
-            report(.error("'\(name)' of \(layerName(a)) must be at least 0 and below 1, got \(Value.format(d))", at: b.origin,
-                          help: "it is the fraction of values dropped: use e.g. 0.5, as PyTorch"), a.context)
+            report(.error("'\(name)' of \(layerName(a)) must be at least 0 and below 1, got \(Value.format(d))", at: b.origin, help: help), a.context)
             return nil
         case .positive, .unit, .probability:
             return d
@@ -151,8 +148,8 @@ struct SpecAttributeReader: LayerAttributeReader {
         lowering.pointee.int(attributes, name, min: min, default: fallback)
     }
 
-    mutating func number(_ name: String, default fallback: Double, _ range: NumberRange) -> Double? {
-        lowering.pointee.number(attributes, name, default: fallback, range)
+    mutating func number(_ name: String, default fallback: Double, _ range: NumberRange, help: String) -> Double? {
+        lowering.pointee.number(attributes, name, default: fallback, range, help: help)
     }
 
     mutating func bool(_ name: String, default fallback: Bool) -> Bool? {

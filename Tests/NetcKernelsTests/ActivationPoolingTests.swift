@@ -141,6 +141,28 @@ func activationsMatchTheReference(_ f: ActivationFunction) {
     }
 }
 
+/// Leaky ReLU, forward and backward (from its output), against the float64 reference over
+/// [-8, 8] and at 0, where PyTorch's derivative is the slope; accumulate adds; NaN propagates.
+@Test(arguments: [0.0, 0.01, 0.1, 1.0])
+func leakyReluMatchesTheReference(_ slope: Double) {
+    let x: [Float] = (0..<401).map { Float($0) * 0.04 - 8 } + [0, -0.0]
+    let dy: [Float] = x.indices.map { Float(($0 * 7) % 11) / 11 - 0.4 }
+    var y = [Float](repeating: 0, count: x.count), dx = [Float](repeating: 1, count: x.count)
+    x.withUnsafeBufferPointer { xp in y.withUnsafeMutableBufferPointer { leakyReluForward(slope: Float(slope), x: xp, y: $0) } }
+    y.withUnsafeBufferPointer { yp in
+        dy.withUnsafeBufferPointer { g in dx.withUnsafeMutableBufferPointer { leakyReluBackward(slope: Float(slope), y: yp, dy: g, dx: $0, accumulate: true) } }
+    }
+    let refY = Reference.leakyRelu(slope: slope, x.map(Double.init))
+    let refDx = Reference.leakyReluBackward(slope: slope, x: x.map(Double.init), dy: dy.map(Double.init))
+    for i in x.indices {
+        #expect(abs(Double(y[i]) - refY[i]) <= 1e-6 * max(1, abs(refY[i])), "leaky \(slope) at \(x[i])")
+        #expect(abs(Double(dx[i]) - (refDx[i] + 1)) <= 1e-6, "leaky \(slope)' at \(x[i]), accumulated onto 1")
+    }
+    var nan: [Float] = [.nan]
+    [Float.nan].withUnsafeBufferPointer { xp in nan.withUnsafeMutableBufferPointer { leakyReluForward(slope: Float(slope), x: xp, y: $0) } }
+    #expect(nan[0].isNaN)
+}
+
 /// Dropout drops about p of the values, scales the rest by 1/(1-p), draws the same mask from the
 /// same key in forward and backward, and another from another key.
 @Test(arguments: [0.0, 0.25, 0.5, 0.9])

@@ -132,6 +132,15 @@ func activationGradients(_ activation: Activation) {
     }, eps: 1e-3)
 }
 
+/// Leaky ReLU through the interpreter (in place over its input in training) against finite differences.
+@Test(arguments: [0.0, 0.1, 1.0])
+func leakyReluGradients(_ slope: Double) {
+    checkSingleOp(singleOpGraph(input: .map(2, 4, 4)) { b, x in
+        let c = try b.add(Conv(outChannels: 2, kernel: Window(size: 3, pad: 1)), [x], name: "conv", origin: nil)
+        return try b.add(LeakyReLU(slope: slope), [c], name: "leaky", origin: nil)
+    }, eps: 1e-3)
+}
+
 /// Dropout in training, its mask fixed by the interpreter's key, against finite differences; in
 /// evaluation it passes its input through.
 @Test func dropoutGradientsAndEvaluation() {

@@ -46,6 +46,34 @@ help: it keeps the division by the standard deviation finite: use a small positi
 """#)
     }
 
+    /// Leaky ReLU's slope is 0 through 1 (its backward reads the output's sign), with its own help;
+    /// in range, the layer is PyTorch's LeakyReLU, counted as `leaky1`.
+    @Test func leakyReluSlopeIsChecked() throws {
+        let r = rendered(#"""
+netc: 1
+name: t
+input: {channels: 1, size: 8}
+layers: [{conv: {out: 2, kernel: 3}}, {leaky_relu: {slope: 1.5}}, {leaky_relu: {slope: -0.1}}, flatten]
+
+"""#)
+        #expect(r.succeeded == false)
+        #expect(r.text == #"""
+spec.yaml:4:60: error: 'slope' of 'leaky_relu' must be between 0 and 1, got 1.5
+  4 | layers: [{conv: {out: 2, kernel: 3}}, {leaky_relu: {slope: 1.5}}, {leaky_relu: {slope: -0.1}}, flatten]
+    |                                                            ^~~
+help: it scales the negative part: use e.g. 0.01 (PyTorch's default) or 0.1 (Darknet's)
+spec.yaml:4:88: error: 'slope' of 'leaky_relu' must be between 0 and 1, got -0.1
+  4 | layers: [{conv: {out: 2, kernel: 3}}, {leaky_relu: {slope: 1.5}}, {leaky_relu: {slope: -0.1}}, flatten]
+    |                                                                                        ^~~~
+help: it scales the negative part: use e.g. 0.01 (PyTorch's default) or 0.1 (Darknet's)
+
+"""#)
+        let graph = try #require(Compiler.compile(source: "netc: 1\nname: t\ninput: {channels: 1, size: 8}\nlayers: [{conv: {out: 2, kernel: 3}}, {leaky_relu: {slope: 0.1}}, leaky_relu]\n",
+                                                  file: "t.yaml").graph)
+        let leaky = graph.nodes.compactMap { n in (n.op as? LeakyReLU).map { (n.name, $0.slope, n.op.kindName) } }
+        #expect(leaky.map(\.0) == ["layers.leaky1", "layers.leaky2"] && leaky.map(\.1) == [0.1, 0.01] && leaky.allSatisfy { $0.2 == "LeakyReLU" })
+    }
+
     /// A spec path naming a FIFO or a device was "cannot read the file; check its permissions".
     @Test func aSpecPathThatIsADeviceOrAFIFOSaysWhatItIs() throws {
         let c = Compiler.compile(path: "/dev/zero")

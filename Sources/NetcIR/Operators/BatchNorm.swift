@@ -17,8 +17,10 @@ public struct BatchNorm: Operator {
     ])]
 
     public static func make(_ key: String, _ a: inout some LayerAttributeReader) -> BatchNorm? {
-        let eps = a.number("eps", default: a.defaults.bnEps, .positive)
-        let momentum = a.number("momentum", default: a.defaults.bnMomentum, .unit)
+        let eps = a.number("eps", default: a.defaults.bnEps, .positive,
+                           help: "it keeps the division by the standard deviation finite: use a small positive number such as 1e-5")
+        let momentum = a.number("momentum", default: a.defaults.bnMomentum, .unit,
+                                help: "the running statistics move this fraction of the way to each batch's: use e.g. 0.1, as PyTorch")
         guard let eps, let momentum else { return nil }
         return BatchNorm(eps: eps, momentum: momentum)
     }

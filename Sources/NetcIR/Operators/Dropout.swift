@@ -12,7 +12,7 @@ public struct Dropout: Operator {
         attributes: [LayerAttribute("p", default: "0.5", "the fraction dropped, at least 0 and below 1")])]
 
     public static func make(_ key: String, _ a: inout some LayerAttributeReader) -> Dropout? {
-        a.number("p", default: 0.5, .probability).map(Dropout.init)
+        a.number("p", default: 0.5, .probability, help: "it is the fraction of values dropped: use e.g. 0.5, as PyTorch").map(Dropout.init)
     }
 
     public var kindName: String { "Dropout" }

@@ -112,7 +112,8 @@ public protocol LayerAttributeReader {
     var defaults: LayerDefaults { get }
     /// An integer of at least `min`; `default` when absent (nil: the attribute is required).
     mutating func int(_ name: String, min: Int, default: Int?) -> Int?
-    mutating func number(_ name: String, default: Double, _ range: NumberRange) -> Double?
+    /// A number in `range`; `help` says what it means and what to write when it is out of range.
+    mutating func number(_ name: String, default: Double, _ range: NumberRange, help: String) -> Double?
     mutating func bool(_ name: String, default: Bool) -> Bool?
     /// A convolution's groups, from `groups` (cardinality) or `group_width` (channels per group),
     /// checked against its input channels and `outChannels`.
@@ -169,7 +170,7 @@ extension Operator {
 /// Every op netc knows, in the order the spec language documents them.
 public enum Operators {
     public static let all: [any Operator.Type] = [
-        Conv.self, BatchNorm.self, ReLU.self, ActivationLayer.self, Dropout.self,
+        Conv.self, BatchNorm.self, ReLU.self, LeakyReLU.self, ActivationLayer.self, Dropout.self,
         MaxPool.self, AvgPool.self, GlobalAvgPool.self, Flatten.self, Linear.self,
         Add.self, Mul.self, Concat.self,
     ]

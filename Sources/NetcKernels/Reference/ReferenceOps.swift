@@ -62,6 +62,12 @@ extension Reference {
 
     public static func relu<T: BinaryFloatingPoint>(_ x: [T]) -> [T] { x.map { $0 > 0 ? $0 : 0 } }
 
+    /// PyTorch's LeakyReLU and its derivative (`slope` at 0 and below).
+    public static func leakyRelu(slope: Double, _ x: [Double]) -> [Double] { x.map { $0 > 0 ? $0 : slope * $0 } }
+    public static func leakyReluBackward(slope: Double, x: [Double], dy: [Double]) -> [Double] {
+        zip(x, dy).map { $0 > 0 ? $1 : slope * $1 }
+    }
+
     /// The activations in double precision, written from PyTorch's documented definitions.
     public static func activation(_ f: ActivationFunction, _ x: [Double]) -> [Double] {
         func sigmoid(_ v: Double) -> Double { 1 / (1 + exp(-v)) }

@@ -48,13 +48,7 @@ extension Interpreter {
         var c = BackwardContext(graph: graph, node: node, n: n, tensors: plan,
                                 dy: UnsafeBufferPointer(plan.gradient(plan.fusedReLU[i] ?? i, n)), accumulate: plan.accumulateInto[i],
                                 parameters: parameters[i], parameterGradients: parameterGradients[i])
-        c.workspace = plan.workspace
-        c.relu = plan.fusedReLU[i] != nil
-        c.algorithm = plan.backwardAlgorithms[i]
-        if node.op.memoryNeeds.keepsWinners { c.winners = plan.indices(i, n) }
-        if node.op.memoryNeeds.keepsStatistics { c.statistics = plan.savedStats(i, channels: node.shape.channels) }
-        c.statisticsSum = batchStatisticsSum
-        if dropoutEnabled { c.dropoutKey = dropoutMaskKey(i) }
+        prepare(&c, plan: plan, algorithm: plan.backwardAlgorithms[i])
         c.gradientIsOutputGradient = plan.gradientAliasedInput[i]
         node.op.backward(c)
     }

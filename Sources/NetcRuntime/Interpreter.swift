@@ -180,14 +180,20 @@ public final class Interpreter {
         var c = ForwardContext(graph: graph, node: node, n: n, tensors: plan, output: plan.value(i, n),
                                parameters: parameters[i], training: true)
         c.networkInput = input
+        prepare(&c, plan: plan, algorithm: plan.algorithms[i])
+        node.op.forward(c)   // ReLU in place when the plan aliased its output to its input
+    }
+
+    /// What the training plan decided for a node, the same for its forward and its backward.
+    func prepare(_ c: inout some NodeContext, plan: ExecutionPlan, algorithm: ConvAlgorithm?) {
+        let node = c.node, i = node.id
         c.workspace = plan.workspace
         c.relu = plan.fusedReLU[i] != nil
-        c.algorithm = plan.algorithms[i]
-        if node.op.memoryNeeds.keepsWinners { c.winners = plan.indices(i, n) }
+        c.algorithm = algorithm
+        if node.op.memoryNeeds.keepsWinners { c.winners = plan.indices(i, c.n) }
         if node.op.memoryNeeds.keepsStatistics { c.statistics = plan.savedStats(i, channels: node.shape.channels) }
         c.statisticsSum = batchStatisticsSum
         if dropoutEnabled { c.dropoutKey = dropoutMaskKey(i) }
-        node.op.forward(c)   // ReLU in place when the plan aliased its output to its input
     }
 
     // MARK: Loss and results

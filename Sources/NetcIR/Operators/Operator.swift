@@ -1,8 +1,10 @@
 /// A kind of layer, declared once: how a spec writes it, what shapes it takes and gives, the
-/// parameters it owns and what it costs. Each op is one type conforming to this protocol, in a
-/// file of its own under `Operators/`, listed once in `Operators.all`; everything else (the spec
-/// language, shape inference, summaries, drawings) reads these requirements, so an op has no
-/// other place to be added to.
+/// parameters it owns and what it costs, its kernels forward and backward, what the memory
+/// planner must know of them, how its parameters start, and its ONNX form. Each op is one type
+/// conforming to this protocol, in a file of its own under `Operators/`, listed once in
+/// `Operators.all`; the spec language, shape inference, summaries, the interpreter, the plans
+/// and the exporter read these requirements and never switch over ops, so an op has no other
+/// place to be added to. The fusion passes name the ops they fuse (`conv -> batchnorm`).
 public protocol Operator: Hashable, Sendable {
     /// The spec keys that make this op, with their documentation and attributes (usually one;
     /// the elementwise activations share a type). Empty for the graph input.

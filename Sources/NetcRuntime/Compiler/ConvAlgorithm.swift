@@ -24,6 +24,10 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// ResNet-like data; through a whole ResNet-18, preact or ResNeXt the logits stay within
     /// 8e-7 of im2col's (measured), far inside the 1e-5 netc holds them to against PyTorch.
     case winograd4x4 = "winograd F(4x4,3x3)"
+    /// Groups of few channels (ResNeXt's 16 in, 16 out): direct sums over each image's padded
+    /// planes, a tile of outputs in registers (`groupedDirectConvForward`), where a group's GEMM
+    /// has 16 rows and Winograd's transforms cost as much as its multiplies.
+    case groupedDirect = "grouped direct"
 
     /// The algorithm for one pass of a convolution of this shape and batch (`g.n`): direct loops
     /// for a depthwise convolution; one GEMM for a 1x1; the whole-map product when the map has
@@ -40,6 +44,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         if g.isPointwise { return .pointwise }
         if g.wholeMapApplies { return .wholeMap }
         if g.hasDeadTaps { return .liveTaps }
+        if g.groups > 1 && g.groupedDirectApplies && pass != .trainingBackward { return .groupedDirect }
         // A small product in inference multiplies prepacked weights faster than Winograd's
         // transforms and tiny GEMMs (ResNet-18's second stage at batch 1: 0.34-0.40 -> 0.2x ms).
         if pass == .inference && ConvAlgorithm.im2col.multipliesPackedWeights(g) { return .im2col }
@@ -76,6 +81,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         case .liveTaps: !g.isPointwise && g.hasDeadTaps
         case .wholeMap: g.wholeMapApplies
         case .winograd, .winograd4x4: g.winogradApplies
+        case .groupedDirect: g.groupedDirectApplies
         }
     }
 
@@ -87,6 +93,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         case .wholeMap: g.wholeMapWorkspaceCount
         case .winograd: g.winogradWorkspaceCount(.f2x2)
         case .winograd4x4: g.winogradWorkspaceCount(.f4x4)
+        case .groupedDirect: g.groupedDirectWorkspaceCount
         }
     }
 
@@ -103,6 +110,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         case .winograd, .winograd4x4:
             winogradConvForward(g, tile: tile, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue,
                                 transformed: prepared)
+        case .groupedDirect:
+            groupedDirectConvForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue)
         }
     }
 
@@ -117,6 +126,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             wholeMapConvBackwardData(g, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
         case .winograd, .winograd4x4:
             winogradConvBackwardData(g, tile: tile, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
+        case .groupedDirect:
+            groupedDirectConvBackwardData(g, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
         }
     }
 
@@ -132,6 +143,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             wholeMapConvBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
         case .winograd, .winograd4x4:
             winogradConvBackwardFilter(g, tile: tile, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
+        case .groupedDirect:
+            convBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
         }
     }
 
@@ -159,7 +172,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             // The filter transform's term of `winogradCost`, against the whole.
             let alpha = Double(tile.inputTile), filterCost = (9 * alpha + 3 * alpha * alpha) / (9 * Double(g.outH * g.outW * g.n))
             return filterCost >= 0.01 * Self.winogradCost(g, tile) ? winogradTransformedFilterCount(g, tile: tile) : nil
-        case .depthwise, .wholeMap:
+        case .depthwise, .wholeMap, .groupedDirect:
             return nil
         }
     }
@@ -169,7 +182,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         switch self {
         case .pointwise, .im2col, .liveTaps: packConvWeights(g, weight: weight, into: prepared)
         case .winograd, .winograd4x4: winogradTransformFilter(g, tile: tile, weight: weight, into: prepared)
-        case .depthwise, .wholeMap: preconditionFailure("conv: \(rawValue) takes its weights as they are")
+        case .depthwise, .wholeMap, .groupedDirect: preconditionFailure("conv: \(rawValue) takes its weights as they are")
         }
     }
 }

@@ -7,7 +7,8 @@ import CKernels
 // phase planes and sums the 144 shifted products of every 8 x 48 tile of outputs in registers
 // (see conv_direct.c). One (group, image) pair per task, spread over the cores; each output is
 // summed in the same order whatever the split. The data gradient of a stride-1 convolution is the
-// same kernel run on dy with the weights transposed and flipped.
+// same kernel run on dy with the weights transposed and flipped; the weight gradient
+// (`netc_direct_conv_filter`) sums dy times the same shifted planes, one group per task.
 
 extension ConvGeometry {
     /// Whether the grouped direct kernel computes this convolution: up to 32 channels per group
@@ -32,9 +33,10 @@ extension ConvGeometry {
     }
 
     /// Floats of scratch the grouped direct kernels need: each worker's planes, output grid and
-    /// packed weights, for the forward and (where it applies) the data gradient.
+    /// packed weights, for the forward, the weight gradient and (where it applies) the data gradient.
     public var groupedDirectWorkspaceCount: Int {
-        var count = directWorkers * Int(directShape(dataGradient: false).scratch)
+        let shape = directShape(dataGradient: false)
+        var count = max(directWorkers * shape.scratch, filterWorkers * withUnsafePointer(to: shape) { netc_direct_conv_filter_scratch($0) })
         if groupedDirectDataGradientApplies {
             count = max(count, directWorkers * Int(dataGradientGeometry.directShape(dataGradient: true).scratch))
         }
@@ -44,6 +46,9 @@ extension ConvGeometry {
     /// Tasks run at once: one per core, or per (group, image) pair when there are fewer. Never
     /// decreases when `n` grows, so a workspace sized for the largest batch serves every smaller one.
     fileprivate var directWorkers: Int { max(1, min(kernelThreadCount, groups * n)) }
+
+    /// Tasks of the weight gradient run at once: one per core, or per group when there are fewer.
+    fileprivate var filterWorkers: Int { min(kernelThreadCount, groups) }
 
     fileprivate func directShape(dataGradient: Bool) -> netc_direct_conv {
         netc_direct_conv(images: n, groups: groups, in_channels: groupInChannels, out_channels: groupOutChannels,
@@ -85,6 +90,29 @@ public func groupedDirectConvBackwardData(_ g: ConvGeometry, dy: UnsafeBufferPoi
     runDirect(t, t.directShape(dataGradient: true), x: dy.baseAddress!, weight: weight.baseAddress!, bias: nil,
               y: dx.baseAddress!, workspace: workspace.baseAddress!, accumulate: accumulate, relu: false,
               instructionSet: instructionSet)
+}
+
+/// `dWeight = ∂L/∂w` and `dBias = ∂L/∂b` (overwritten); `workspace` as for the forward. Each group
+/// sums its images in one fixed order, so the result does not depend on the number of threads.
+public func groupedDirectConvBackwardFilter(_ g: ConvGeometry, x: UnsafeBufferPointer<Float>, dy: UnsafeBufferPointer<Float>,
+                                            dWeight: UnsafeMutableBufferPointer<Float>, dBias: UnsafeMutableBufferPointer<Float>?,
+                                            workspace: UnsafeMutableBufferPointer<Float>, instructionSet: KernelInstructionSet? = nil) {
+    precondition(g.groupedDirectApplies, "grouped direct conv: shape not supported")
+    precondition(x.count >= g.inputCount && dy.count >= g.outputCount && dWeight.count >= g.weightCount
+                 && (dBias?.count ?? g.outChannels) >= g.outChannels && workspace.count >= g.groupedDirectWorkspaceCount,
+                 "grouped direct conv: buffer too small")
+    let shape = g.directShape(dataGradient: false), workers = g.filterWorkers
+    let scratch = withUnsafePointer(to: shape) { netc_direct_conv_filter_scratch($0) }
+    let xp = x.baseAddress!, dyp = dy.baseAddress!, dwp = dWeight.baseAddress!, base = workspace.baseAddress!
+    let level = instructionSet?.rawValue ?? -1
+    withUnsafePointer(to: shape) { s in
+        parallelFor(workers, workPerItem: g.groups / workers * g.n * g.groupOutChannels * g.outH * g.outW * g.patchSize) { range in
+            for w in range {
+                netc_direct_conv_filter(s, xp, dyp, dwp, w * g.groups / workers, (w + 1) * g.groups / workers, base + w * scratch, level)
+            }
+        }
+    }
+    if let dBias { channelSums(dyp, channels: g.outChannels, plane: g.n * g.outH * g.outW, into: dBias.baseAddress!) }
 }
 
 /// Runs `netc_direct_conv` over every (group, image) pair, a contiguous share per worker, each

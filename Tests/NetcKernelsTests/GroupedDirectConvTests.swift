@@ -5,7 +5,7 @@ import Testing
 /// 2, one group and 32 groups, 1 to 32 channels per group in and out (tiles of 8 and 4 rows and
 /// single rows), odd and non-square maps, padding 0 to 2, a 5x5 and non-square kernels, a stride
 /// of 1 by 2 and of 3, a 1x1 with stride, stride-2 rows long and short and of each parity, maps whose grids end inside a vector or span several wide tiles,
-/// batch 1.
+/// batch 1, and enough images that the weight gradient takes them in chunks of 3 and 2.
 let groupedDirectCases: [ConvGeometry] = [
     ConvGeometry(n: 2, inChannels: 32, height: 7, width: 9, outChannels: 32, kernelH: 3, kernelW: 3, padH: 1, padW: 1, groups: 2),
     ConvGeometry(n: 3, inChannels: 32, height: 11, width: 8, outChannels: 32, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2,
@@ -29,6 +29,7 @@ let groupedDirectCases: [ConvGeometry] = [
                  padH: 2, padW: 2, groups: 2),
     ConvGeometry(n: 2, inChannels: 6, height: 7, width: 14, outChannels: 6, kernelH: 3, kernelW: 3, strideH: 3, strideW: 3,
                  padH: 1, padW: 1, groups: 3),
+    ConvGeometry(n: 5, inChannels: 32, height: 24, width: 20, outChannels: 32, kernelH: 3, kernelW: 3, padH: 1, padW: 1, groups: 2),
 ]
 
 @Test(arguments: groupedDirectCases.indices)
@@ -41,7 +42,7 @@ func groupedDirectMatchesTheReference(_ index: Int) {
     let residual = randomArray(g.outputCount, &rng), base = randomArray(g.inputCount, &rng)
     let plain = Reference.convForward(g, x: doubles(x), weight: doubles(w), bias: nil)
     let biased = Reference.convForward(g, x: doubles(x), weight: doubles(w), bias: doubles(b))
-    let dxReference = Reference.convBackward(g, x: doubles(x), weight: doubles(w), dy: doubles(dy)).dx
+    let gradients = Reference.convBackward(g, x: doubles(x), weight: doubles(w), dy: doubles(dy)), dxReference = gradients.dx
     var workspace = [Float](repeating: .nan, count: g.groupedDirectWorkspaceCount)
     for set in KernelInstructionSet.available {
         var y = [Float](repeating: .nan, count: g.outputCount), yBiased = y, onResidual = residual
@@ -61,6 +62,14 @@ func groupedDirectMatchesTheReference(_ index: Int) {
         expectClose(yBiased, biased, tol: 1e-5, "\(set) forward with bias")
         expectClose(onResidual, zip(residual, biased).map { max(Double($0) + $1, 0) }, tol: 1e-5,
                     "\(set) forward onto a residual, bias, ReLU")
+        var dw = [Float](repeating: .nan, count: g.weightCount), db = [Float](repeating: .nan, count: g.outChannels)
+        x.ro { xp in dy.ro { dyp in workspace.withUnsafeMutableBufferPointer { ws in
+            dw.withUnsafeMutableBufferPointer { dwp in db.withUnsafeMutableBufferPointer { dbp in
+                groupedDirectConvBackwardFilter(g, x: xp, dy: dyp, dWeight: dwp, dBias: dbp, workspace: ws, instructionSet: set)
+            } }
+        } } }
+        expectClose(dw, gradients.dWeight, tol: 1e-5, "\(set) dWeight")
+        expectClose(db, gradients.dBias, tol: 1e-5, "\(set) dBias")
         guard g.groupedDirectDataGradientApplies else { continue }
         var dx = [Float](repeating: .nan, count: g.inputCount), dxOnBase = base
         dy.ro { dyp in w.ro { wp in workspace.withUnsafeMutableBufferPointer { ws in

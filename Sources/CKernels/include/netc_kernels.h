@@ -64,6 +64,15 @@ void netc_direct_conv(const struct netc_direct_conv *shape, const float *x, cons
                       float *y, int accumulate, int relu, long first_item, long end_item, float *scratch,
                       int instruction_set);
 
+/// Floats of scratch one worker of `netc_direct_conv_filter` needs for this shape.
+long netc_direct_conv_filter_scratch(const struct netc_direct_conv *shape);
+
+/// `dw = ∂L/∂w` (overwritten) of the forward convolution `shape` (data_gradient 0) for groups
+/// `[first_group, end_group)`, from its input `x` and output gradient `dy`; each group sums its
+/// images in order. `scratch` and `instruction_set` as for `netc_direct_conv`.
+void netc_direct_conv_filter(const struct netc_direct_conv *shape, const float *x, const float *dy, float *dw,
+                             long first_group, long end_group, float *scratch, int instruction_set);
+
 /// The widest instruction set the kernels run here: 2 AVX-512, 1 AVX2 with FMA, 0 neither.
 int netc_widest_instruction_set(void);
 

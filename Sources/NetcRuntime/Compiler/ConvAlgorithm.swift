@@ -26,13 +26,16 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     case winograd4x4 = "winograd F(4x4,3x3)"
     /// Groups of few channels (ResNeXt's 16 in, 16 out): direct sums over each image's padded
     /// planes, a tile of outputs in registers (`groupedDirectConvForward`), where a group's GEMM
-    /// has 16 rows and Winograd's transforms cost as much as its multiplies.
+    /// has 16 rows and Winograd's transforms cost as much as its multiplies. Its gradients: the
+    /// data gradient as the same kernel on dy (stride 1 only), the weight gradient as sums of dy
+    /// times the same shifted planes.
     case groupedDirect = "grouped direct"
 
     /// The algorithm for one pass of a convolution of this shape and batch (`g.n`): direct loops
     /// for a depthwise convolution; one GEMM for a 1x1; the whole-map product when the map has
     /// fewer pixels than live taps; im2col over the live taps when the map is smaller than the
-    /// kernel's reach; for a
+    /// kernel's reach; for a grouped convolution of up to 32 channels per group, direct sums on maps
+    /// of 64 pixels or more (in its gradients, at stride 1), im2col on smaller ones; for a
     /// 3x3 stride-1 convolution the Winograd tile that multiplies least, if it multiplies at most
     /// half as much as direct convolution (`winogradCost`; on a tie the smaller tile, whose error
     /// is smaller), except in training's forward; im2col otherwise. Measured per shape
@@ -44,7 +47,15 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         if g.isPointwise { return .pointwise }
         if g.wholeMapApplies { return .wholeMap }
         if g.hasDeadTaps { return .liveTaps }
-        if g.groups > 1 && g.groupedDirectApplies && pass != .trainingBackward { return .groupedDirect }
+        if g.groups > 1 && g.groupedDirectApplies {
+            // Direct sums fill their vectors on maps of 8x8 and up (a 6x6 map's grid is 75% outputs,
+            // a 3x3's 56%); below, one GEMM per group over every image's pixels is faster, and
+            // faster than Winograd, whose tiles overhang such maps (ResNeXt at 96, batch 128:
+            // 6x6 4.3 ms against F(2x2)'s 8.8, 3x3 2.6 against F(4x4)'s 5.2-6.5). Its gradients need
+            // the data gradient's stride-1 form; strided ones keep im2col's.
+            let direct = g.outH * g.outW >= 64 && (pass != .trainingBackward || g.groupedDirectDataGradientApplies)
+            return direct ? .groupedDirect : .im2col
+        }
         // A small product in inference multiplies prepacked weights faster than Winograd's
         // transforms and tiny GEMMs (ResNet-18's second stage at batch 1: 0.34-0.40 -> 0.2x ms).
         if pass == .inference && ConvAlgorithm.im2col.multipliesPackedWeights(g) { return .im2col }
@@ -144,7 +155,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         case .winograd, .winograd4x4:
             winogradConvBackwardFilter(g, tile: tile, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
         case .groupedDirect:
-            convBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
+            groupedDirectConvBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
         }
     }
 

@@ -12,11 +12,12 @@ import CKernels
 
 extension ConvGeometry {
     /// Whether the grouped direct kernel computes this convolution: up to 32 channels per group
-    /// in and out (wider, and a group's GEMM is deep enough for OpenBLAS), not a depthwise one
-    /// (its own kernel) nor a 1x1 without stride or padding (one GEMM on the input as it lies).
+    /// in and out (wider, and a group's GEMM is deep enough for OpenBLAS) and up to 1,152 products
+    /// per output either way (the kernel keeps an offset per product on its stack), not a depthwise
+    /// one (its own kernel) nor a 1x1 without stride or padding (one GEMM on the input as it lies).
     public var groupedDirectApplies: Bool {
         !isDepthwise && !isPointwise && groupInChannels <= 32 && groupOutChannels <= 32
-            && groupInChannels * kernelH * kernelW <= 1152
+            && max(groupInChannels, groupOutChannels) * kernelH * kernelW <= 1152
     }
 
     /// Whether it also computes the data gradient: stride 1 and padding within the kernel, so that

@@ -94,6 +94,8 @@ func groupedDirectMatchesTheReference(_ index: Int) {
                           groups: 2).groupedDirectDataGradientApplies)
     #expect(!ConvGeometry(n: 1, inChannels: 128, height: 4, width: 4, outChannels: 128, kernelH: 3, kernelW: 3, padH: 1, padW: 1,
                           groups: 2).groupedDirectApplies, "64 channels per group are past the bound")
+    #expect(!ConvGeometry(n: 1, inChannels: 2, height: 40, width: 40, outChannels: 64, kernelH: 7, kernelW: 7, padH: 3, padW: 3,
+                          groups: 2).groupedDirectApplies, "the data gradient's 32 x 49 products are past the bound")
 }
 
 /// The epilogue's ReLU keeps a NaN, on every instruction set: the outputs whose window holds the

@@ -22,11 +22,18 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// ResNet-like data; through a whole ResNet-18, preact or ResNeXt the logits stay within
     /// 8e-7 of im2col's (measured), far inside the 1e-5 netc holds them to against PyTorch.
     case winograd4x4 = "winograd F(4x4,3x3)"
+    /// Groups of few channels (ResNeXt's 16 in, 16 out): direct sums over each image's padded
+    /// planes, a tile of outputs in registers (`groupedDirectConvForward`), where a group's GEMM
+    /// has 16 rows and Winograd's transforms cost as much as its multiplies. Its gradients: the
+    /// data gradient as the same kernel on dy (stride 1 only), the weight gradient as sums of dy
+    /// times the same shifted planes.
+    case groupedDirect = "grouped direct"
 
     /// The algorithm for one pass of a convolution of this shape and batch (`g.n`): direct loops
     /// for a depthwise convolution; one GEMM for a 1x1; the whole-map product when the map has
     /// fewer pixels than live taps; im2col over the live taps when the map is smaller than the
-    /// kernel's reach; for a
+    /// kernel's reach; for a grouped convolution of up to 32 channels per group, direct sums on maps
+    /// of 64 pixels or more (in its gradients, at stride 1), im2col on smaller ones; for a
     /// 3x3 stride-1 convolution the Winograd tile that multiplies least, if it multiplies at most
     /// half as much as direct convolution (`winogradCost`; on a tie the smaller tile, whose error
     /// is smaller), except in training's forward; im2col otherwise. Measured per shape
@@ -38,6 +45,15 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         if g.isPointwise { return .pointwise }
         if g.wholeMapApplies { return .wholeMap }
         if g.hasDeadTaps { return .liveTaps }
+        if g.groups > 1 && g.groupedDirectApplies {
+            // Direct sums fill their vectors on maps of 8x8 and up (a 6x6 map's grid is 75% outputs,
+            // a 3x3's 56%); below, one GEMM per group over every image's pixels is faster, and
+            // faster than Winograd, whose tiles overhang such maps (ResNeXt at 96, batch 128:
+            // 6x6 4.3 ms against F(2x2)'s 8.8, 3x3 2.6 against F(4x4)'s 5.2-6.5). Its gradients need
+            // the data gradient's stride-1 form; strided ones keep im2col's.
+            let direct = g.outH * g.outW >= 64 && (pass != .trainingBackward || g.groupedDirectDataGradientApplies)
+            return direct ? .groupedDirect : .im2col
+        }
         // A small product in inference multiplies prepacked weights faster than Winograd's
         // transforms and tiny GEMMs (ResNet-18's second stage at batch 1: 0.34-0.40 -> 0.2x ms).
         if pass == .inference && ConvAlgorithm.im2col.multipliesPackedWeights(g) { return .im2col }
@@ -74,6 +90,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         case .liveTaps: !g.isPointwise && g.hasDeadTaps
         case .wholeMap: g.wholeMapApplies
         case .winograd, .winograd4x4: g.winogradApplies
+        case .groupedDirect: g.groupedDirectApplies
         }
     }
 
@@ -85,6 +102,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         case .wholeMap: g.wholeMapWorkspaceCount
         case .winograd: g.winogradWorkspaceCount(.f2x2)
         case .winograd4x4: g.winogradWorkspaceCount(.f4x4)
+        case .groupedDirect: g.groupedDirectWorkspaceCount
         }
     }
 
@@ -101,6 +119,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         case .winograd, .winograd4x4:
             winogradConvForward(g, tile: tile, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue,
                                 transformed: prepared)
+        case .groupedDirect:
+            groupedDirectConvForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue)
         }
     }
 
@@ -115,6 +135,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             wholeMapConvBackwardData(g, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
         case .winograd, .winograd4x4:
             winogradConvBackwardData(g, tile: tile, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
+        case .groupedDirect:
+            groupedDirectConvBackwardData(g, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
         }
     }
 
@@ -130,6 +152,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             wholeMapConvBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
         case .winograd, .winograd4x4:
             winogradConvBackwardFilter(g, tile: tile, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
+        case .groupedDirect:
+            groupedDirectConvBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
         }
     }
 
@@ -157,7 +181,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             // The filter transform's term of `winogradCost`, against the whole.
             let alpha = Double(tile.inputTile), filterCost = (9 * alpha + 3 * alpha * alpha) / (9 * Double(g.outH * g.outW * g.n))
             return filterCost >= 0.01 * Self.winogradCost(g, tile) ? winogradTransformedFilterCount(g, tile: tile) : nil
-        case .depthwise, .wholeMap:
+        case .depthwise, .wholeMap, .groupedDirect:
             return nil
         }
     }
@@ -167,7 +191,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         switch self {
         case .pointwise, .im2col, .liveTaps: packConvWeights(g, weight: weight, into: prepared)
         case .winograd, .winograd4x4: winogradTransformFilter(g, tile: tile, weight: weight, into: prepared)
-        case .depthwise, .wholeMap: preconditionFailure("conv: \(rawValue) takes its weights as they are")
+        case .depthwise, .wholeMap, .groupedDirect: preconditionFailure("conv: \(rawValue) takes its weights as they are")
         }
     }
 }

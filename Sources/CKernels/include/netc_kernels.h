@@ -38,4 +38,42 @@ void netc_gemm_shallow(long m, long k, const float *a, long a_row_stride, long a
 void netc_gemm_deep(long n, long k, const float *a, long lda, const float *b, long ldb, float *c, long ldc,
                     int accumulate, long first_row, long end_row);
 
+/// The shape of a convolution as `netc_direct_conv` takes it: per group `in_channels` input planes
+/// `height x width` and `out_channels` output planes `out_height x out_width`, CNHW (channel c of
+/// image n at `(c * images + n) * plane`), `groups` groups.
+struct netc_direct_conv {
+    long images, groups, in_channels, out_channels;
+    long height, width, out_height, out_width;
+    long kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+    /// 0: weights `[groups * out_channels][in_channels][kernel_h][kernel_w]`, a forward convolution.
+    /// 1: the data gradient of the forward convolution whose input is this one's output (stride 1,
+    /// pad `kernel - 1 - its pad`): its weights `[groups * in_channels][out_channels][kh][kw]`, read
+    /// transposed and with the taps reversed.
+    int data_gradient;
+};
+
+/// Floats of scratch one worker of `netc_direct_conv` needs for this shape.
+long netc_direct_conv_scratch(const struct netc_direct_conv *shape);
+
+/// `y (+)= conv(x, w)`, then `+ bias[c]` (when `bias` is not null) and `max(·, 0)` (when `relu`; a
+/// NaN stays), for the (group, image) pairs `item = group * images + image` in
+/// `[first_item, end_item)`; added to y when `accumulate`. `scratch` holds
+/// `netc_direct_conv_scratch(shape)` floats. `instruction_set`: -1 for the widest this processor
+/// runs, else 0 (baseline), 1 (AVX2) or 2 (AVX-512), capped at the widest (for tests).
+void netc_direct_conv(const struct netc_direct_conv *shape, const float *x, const float *w, const float *bias,
+                      float *y, int accumulate, int relu, long first_item, long end_item, float *scratch,
+                      int instruction_set);
+
+/// Floats of scratch one worker of `netc_direct_conv_filter` needs for this shape.
+long netc_direct_conv_filter_scratch(const struct netc_direct_conv *shape);
+
+/// `dw = ∂L/∂w` (overwritten) of the forward convolution `shape` (data_gradient 0) for groups
+/// `[first_group, end_group)`, from its input `x` and output gradient `dy`; each group sums its
+/// images in order. `scratch` and `instruction_set` as for `netc_direct_conv`.
+void netc_direct_conv_filter(const struct netc_direct_conv *shape, const float *x, const float *dy, float *dw,
+                             long first_group, long end_group, float *scratch, int instruction_set);
+
+/// The widest instruction set the kernels run here: 2 AVX-512, 1 AVX2 with FMA, 0 neither.
+int netc_widest_instruction_set(void);
+
 #endif

@@ -84,6 +84,17 @@ func checkSingleOp(_ graph: Graph, batch: Int = 2, eps: Float = 1e-2, rtol: Doub
     })
 }
 
+/// A grouped 3x3 conv on a map of 64 pixels or more runs the grouped direct kernels in training,
+/// forward and both gradients (as ResNeXt's first stages do).
+@Test func groupedDirectConvGradients() {
+    let graph = singleOpGraph(input: .map(6, 9, 8)) { b, x in
+        try b.add(Conv(outChannels: 4, kernel: Window(size: 3, pad: 1), groups: 2, bias: true), [x], name: "conv", origin: nil)
+    }
+    let plan = Program.training(graph, batch: 2).steps.last!
+    #expect(plan.algorithm == .groupedDirect && plan.backwardAlgorithm == .groupedDirect)
+    checkSingleOp(graph)
+}
+
 @Test func batchNormGradients() {
     checkSingleOp(singleOpGraph(input: .map(3, 3, 3)) { b, x in
         try b.add(BatchNorm(), [x], name: "bn", origin: nil)

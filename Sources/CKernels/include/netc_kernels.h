@@ -38,4 +38,9 @@ void netc_gemm_shallow(long m, long k, const float *a, long a_row_stride, long a
 void netc_gemm_deep(long n, long k, const float *a, long lda, const float *b, long ldb, float *c, long ldc,
                     int accumulate, long first_row, long end_row);
 
+/// The widest instruction set this processor runs: 2 for AVX-512, 1 for AVX2 with FMA, 0 for
+/// neither. Kernels that take an `instruction_set` run their copy for it (at most this one), so
+/// tests can run every copy the processor has.
+int netc_widest_instruction_set(void);
+
 #endif

@@ -43,4 +43,33 @@ void netc_gemm_deep(long n, long k, const float *a, long lda, const float *b, lo
 /// tests can run every copy the processor has.
 int netc_widest_instruction_set(void);
 
+/// One group of a convolution as the direct kernels see it: CNHW planes, each channel's images
+/// `channel_stride` floats apart (N*H*W in, N*OH*OW out), weights `[out_channels][in_channels][KH][KW]`.
+typedef struct {
+    long in_channels, height, width, in_channel_stride;
+    long out_channels, out_height, out_width, out_channel_stride;
+    long kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+} netc_conv_shape;
+
+/// Bytes of scratch `netc_conv_direct` and `netc_conv_direct_filter` need for up to `rows`
+/// output rows of one image at a time.
+long netc_conv_direct_scratch_bytes(const netc_conv_shape *shape, long rows);
+
+/// Direct convolution of one image (`x` and `y` at its first channel's plane) over output rows
+/// `[first_row, end_row)`: `y = conv(x, w)`, onto `y` when `accumulate`, then `+ bias[o]` (when
+/// not null) and `max(·, 0)` (when `relu`; a NaN stays). Made for few input channels (ResNet's
+/// stem: one), where im2col's unfolded matrix is larger than the input it copies and a GEMM's
+/// sum is too short to repay its packing. `scratch`: `netc_conv_direct_scratch_bytes` for the rows.
+void netc_conv_direct(int instruction_set, const netc_conv_shape *shape, const float *x, const float *w,
+                      const float *bias, float *y, int accumulate, int relu, long first_row, long end_row,
+                      void *scratch);
+
+/// Adds one image's share of a direct convolution's weight gradient for output channels
+/// `[first_channel, end_channel)` into `partial` (`[out_channels][in_channels*KH*KW][16]`: 16 lane
+/// sums per weight, which `netc_conv_direct_filter_sum` adds up): `Σ dy[o, oh, ow] x[c, ih, iw]`
+/// over the image (`x`, `dy` at its first channel's plane). `scratch`: `netc_conv_direct_scratch_bytes`
+/// for all the image's output rows.
+void netc_conv_direct_filter(int instruction_set, const netc_conv_shape *shape, const float *x, const float *dy,
+                             float *partial, long first_channel, long end_channel, void *scratch);
+
 #endif

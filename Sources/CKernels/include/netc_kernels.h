@@ -72,4 +72,12 @@ void netc_conv_direct(int instruction_set, const netc_conv_shape *shape, const f
 void netc_conv_direct_filter(int instruction_set, const netc_conv_shape *shape, const float *x, const float *dy,
                              float *partial, long first_channel, long end_channel, void *scratch);
 
+/// Max pooling of `planes` planes `[height][width]`, `x` and `y` (and `indices`) at the first:
+/// each output the largest input in its window (padding never wins; the first NaN does), and
+/// when `indices` is not null the winner's offset `h * width + w` in its plane (on ties the first
+/// in row-major order, as PyTorch).
+void netc_max_pool(int instruction_set, long planes, long height, long width, long kernel_h, long kernel_w,
+                   long stride_h, long stride_w, long pad_h, long pad_w, long out_height, long out_width,
+                   const float *x, float *y, int *indices);
+
 #endif

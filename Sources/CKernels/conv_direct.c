@@ -6,7 +6,7 @@
 // copies each input pixel KH*KW/stride² times (12x for the stem) into a matrix whose GEMM then
 // sums only Cin*KH*KW products per output, too few to repay packing. Here each input row is split
 // once into stride phases (`conv_direct_rows.h`), so that every tap of 16 adjacent outputs is one
-// contiguous load; a tile of RB output channels x NV*16 columns of one output row stays in
+// contiguous load; a tile of RB output channels x RR output rows x NV*16 columns stays in
 // registers across all the taps, each tap's weight broadcast from memory; the epilogue (residual,
 // bias, ReLU) runs on the tile before it is stored. Compiled once per instruction set (AVX-512,
 // AVX2, baseline) and chosen at run time.

@@ -4,13 +4,17 @@ import CKernels
 // im2col copies each input pixel KH*KW/stride² times (12x for the stem) into a matrix whose GEMM
 // then sums only Cin*KH*KW products per output, too few to repay its packing. `netc_conv_direct`
 // (C, AVX-512 or AVX2 chosen at run time) splits each input row into stride phases once, then
-// keeps 8 output channels x 48 columns of an output row in registers across every tap. On the
-// stem at batch 128 here: forward ... ms against im2col's 31, weight gradient ... ms against 47.
+// keeps 4 output channels x 2 output rows x 48 columns in registers across every tap. On the
+// stem, one core: 93-98 GFLOP/s forward, 90-92 for the weight gradient; at batch 128 on both
+// cores of a loaded machine, 20-26 ms forward against im2col's 34-42, 24-26 ms for the weight
+// gradient against 33-59.
 
 extension ConvGeometry {
     /// Whether the direct kernels beat im2col and a GEMM on this shape: at most 4 input channels
-    /// a group (more, and the GEMM's sums are long enough to repay it), output rows of 16 or
-    /// more (a row fills whole vectors), and at least 8 output channels a group (a whole tile).
+    /// a group, output rows of 16 or more (a row fills whole vectors), and at least 8 output
+    /// channels a group (two tiles). On the stem's shape they beat im2col 1.3-1.8x from 1 to 16
+    /// input channels (`directConvTiming`); the bound stays at 4, short of the 8 and 16 channels
+    /// a group of ResNeXt's grouped 3x3s, which were not measured here.
     public var directConvFits: Bool {
         groupInChannels <= 4 && outW >= 16 && groupOutChannels >= 8 && !isPointwise
     }

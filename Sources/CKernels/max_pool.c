@@ -213,6 +213,7 @@ void netc_max_pool(int instruction_set, long planes, long height, long width, lo
     pl.line_width = (pl.line_width + 15) / 16 * 16;
     float *lines = malloc((size_t)(out_height * pl.line_width) * sizeof(float));
     int *line_args = indices ? malloc((size_t)(out_height * pl.line_width) * sizeof(int)) : 0;
+    if (!lines || (indices && !line_args)) abort();   // out of memory: stop, as Swift's allocations do
     NETC_DISPATCH_AT(instruction_set, pool, &pl, planes, height, width, kernel_h, kernel_w, stride_h, stride_w, pad_h,
                      pad_w, out_height, out_width, x, y, indices, lines, line_args);
     free(lines);

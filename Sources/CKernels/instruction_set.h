@@ -23,4 +23,15 @@ static inline int netc_instruction_set(void) {
         else NAME##_baseline(__VA_ARGS__);                                                             \
     } while (0)
 
+/// Calls the copy for `LEVEL` (numbered as `netc_instruction_set` numbers them), or for the
+/// processor's widest if `LEVEL` is wider: a test may ask for each copy, never for one that faults.
+#define NETC_DISPATCH_AT(LEVEL, NAME, ...)                                                             \
+    do {                                                                                               \
+        int widest_ = netc_instruction_set(), asked_ = (LEVEL);                                        \
+        int level_ = asked_ < widest_ ? asked_ : widest_;                                              \
+        if (level_ == 2) NAME##_avx512(__VA_ARGS__);                                                   \
+        else if (level_ == 1) NAME##_avx2(__VA_ARGS__);                                                \
+        else NAME##_baseline(__VA_ARGS__);                                                             \
+    } while (0)
+
 #endif

@@ -4,6 +4,10 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// Groups == channels (MobileNet's 3x3s): direct loops over each channel's planes, where
     /// grouped GEMMs would multiply one row per channel.
     case depthwise = "depthwise direct"
+    /// Few input channels a group (ResNet's stem: 1): direct loops over split input rows, where
+    /// im2col would copy each pixel KH*KW/stride² times for GEMMs with sums too short to repay
+    /// packing. Its weight gradient is direct too; its input gradient is im2col's.
+    case direct = "direct"
     /// 1x1, stride 1, no padding: the input is already the GEMM's right-hand matrix.
     case pointwise = "gemm 1x1"
     /// Unfold patches a chunk of images at a time (im2col), then one GEMM per chunk and group.
@@ -30,7 +34,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     case groupedDirect = "grouped direct"
 
     /// The algorithm for one pass of a convolution of this shape and batch (`g.n`): direct loops
-    /// for a depthwise convolution; one GEMM for a 1x1; the whole-map product when the map has
+    /// for a depthwise convolution; one GEMM for a 1x1; direct loops for few input channels a
+    /// group on rows of 16 outputs or more (`directConvFits`); the whole-map product when the map has
     /// fewer pixels than live taps; im2col over the live taps when the map is smaller than the
     /// kernel's reach; for a grouped convolution of up to 32 channels per group, direct sums on maps
     /// of 64 pixels or more (in its gradients, at stride 1), im2col on smaller ones; for a
@@ -43,6 +48,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     public static func choose(_ g: ConvGeometry, for pass: ConvPass) -> ConvAlgorithm {
         if g.isDepthwise { return .depthwise }
         if g.isPointwise { return .pointwise }
+        if g.directConvFits { return .direct }
         if g.wholeMapApplies { return .wholeMap }
         if g.hasDeadTaps { return .liveTaps }
         if g.groups > 1 && g.groupedDirectApplies {
@@ -85,6 +91,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     public func applies(to g: ConvGeometry) -> Bool {
         switch self {
         case .depthwise: g.isDepthwise
+        case .direct: true
         case .pointwise: g.isPointwise
         case .im2col: !g.isPointwise && !g.hasDeadTaps
         case .liveTaps: !g.isPointwise && g.hasDeadTaps
@@ -98,7 +105,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     public func workspaceCount(_ g: ConvGeometry) -> Int {
         switch self {
         case .depthwise: 0
-        case .pointwise, .im2col, .liveTaps: g.workspaceCount
+        // None for its own kernels; im2col's, for the input gradient it leaves to im2col.
+        case .pointwise, .im2col, .liveTaps, .direct: g.workspaceCount
         case .wholeMap: g.wholeMapWorkspaceCount
         case .winograd: g.winogradWorkspaceCount(.f2x2)
         case .winograd4x4: g.winogradWorkspaceCount(.f4x4)
@@ -112,6 +120,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         switch self {
         case .depthwise:
             depthwiseConvForward(g, x: x, weight: weight, bias: bias, y: y, epilogue: epilogue)
+        case .direct:
+            directConvForward(g, x: x, weight: weight, bias: bias, y: y, epilogue: epilogue)
         case .pointwise, .im2col, .liveTaps:
             convForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue, packed: prepared)
         case .wholeMap:
@@ -129,7 +139,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         switch self {
         case .depthwise:
             depthwiseConvBackwardData(g, dy: dy, weight: weight, dx: dx, accumulate: accumulate)
-        case .pointwise, .im2col, .liveTaps:
+        case .pointwise, .im2col, .liveTaps, .direct:
             convBackwardData(g, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
         case .wholeMap:
             wholeMapConvBackwardData(g, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
@@ -146,6 +156,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         switch self {
         case .depthwise:
             depthwiseConvBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias)
+        case .direct:
+            directConvBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias)
         case .pointwise, .im2col, .liveTaps:
             convBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
         case .wholeMap:
@@ -181,7 +193,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             // The filter transform's term of `winogradCost`, against the whole.
             let alpha = Double(tile.inputTile), filterCost = (9 * alpha + 3 * alpha * alpha) / (9 * Double(g.outH * g.outW * g.n))
             return filterCost >= 0.01 * Self.winogradCost(g, tile) ? winogradTransformedFilterCount(g, tile: tile) : nil
-        case .depthwise, .wholeMap, .groupedDirect:
+        case .depthwise, .wholeMap, .groupedDirect, .direct:
             return nil
         }
     }
@@ -191,7 +203,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         switch self {
         case .pointwise, .im2col, .liveTaps: packConvWeights(g, weight: weight, into: prepared)
         case .winograd, .winograd4x4: winogradTransformFilter(g, tile: tile, weight: weight, into: prepared)
-        case .depthwise, .wholeMap, .groupedDirect: preconditionFailure("conv: \(rawValue) takes its weights as they are")
+        case .depthwise, .wholeMap, .groupedDirect, .direct: preconditionFailure("conv: \(rawValue) takes its weights as they are")
         }
     }
 }

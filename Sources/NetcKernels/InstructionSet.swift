@@ -1,13 +1,14 @@
 import CKernels
 
-/// The instruction sets the C kernels are compiled for, one copy each, chosen at run time by the
-/// widest the processor runs; tests ask for each one the machine has.
-public enum KernelInstructionSet: Int32, CaseIterable, Sendable {
+/// The instruction sets netc's C kernels are compiled for. Those kernels run the widest this
+/// processor has; the ones that take an `InstructionSet` run their copy for it instead, so that
+/// tests check every copy the processor can run.
+public enum InstructionSet: Int32, CaseIterable, Sendable {
     case baseline = 0, avx2 = 1, avx512 = 2
 
-    /// The widest this processor runs: what the kernels use unless told otherwise.
-    public static let widest = KernelInstructionSet(rawValue: netc_widest_instruction_set()) ?? .baseline
+    /// The widest this processor runs.
+    public static let widest = InstructionSet(rawValue: netc_widest_instruction_set()) ?? .baseline
 
     /// Every one this processor runs.
-    public static var available: [KernelInstructionSet] { allCases.filter { $0.rawValue <= widest.rawValue } }
+    public static var available: [InstructionSet] { allCases.filter { $0.rawValue <= widest.rawValue } }
 }

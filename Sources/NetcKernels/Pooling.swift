@@ -2,6 +2,8 @@
 // planes, and in CNHW each (channel, image) plane [H][W] is contiguous, so all kernels
 // treat the tensor as `planes = C*N` independent images and parallelise over planes.
 
+import CKernels
+
 /// Shape and hyper-parameters of a 2-D pooling window (PyTorch semantics, ceil_mode = false).
 public struct PoolGeometry: Equatable, Sendable {
     /// `C * N`: number of independent [H][W] planes.
@@ -41,91 +43,22 @@ public struct PoolGeometry: Equatable, Sendable {
 /// Max pooling. Padding acts as -inf (it never wins), NaN propagates like PyTorch.
 /// - Parameters:
 ///   - x: `[C][N][H][W]`; y: `[C][N][OH][OW]`.
-///   - indices: `[C][N][OH][OW]`, receives the winner's offset `h*W + w` inside its plane; nil
-///     when nothing needs them (inference: no backward).
+///   - indices: `[C][N][OH][OW]`, receives the winner's offset `h*W + w` inside its plane (the first
+///     largest in row-major order, or the first NaN); nil when nothing needs them (inference: no
+///     backward).
+///   - instructionSet: the copy of `netc_max_pool` to run (C: 16 outputs of a row at a time, each
+///     input row's window maxima computed once for the output rows that share it).
 public func maxPoolForward(_ g: PoolGeometry, x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
-                           indices: UnsafeMutableBufferPointer<Int32>?) {
+                           indices: UnsafeMutableBufferPointer<Int32>?, instructionSet: InstructionSet = .widest) {
     precondition(x.count >= g.inputCount && y.count >= g.outputCount && (indices?.count ?? .max) >= g.outputCount,
                  "maxpool: buffer too small")
+    precondition(g.height * g.width <= Int(Int32.max), "maxpool: plane too large for its indices")
     let (h, w, oh, ow) = (g.height, g.width, g.outH, g.outW)
     let xp = x.baseAddress!, yp = y.baseAddress!, ip = indices?.baseAddress
-    parallelFor(g.planes, workPerItem: oh * ow * g.kernelH * g.kernelW) { range in
-        for p in range {
-            let xs = xp + p * h * w, ys = yp + p * oh * ow, id = ip.map { $0 + p * oh * ow }
-            for i in 0..<oh {
-                let h0 = i * g.strideH - g.padH
-                let hLo = max(h0, 0), hHi = min(h0 + g.kernelH, h)
-                // ResNet's stem pool (3x3, stride 2, pad 1): eight outputs at a time where their
-                // windows' columns lie inside the row; the window-at-a-time loop does the rest.
-                let vectorOutputs = g.isStemPool ? stemPoolRow(xs, hLo..<hHi, width: w, outputs: ow,
-                                                              y: ys + i * ow, indices: id.map { $0 + i * ow }) : 0..<0
-                for j in 0..<ow where !vectorOutputs.contains(j) {
-                    let w0 = j * g.strideW - g.padW
-                    let wLo = max(w0, 0), wHi = min(w0 + g.kernelW, w)
-                    var best = -Float.infinity, arg = hLo * w + wLo
-                    for a in hLo..<hHi {
-                        for b in wLo..<wHi {
-                            let v = xs[a * w + b]
-                            if v > best || v.isNaN { best = v; arg = a * w + b; if v.isNaN { break } }
-                        }
-                        if best.isNaN { break }
-                    }
-                    ys[i * ow + j] = best
-                    id?[i * ow + j] = Int32(truncatingIfNeeded: arg)
-                }
-            }
-        }
-    }
-}
-
-/// Eight outputs of one row of a 3x3, stride-2, pad-1 max pool at a time: outputs j read columns
-/// 2j-1, 2j and 2j+1 of input rows `rows`, which two loads of 16 columns split into (even and odd
-/// lanes); comparisons and selects stay in vectors. Each output meets its window's taps in
-/// row-major order and the first NaN sticks, as in the scalar loop, so ties and NaNs resolve the
-/// same way. Returns the outputs it wrote: blocks of eight from output 1, the last one moved back
-/// to end where the loads must (it recomputes some outputs, with the same results). The scalar
-/// loop took 11% of ResNeXt's inference at 96x96, on branches it mispredicts. Without `indices`
-/// it tracks no winners, which halves its work.
-@inline(__always)
-private func stemPoolRow(_ x: UnsafePointer<Float>, _ rows: Range<Int>, width w: Int, outputs ow: Int,
-                         y: UnsafeMutablePointer<Float>, indices: UnsafeMutablePointer<Int32>?) -> Range<Int> {
-    // The block starting at output j loads columns 2j-1 ..< 2j+17: 2j-1 >= 0 and 2j+16 < w.
-    let last = min((w - 17) / 2, ow - 8)
-    guard last >= 1 else { return 0..<0 }
-    var j0 = 1
-    while true {
-        var best = SIMD8<Float>(repeating: -.infinity)
-        var arg = SIMD8<Int32>(repeating: 0)
-        let columns = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14) &+ Int32(2 * j0 - 1)
-        for a in rows {
-            let row = x + a * w + 2 * j0 - 1
-            let left = UnsafeRawPointer(row).loadUnaligned(as: SIMD16<Float>.self)
-            let right = UnsafeRawPointer(row + 2).loadUnaligned(as: SIMD16<Float>.self)
-            let base = columns &+ Int32(a * w)
-            @inline(__always) func compare(_ v: SIMD8<Float>, _ tap: Int32) {
-                let wins = (v .> best) .| ((v .!= v) .& (best .== best))
-                best.replace(with: v, where: wins)
-                if indices != nil { arg.replace(with: base &+ tap, where: wins) }
-            }
-            compare(left.evenHalf, 0)
-            compare(left.oddHalf, 1)
-            compare(right.evenHalf, 2)
-        }
-        UnsafeMutableRawPointer(y + j0).storeBytes(of: best, as: SIMD8<Float>.self)
-        if let indices {
-            // A window of -inf keeps its first pixel, as in the scalar loop.
-            arg.replace(with: columns &+ Int32(rows.lowerBound * w), where: best .== -.infinity)
-            UnsafeMutableRawPointer(indices + j0).storeBytes(of: arg, as: SIMD8<Int32>.self)
-        }
-        if j0 == last { return 1..<last + 8 }
-        j0 = min(j0 + 8, last)
-    }
-}
-
-extension PoolGeometry {
-    /// ResNet's stem pool: 3x3, stride 2, pad 1.
-    var isStemPool: Bool {
-        (kernelH, kernelW, strideH, strideW, padH, padW) == (3, 3, 2, 2, 1, 1)
+    parallelFor(g.planes, workPerItem: h * w + oh * ow) { range in
+        netc_max_pool(instructionSet.rawValue, range.count, h, w, g.kernelH, g.kernelW, g.strideH, g.strideW, g.padH, g.padW,
+                      oh, ow, xp + range.lowerBound * h * w, yp + range.lowerBound * oh * ow,
+                      ip.map { $0 + range.lowerBound * oh * ow })
     }
 }
 

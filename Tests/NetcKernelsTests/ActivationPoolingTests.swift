@@ -181,37 +181,71 @@ func dropoutDropsAFractionPAndScalesTheRest(_ p: Double) {
     #expect(p == 0 ? other == y : other != y, "another key, another mask")
 }
 
-/// The stem pool's vector path (3x3, stride 2, pad 1, eight outputs at a time: outputs 1 to 17 of
-/// a 37-wide row) against the reference and the scalar loop's rules: ties (values on a coarse
-/// grid) go to the window's first maximum, a window of -inf keeps its first pixel, and the first
-/// NaN in a window wins (two NaNs lie in some windows here).
-@Test func stemPoolVectorPathMatchesReference() {
-    let g = PoolGeometry(channels: 2, n: 2, height: 9, width: 37, kernel: 3, stride: 2, pad: 1)
-    var rng = TestRNG(seed: 9)
+/// Max pooling's vector kernel on every instruction set this processor runs, against the
+/// reference and the rules it must keep: ties (values on a coarse grid) go to the window's first
+/// maximum in row-major order, a window of -inf keeps its first pixel, and the first NaN in a
+/// window wins (two NaNs lie in some windows); without winners, the same values. Shapes: the stem's
+/// 3x3 stride 2 pad 1 (a 37-wide row: two vectors, the last partial; and 48x48), stride 1 and 3,
+/// rectangular windows and strides, 2x2 without padding, 1x1.
+let maxPoolKernelCases: [PoolGeometry] = [
+    PoolGeometry(channels: 2, n: 2, height: 9, width: 37, kernel: 3, stride: 2, pad: 1),
+    PoolGeometry(channels: 1, n: 2, height: 48, width: 48, kernel: 3, stride: 2, pad: 1),
+    PoolGeometry(channels: 3, n: 1, height: 5, width: 33, kernel: 3, stride: 1, pad: 1),
+    PoolGeometry(channels: 1, n: 3, height: 11, width: 50, kernel: 5, stride: 3, pad: 2),
+    PoolGeometry(planes: 3, height: 6, width: 41, kernelH: 3, kernelW: 2, strideH: 1, strideW: 2, padH: 1, padW: 1),
+    PoolGeometry(channels: 2, n: 1, height: 7, width: 40, kernel: 2, stride: 2),
+    PoolGeometry(channels: 1, n: 2, height: 3, width: 17, kernel: 1, stride: 1),
+]
+
+@Test(arguments: InstructionSet.available, maxPoolKernelCases.indices)
+func maxPoolKernelMatchesReference(_ set: InstructionSet, _ caseIndex: Int) {
+    let g = maxPoolKernelCases[caseIndex]
+    var rng = TestRNG(seed: UInt64(900 + caseIndex))
     var x = randomArray(g.inputCount, &rng).map { ($0 * 3).rounded() }
-    let plane = 9 * 37
-    for r in 0..<3 { for c in 5..<12 { x[plane + r * 37 + c] = -.infinity } }     // plane 1, outputs (0, 3...5)
+    let (h, w) = (g.height, g.width), plane = h * w
+    for r in 0..<3 { for c in 5..<12 { x[(g.planes - 1) * plane + r * w + c] = -.infinity } }   // the last plane's corner
     let finite = Reference.maxPool(g, x: x)
-    x[2 * plane + 4 * 37 + 10] = .nan; x[2 * plane + 5 * 37 + 9] = .nan              // plane 2
-    let r = runFastPool(g, x: x, dy: zeros(g.outputCount))
+    x[min(4, h - 1) * w + 10] = .nan; x[min(5, h - 1) * w + 9] = .nan                             // the first plane
+    var y = [Float](repeating: 7, count: g.outputCount), values = y, indices = [Int32](repeating: -7, count: g.outputCount)
+    x.ro { xp in
+        y.withUnsafeMutableBufferPointer { yp in indices.withUnsafeMutableBufferPointer { ip in
+            maxPoolForward(g, x: xp, y: yp, indices: ip, instructionSet: set)
+        } }
+        values.withUnsafeMutableBufferPointer { maxPoolForward(g, x: xp, y: $0, indices: nil, instructionSet: set) }
+    }
+    var nans = 0
     for p in 0..<g.planes { for i in 0..<g.outH { for j in 0..<g.outW {
         let o = (p * g.outH + i) * g.outW + j
         // The window's first NaN in row-major order wins; without one, Reference's maximum.
         var firstNaN: Int?
-        for a in max(2 * i - 1, 0)...min(2 * i + 1, g.height - 1) {
-            for b in max(2 * j - 1, 0)...min(2 * j + 1, g.width - 1) where firstNaN == nil && x[p * plane + a * 37 + b].isNaN {
-                firstNaN = a * 37 + b
+        for a in max(i * g.strideH - g.padH, 0)..<min(i * g.strideH - g.padH + g.kernelH, h) {
+            for b in max(j * g.strideW - g.padW, 0)..<min(j * g.strideW - g.padW + g.kernelW, w)
+            where firstNaN == nil && x[p * plane + a * w + b].isNaN {
+                firstNaN = a * w + b
             }
         }
         if let nan = firstNaN {
-            #expect(r.maxY[o].isNaN && r.idx[o] == Int32(nan), "output \(o)")
+            nans += 1
+            #expect(y[o].isNaN && indices[o] == Int32(nan) && values[o].isNaN, "\(set) case \(caseIndex) output \(o)")
         } else {
-            #expect(r.maxY[o] == finite.y[o] && r.idx[o] == finite.indices[o], "output \(o)")
+            #expect(y[o] == finite.y[o] && indices[o] == finite.indices[o] && values[o] == y[o], "\(set) case \(caseIndex) output \(o)")
         }
     } } }
-    #expect(r.idx[g.outH * g.outW + 4] == Int32(0 * 37 + 7), "a window of -inf keeps its first pixel")
-    #expect(r.maxY.filter(\.isNaN).count == 4)
-    #expect(maxPoolValuesOnly(g, x).elementsEqual(r.maxY) { $0 == $1 || $0.isNaN && $1.isNaN })
+    #expect(nans > 0, "some window holds a NaN")
+}
+
+/// A window of -inf keeps its first pixel, on every instruction set: in the stem's 3x3 stride 2
+/// pad 1, output (0, 4) of a 37-wide row covers columns 7 to 9 of rows 0 and 1.
+@Test(arguments: InstructionSet.available)
+func maxPoolWindowOfMinusInfinityKeepsItsFirstPixel(_ set: InstructionSet) {
+    let g = PoolGeometry(channels: 1, n: 1, height: 9, width: 37, kernel: 3, stride: 2, pad: 1)
+    var x = [Float](repeating: 1, count: g.inputCount)
+    for r in 0..<3 { for c in 5..<12 { x[r * 37 + c] = -.infinity } }
+    var y = zeros(g.outputCount), indices = [Int32](repeating: -7, count: g.outputCount)
+    x.ro { xp in y.withUnsafeMutableBufferPointer { yp in indices.withUnsafeMutableBufferPointer { ip in
+        maxPoolForward(g, x: xp, y: yp, indices: ip, instructionSet: set)
+    } } }
+    #expect(y[4] == -.infinity && indices[4] == 7, "\(set)")
 }
 
 /// Inference's max pool, which keeps no winners, gives the same values as training's.

@@ -51,3 +51,38 @@ func convTiming() {
         print(line("GEMM only (fwd) ", tg, gemmFlops))
     } } } } } } } }
 }
+
+/// Timing check, not a unit test: skipped unless NETC_BENCH is set. Run in release:
+///   NETC_BENCH=1 swift test -c release --filter directConvTiming
+/// The stem's 7x7 stride 2 (96x96 -> 48x48, 64 channels, N = 32) on 1 to 16 input channels:
+/// the direct kernels against im2col + GEMM, forward and weight gradient (where `directConvFits`
+/// draws its bound).
+@Test(.enabled(if: ProcessInfo.processInfo.environment["NETC_BENCH"] != nil))
+func directConvTiming() {
+    for cin in [1, 2, 3, 4, 6, 8, 16] {
+        let g = ConvGeometry(n: 32, inChannels: cin, height: 96, width: 96, outChannels: 64, kernelH: 7, kernelW: 7,
+                             strideH: 2, strideW: 2, padH: 3, padW: 3)
+        var rng = TestRNG(seed: 1)
+        let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng), dy = randomArray(g.outputCount, &rng)
+        var y = zeros(g.outputCount), dw = zeros(g.weightCount), ws = zeros(g.workspaceCount)
+        func best(_ body: () -> Void) -> Double {
+            body()
+            var t = Double.infinity
+            for _ in 0..<5 {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                body()
+                t = min(t, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+            return t
+        }
+        x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in dy.withUnsafeBufferPointer { dyp in
+        y.withUnsafeMutableBufferPointer { yp in dw.withUnsafeMutableBufferPointer { dwp in ws.withUnsafeMutableBufferPointer { wsp in
+            let directForward = best { directConvForward(g, x: xp, weight: wp, bias: nil, y: yp) }
+            let im2colForward = best { convForward(g, x: xp, weight: wp, bias: nil, y: yp, workspace: wsp) }
+            let directFilter = best { directConvBackwardFilter(g, x: xp, dy: dyp, dWeight: dwp, dBias: nil) }
+            let im2colFilter = best { convBackwardFilter(g, x: xp, dy: dyp, dWeight: dwp, dBias: nil, workspace: wsp) }
+            print(String(format: "Cin %2d: forward direct %6.2f ms, im2col %6.2f ms; weight gradient direct %6.2f ms, im2col %6.2f ms",
+                         cin, directForward, im2colForward, directFilter, im2colFilter))
+        } } } } } }
+    }
+}

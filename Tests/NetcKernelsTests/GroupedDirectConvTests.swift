@@ -44,7 +44,7 @@ func groupedDirectMatchesTheReference(_ index: Int) {
     let biased = Reference.convForward(g, x: doubles(x), weight: doubles(w), bias: doubles(b))
     let gradients = Reference.convBackward(g, x: doubles(x), weight: doubles(w), dy: doubles(dy)), dxReference = gradients.dx
     var workspace = [Float](repeating: .nan, count: g.groupedDirectWorkspaceCount)
-    for set in KernelInstructionSet.available {
+    for set in InstructionSet.available {
         var y = [Float](repeating: .nan, count: g.outputCount), yBiased = y, onResidual = residual
         x.ro { xp in w.ro { wp in b.ro { bp in workspace.withUnsafeMutableBufferPointer { ws in
             y.withUnsafeMutableBufferPointer {
@@ -108,7 +108,7 @@ func groupedDirectMatchesTheReference(_ index: Int) {
     x[((3 * g.n + nanImage) * g.height + nanRow) * g.width + nanColumn] = .nan       // channel 3: group 0
     let w = [Float](repeating: -1, count: g.weightCount)
     var workspace = [Float](repeating: 0, count: g.groupedDirectWorkspaceCount)
-    for set in KernelInstructionSet.available {
+    for set in InstructionSet.available {
         var y = [Float](repeating: 7, count: g.outputCount)
         x.ro { xp in w.ro { wp in workspace.withUnsafeMutableBufferPointer { ws in y.withUnsafeMutableBufferPointer {
             groupedDirectConvForward(g, x: xp, weight: wp, bias: nil, y: $0, workspace: ws, epilogue: ConvEpilogue(relu: true),

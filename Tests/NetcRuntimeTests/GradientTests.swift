@@ -1,6 +1,7 @@
 import Testing
 import NetcIR
-import NetcRuntime
+import NetcKernels
+@testable import NetcRuntime
 
 /// Finite-difference check of the whole tiny network (every block type, grouped conv, fan-out
 /// at every residual join), in training mode with batch statistics.
@@ -212,4 +213,32 @@ func graphBlockGradientsMatchFiniteDifferences(stages: String) {
     #expect(samples.count > 50)
     #expect(bad.isEmpty, "\(bad.count) of \(samples.count) gradients disagree: \(bad.prefix(8))")
     #expect(samples.filter { abs($0.analytic) > 1e-4 }.count > samples.count / 3)
+}
+
+/// A ResNet stem large enough for the direct kernels (7x7 stride 2 on 32x32: rows of 16 outputs),
+/// then its max pool and a residual stage: the direct forward and weight gradient, and im2col's
+/// input gradient behind them, against finite differences.
+@Test func directStemGradientsMatchFiniteDifferences() {
+    let graph = compile("""
+        netc: 1
+        name: direct-stem
+        input: {channels: 1, size: 32}
+        classes: 3
+        stem:
+          - conv: {out: 8, kernel: 7, stride: 2, pad: 3}
+          - batchnorm
+          - relu
+          - maxpool: {kernel: 3, stride: 2, pad: 1}
+        stages:
+          - {block: residual, depth: 1, channels: 8}
+        head: [global_avgpool, flatten, {linear: {out: $classes}}]
+        """)
+    let stem = graph.nodes.first { $0.name == "stem.conv1" }!
+    guard let c = stem.op as? Conv else { Issue.record("stem.conv1 is not a conv"); return }
+    let g = c.geometry(input: graph.nodes[stem.inputs[0]].shape, n: 3)
+    #expect(ConvAlgorithm.choose(g, training: true) == (.direct, .direct))
+    let samples = lossGradientSamples(graph, perTensor: 6)
+    let bad = mismatches(samples)
+    #expect(bad.isEmpty, "\(bad.count) of \(samples.count) gradients disagree: \(bad.prefix(8))")
+    #expect(samples.filter { abs($0.analytic) > 1e-4 }.count > samples.count / 2)
 }

@@ -38,10 +38,52 @@ void netc_gemm_shallow(long m, long k, const float *a, long a_row_stride, long a
 void netc_gemm_deep(long n, long k, const float *a, long lda, const float *b, long ldb, float *c, long ldc,
                     int accumulate, long first_row, long end_row);
 
-/// The shape of a convolution as `netc_direct_conv` takes it: per group `in_channels` input planes
+/// The widest instruction set this processor runs: 2 for AVX-512, 1 for AVX2 with FMA, 0 for
+/// neither. Kernels that take an `instruction_set` run their copy for it (at most this one), so
+/// tests can run every copy the processor has.
+int netc_widest_instruction_set(void);
+
+/// One group of a convolution as the direct kernels see it: CNHW planes, each channel's images
+/// `channel_stride` floats apart (N*H*W in, N*OH*OW out), weights `[out_channels][in_channels][KH][KW]`.
+typedef struct {
+    long in_channels, height, width, in_channel_stride;
+    long out_channels, out_height, out_width, out_channel_stride;
+    long kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+} netc_conv_shape;
+
+/// Bytes of scratch `netc_conv_direct` and `netc_conv_direct_filter` need for up to `rows`
+/// output rows of one image at a time.
+long netc_conv_direct_scratch_bytes(const netc_conv_shape *shape, long rows);
+
+/// Direct convolution of one image (`x` and `y` at its first channel's plane) over output rows
+/// `[first_row, end_row)`: `y = conv(x, w)`, onto `y` when `accumulate`, then `+ bias[o]` (when
+/// not null) and `max(·, 0)` (when `relu`; a NaN stays). Made for few input channels (ResNet's
+/// stem: one), where im2col's unfolded matrix is larger than the input it copies and a GEMM's
+/// sum is too short to repay its packing. `scratch`: `netc_conv_direct_scratch_bytes` for the rows.
+void netc_conv_direct(int instruction_set, const netc_conv_shape *shape, const float *x, const float *w,
+                      const float *bias, float *y, int accumulate, int relu, long first_row, long end_row,
+                      void *scratch);
+
+/// Adds one image's share of a direct convolution's weight gradient for output channels
+/// `[first_channel, end_channel)` into `partial` (`[out_channels][in_channels*KH*KW][16]`: 16 lane
+/// sums per weight, which `netc_conv_direct_filter_sum` adds up): `Σ dy[o, oh, ow] x[c, ih, iw]`
+/// over the image (`x`, `dy` at its first channel's plane). `scratch`: `netc_conv_direct_scratch_bytes`
+/// for all the image's output rows.
+void netc_conv_direct_filter(int instruction_set, const netc_conv_shape *shape, const float *x, const float *dy,
+                             float *partial, long first_channel, long end_channel, void *scratch);
+
+/// Max pooling of `planes` planes `[height][width]`, `x` and `y` (and `indices`) at the first:
+/// each output the largest input in its window (padding never wins; the first NaN does), and
+/// when `indices` is not null the winner's offset `h * width + w` in its plane (on ties the first
+/// in row-major order, as PyTorch).
+void netc_max_pool(int instruction_set, long planes, long height, long width, long kernel_h, long kernel_w,
+                   long stride_h, long stride_w, long pad_h, long pad_w, long out_height, long out_width,
+                   const float *x, float *y, int *indices);
+
+/// The shape of a convolution as `netc_grouped_conv` takes it: per group `in_channels` input planes
 /// `height x width` and `out_channels` output planes `out_height x out_width`, CNHW (channel c of
 /// image n at `(c * images + n) * plane`), `groups` groups.
-struct netc_direct_conv {
+struct netc_grouped_conv {
     long images, groups, in_channels, out_channels;
     long height, width, out_height, out_width;
     long kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
@@ -52,28 +94,25 @@ struct netc_direct_conv {
     int data_gradient;
 };
 
-/// Floats of scratch one worker of `netc_direct_conv` needs for this shape.
-long netc_direct_conv_scratch(const struct netc_direct_conv *shape);
+/// Floats of scratch one worker of `netc_grouped_conv` needs for this shape.
+long netc_grouped_conv_scratch(const struct netc_grouped_conv *shape);
 
 /// `y (+)= conv(x, w)`, then `+ bias[c]` (when `bias` is not null) and `max(·, 0)` (when `relu`; a
 /// NaN stays), for the (group, image) pairs `item = group * images + image` in
 /// `[first_item, end_item)`; added to y when `accumulate`. `scratch` holds
-/// `netc_direct_conv_scratch(shape)` floats. `instruction_set`: -1 for the widest this processor
+/// `netc_grouped_conv_scratch(shape)` floats. `instruction_set`: -1 for the widest this processor
 /// runs, else 0 (baseline), 1 (AVX2) or 2 (AVX-512), capped at the widest (for tests).
-void netc_direct_conv(const struct netc_direct_conv *shape, const float *x, const float *w, const float *bias,
+void netc_grouped_conv(const struct netc_grouped_conv *shape, const float *x, const float *w, const float *bias,
                       float *y, int accumulate, int relu, long first_item, long end_item, float *scratch,
                       int instruction_set);
 
-/// Floats of scratch one worker of `netc_direct_conv_filter` needs for this shape.
-long netc_direct_conv_filter_scratch(const struct netc_direct_conv *shape);
+/// Floats of scratch one worker of `netc_grouped_conv_filter` needs for this shape.
+long netc_grouped_conv_filter_scratch(const struct netc_grouped_conv *shape);
 
 /// `dw = ∂L/∂w` (overwritten) of the forward convolution `shape` (data_gradient 0) for groups
 /// `[first_group, end_group)`, from its input `x` and output gradient `dy`; each group sums its
-/// images in order. `scratch` and `instruction_set` as for `netc_direct_conv`.
-void netc_direct_conv_filter(const struct netc_direct_conv *shape, const float *x, const float *dy, float *dw,
+/// images in order. `scratch` and `instruction_set` as for `netc_grouped_conv`.
+void netc_grouped_conv_filter(const struct netc_grouped_conv *shape, const float *x, const float *dy, float *dw,
                              long first_group, long end_group, float *scratch, int instruction_set);
-
-/// The widest instruction set the kernels run here: 2 AVX-512, 1 AVX2 with FMA, 0 neither.
-int netc_widest_instruction_set(void);
 
 #endif

@@ -1,5 +1,5 @@
-#ifndef NETC_CONV_DIRECT_PLANES_H
-#define NETC_CONV_DIRECT_PLANES_H
+#ifndef NETC_CONV_GROUPED_PLANES_H
+#define NETC_CONV_GROUPED_PLANES_H
 
 // What the direct grouped convolution's forward and filter gradient share: one image's group of
 // input planes copied into zero-padded phase planes (conv_direct.c explains the grid).
@@ -20,7 +20,7 @@ struct direct_layout {
     long depth;               // products per output: Cin * KH * KW
 };
 
-static struct direct_layout direct_layout_of(const struct netc_direct_conv *s) {
+static struct direct_layout direct_layout_of(const struct netc_grouped_conv *s) {
     struct direct_layout l;
     long padded_h = s->height + 2 * s->pad_h, padded_w = s->width + 2 * s->pad_w;
     long plane_h = (padded_h + s->stride_h - 1) / s->stride_h;
@@ -34,7 +34,7 @@ static struct direct_layout direct_layout_of(const struct netc_direct_conv *s) {
 
 /// Where tap (ki, kj) of channel i reads, relative to a grid pixel: phase (ki % sh, kj % sw),
 /// shifted by (ki / sh, kj / sw); `offsets[(i * kh + ki) * kw + kj]`, `l->depth` of them.
-static inline void tap_offsets(const struct netc_direct_conv *s, const struct direct_layout *l, long *offsets) {
+static inline void tap_offsets(const struct netc_grouped_conv *s, const struct direct_layout *l, long *offsets) {
     long kh = s->kernel_h, kw = s->kernel_w, sh = s->stride_h, sw = s->stride_w;
     for (long i = 0; i < s->in_channels; i++)
         for (long ki = 0; ki < kh; ki++)
@@ -81,7 +81,7 @@ static inline __attribute__((always_inline)) void deinterleave(const float *src,
 
 /// Copies one image's group of input planes into the phase planes' interiors (the padding
 /// around them stays zero from the start of the call).
-static inline __attribute__((always_inline)) void split_phases(const struct netc_direct_conv *s, const struct direct_layout *l, const float *x, long g,
+static inline __attribute__((always_inline)) void split_phases(const struct netc_grouped_conv *s, const struct direct_layout *l, const float *x, long g,
                          long image, float *phases) {
     long sh = s->stride_h, sw = s->stride_w, h = s->height, w = s->width;
     for (long i = 0; i < s->in_channels; i++) {

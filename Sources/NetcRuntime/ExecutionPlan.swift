@@ -109,8 +109,8 @@ public final class ExecutionPlan: TensorStorage {
         values = layout.values.map(region)
         gradients = layout.gradients.map { $0.map(region) }
         indices = layout.indices.map { $0.map(region) }
-        arena = .allocate(capacity: max(total, 16))
-        workspace = .allocate(capacity: max(layout.workspaceCount(capacity: capacity), 16))
+        arena = allocateLargeBuffer(max(total, 16))
+        workspace = allocateLargeBuffer(max(layout.workspaceCount(capacity: capacity), 16))
         stats = .allocate(capacity: max(layout.statsCount, 16))
         // Touch everything now: page faults belong to planning, not to the first step.
         arena.initialize(repeating: 0)
@@ -125,8 +125,8 @@ public final class ExecutionPlan: TensorStorage {
     }
 
     deinit {
-        arena.deallocate()
-        workspace.deallocate()
+        deallocateLargeBuffer(arena)
+        deallocateLargeBuffer(workspace)
         stats.deallocate()
     }
 

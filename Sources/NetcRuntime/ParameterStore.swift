@@ -64,15 +64,15 @@ public final class ParameterStore {
         self.byName = byName
         self.entriesOfNode = ofNode
         self.totalCount = offset
-        values = .allocate(capacity: max(offset, 1))
-        gradients = .allocate(capacity: max(offset, 1))
+        values = allocateLargeBuffer(max(offset, 1))
+        gradients = allocateLargeBuffer(max(offset, 1))
         values.initialize(repeating: 0)
         gradients.initialize(repeating: 0)
     }
 
     deinit {
-        values.deallocate()
-        gradients.deallocate()
+        deallocateLargeBuffer(values)
+        deallocateLargeBuffer(gradients)
     }
 
     /// Names in stable order.

@@ -43,8 +43,8 @@ public final class InferencePlan: TensorStorage {
             workspace = UnsafeMutableBufferPointer(rebasing: memory[arenaCount..<arenaCount + workspaceCount])
             ownsMemory = false
         } else {
-            arena = .allocate(capacity: arenaCount)
-            workspace = .allocate(capacity: workspaceCount)
+            arena = allocateLargeBuffer(arenaCount)
+            workspace = allocateLargeBuffer(workspaceCount)
             arena.initialize(repeating: 0)
             workspace.initialize(repeating: 0)
             ownsMemory = true
@@ -52,7 +52,7 @@ public final class InferencePlan: TensorStorage {
     }
 
     deinit {
-        if ownsMemory { arena.deallocate(); workspace.deallocate() }
+        if ownsMemory { deallocateLargeBuffer(arena); deallocateLargeBuffer(workspace) }
     }
 
     /// Bytes a plan of `program` for a batch of `capacity` takes, without allocating; nil on overflow.

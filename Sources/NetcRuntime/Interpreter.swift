@@ -186,12 +186,12 @@ public final class Interpreter {
 
     /// What the training plan decided for a node, the same for its forward and its backward.
     func prepare(_ c: inout some NodeContext, plan: ExecutionPlan, algorithm: ConvAlgorithm?) {
-        let node = c.node, i = node.id
+        let node = c.node, i = node.id, needs = node.op.memoryNeeds
         c.workspace = plan.workspace
         c.relu = plan.fusedReLU[i] != nil
         c.algorithm = algorithm
-        if node.op.memoryNeeds.keepsWinners { c.winners = plan.indices(i, c.n) }
-        if node.op.memoryNeeds.keepsStatistics { c.statistics = plan.savedStats(i, channels: node.shape.channels) }
+        if needs.keepsWinners { c.winners = plan.indices(i, c.n) }
+        if needs.keepsStatistics { c.statistics = plan.savedStats(i, channels: node.shape.channels) }
         c.statisticsSum = batchStatisticsSum
         if dropoutEnabled { c.dropoutKey = dropoutMaskKey(i) }
     }

@@ -38,12 +38,14 @@ public struct ONNXExport {
         let folded = keepBatchNorm ? [:] : Self.foldedBatchNorms(graph)
         let foldedAway = Set(folded.values)
         for node in graph.nodes where !(node.op is Input) && !foldedAway.contains(node.id) {
-            var values = node.parameters.map { Array(store.value("\(node.name).\($0.name)")) }
+            let values: [[Float]]
             if let bn = folded[node.id] {
                 let (weight, bias) = Self.fold(node, graph.nodes[bn], store: store)
                 values = [weight, bias]
                 tensor[node.id] = graph.nodes[bn].name   // the conv writes the batch norm's value
                 tensor[bn] = graph.nodes[bn].name
+            } else {
+                values = node.parameters.map { Array(store.value("\(node.name).\($0.name)")) }
             }
             var writer = NodeWriter(node: node, inputs: node.inputs.map { tensor[$0] }, output: tensor[node.id], parameterValues: values)
             node.op.exportONNX(node, to: &writer)

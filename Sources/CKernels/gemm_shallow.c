@@ -39,8 +39,9 @@ typedef int m16 __attribute__((vector_size(64)));
                 for (int v = 0; v < NV; v++) acc[r][v] += s * bv[v];                                   \
             }                                                                                          \
         }                                                                                              \
-        for (int r = 0; r < RB; r++)                                                                   \
-            for (int v = 0; v < NV; v++) {                                                             \
+        /* Unrolled whole, or the compiler indexes acc in memory: a stack copy of every tile. */    \
+        _Pragma("clang loop unroll(full)") for (int r = 0; r < RB; r++)                                \
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < NV; v++) {                          \
                 v16 *out = (v16 *)(c + r * ldc + 16 * v);                                              \
                 v16 sum = accumulate ? *out + acc[r][v] : acc[r][v];                                   \
                 FINISH(sum, bias ? bias + r : 0, relu);                                                 \

@@ -1,12 +1,12 @@
 import Testing
 import NetcKernels
 
-/// The shallow GEMM against a float64 product: row counts that fill no whole tile (1, 7, 13) and
-/// whole tiles (8, 64), column counts that end in each kind of block (48-wide, 16-wide, single
+/// The shallow GEMM against a float64 product: row counts that fill no whole tile (1, 7, 13, 9) and
+/// whole tiles (8, 64), sums short and deep (1 to 577), column counts that end in each kind of block (48-wide, 16-wide, single
 /// columns), A read as is and transposed, strides wider than the matrices, accumulation onto C,
 /// the bias and ReLU epilogue; and the same bits whether the columns are split across the cores
 /// or not.
-@Test(arguments: [(1, 5), (7, 1), (13, 49), (8, 9), (64, 64)])
+@Test(arguments: [(1, 5), (7, 1), (13, 49), (8, 9), (64, 64), (9, 577)])
 func shallowGemmMatchesAProduct(_ m: Int, _ k: Int) {
     var rng = TestRNG(seed: UInt64(m * 1000 + k))
     for transA in [false, true] {

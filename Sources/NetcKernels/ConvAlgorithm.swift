@@ -32,13 +32,18 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// data gradient as the same kernel on dy (stride 1 only), the weight gradient as sums of dy
     /// times the same shifted planes.
     case groupedDirect = "grouped direct"
+    /// Groups of few channels on small maps (ResNeXt's 6x6 and 3x3): sixteen images a vector
+    /// (`groupedLanesConvForward`), where a map's rows fill a fraction of one and im2col copies
+    /// each pixel nine times for GEMMs of 16 rows. The forward only; its gradients are im2col's.
+    case groupedLanes = "grouped, images in lanes"
 
     /// The algorithm for one pass of a convolution of this shape and batch (`g.n`): direct loops
     /// for a depthwise convolution; one GEMM for a 1x1; direct loops for few input channels a
     /// group on rows of 16 outputs or more (`directConvFits`); the whole-map product when the map has
     /// fewer pixels than live taps; im2col over the live taps when the map is smaller than the
     /// kernel's reach; for a grouped convolution of up to 32 channels per group, direct sums on maps
-    /// of 64 pixels or more (in its gradients, at stride 1), im2col on smaller ones; for a
+    /// of 64 pixels or more (in its gradients, at stride 1), on smaller ones sixteen images a vector
+    /// (forwards of 16 images or more) or im2col; for a
     /// 3x3 stride-1 convolution the Winograd tile that multiplies least, if it multiplies at most
     /// half as much as direct convolution (`winogradCost`; on a tie the smaller tile, whose error
     /// is smaller), except in training's forward; im2col otherwise. Measured per shape
@@ -58,7 +63,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             // 6x6 4.3 ms against F(2x2)'s 8.8, 3x3 2.6 against F(4x4)'s 5.2-6.5). Its gradients need
             // the data gradient's stride-1 form; strided ones keep im2col's.
             let direct = g.outH * g.outW >= 64 && (pass != .trainingBackward || g.groupedDirectDataGradientApplies)
-            return direct ? .groupedDirect : .im2col
+            if direct { return .groupedDirect }
+            return pass != .trainingBackward && g.groupedLanesApplies && g.n >= 16 ? .groupedLanes : .im2col
         }
         // A small product in inference multiplies prepacked weights faster than Winograd's
         // transforms and tiny GEMMs (ResNet-18's second stage at batch 1: 0.34-0.40 -> 0.2x ms).
@@ -98,6 +104,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         case .wholeMap: g.wholeMapApplies
         case .winograd, .winograd4x4: g.winogradApplies
         case .groupedDirect: g.groupedDirectApplies
+        case .groupedLanes: g.groupedLanesApplies
         }
     }
 
@@ -111,6 +118,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         case .winograd: g.winogradWorkspaceCount(.f2x2)
         case .winograd4x4: g.winogradWorkspaceCount(.f4x4)
         case .groupedDirect: g.groupedDirectWorkspaceCount
+        // Its own, and im2col's for the gradients it leaves to im2col.
+        case .groupedLanes: max(g.groupedLanesWorkspaceCount, g.workspaceCount)
         }
     }
 
@@ -131,6 +140,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
                                 transformed: prepared)
         case .groupedDirect:
             groupedDirectConvForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue)
+        case .groupedLanes:
+            groupedLanesConvForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue)
         }
     }
 
@@ -139,7 +150,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         switch self {
         case .depthwise:
             depthwiseConvBackwardData(g, dy: dy, weight: weight, dx: dx, accumulate: accumulate)
-        case .pointwise, .im2col, .liveTaps, .direct:
+        case .pointwise, .im2col, .liveTaps, .direct, .groupedLanes:
             convBackwardData(g, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
         case .wholeMap:
             wholeMapConvBackwardData(g, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
@@ -158,7 +169,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             depthwiseConvBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias)
         case .direct:
             directConvBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias)
-        case .pointwise, .im2col, .liveTaps:
+        case .pointwise, .im2col, .liveTaps, .groupedLanes:
             convBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
         case .wholeMap:
             wholeMapConvBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
@@ -193,7 +204,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             // The filter transform's term of `winogradCost`, against the whole.
             let alpha = Double(tile.inputTile), filterCost = (9 * alpha + 3 * alpha * alpha) / (9 * Double(g.outH * g.outW * g.n))
             return filterCost >= 0.01 * Self.winogradCost(g, tile) ? winogradTransformedFilterCount(g, tile: tile) : nil
-        case .depthwise, .wholeMap, .groupedDirect, .direct:
+        case .depthwise, .wholeMap, .groupedDirect, .groupedLanes, .direct:
             return nil
         }
     }
@@ -203,7 +214,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         switch self {
         case .pointwise, .im2col, .liveTaps: packConvWeights(g, weight: weight, into: prepared)
         case .winograd, .winograd4x4: winogradTransformFilter(g, tile: tile, weight: weight, into: prepared)
-        case .depthwise, .wholeMap, .groupedDirect, .direct: preconditionFailure("conv: \(rawValue) takes its weights as they are")
+        case .depthwise, .wholeMap, .groupedDirect, .groupedLanes, .direct: preconditionFailure("conv: \(rawValue) takes its weights as they are")
         }
     }
 }

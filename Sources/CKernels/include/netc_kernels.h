@@ -115,4 +115,14 @@ long netc_grouped_conv_filter_scratch(const struct netc_grouped_conv *shape);
 void netc_grouped_conv_filter(const struct netc_grouped_conv *shape, const float *x, const float *dy, float *dw,
                              long first_group, long end_group, float *scratch, int instruction_set);
 
+/// Floats of scratch one worker of `netc_grouped_lanes` needs for this shape (data_gradient 0).
+long netc_grouped_lanes_scratch(const struct netc_grouped_conv *shape);
+
+/// `netc_grouped_conv`'s forward, sixteen images a vector (made for small maps): the same
+/// arguments, except that an item is a group and a block of 16 images, `item = group *
+/// ceil(images / 16) + block`, and `scratch` holds `netc_grouped_lanes_scratch(shape)` floats.
+void netc_grouped_lanes(const struct netc_grouped_conv *shape, const float *x, const float *w, const float *bias,
+                        float *y, int accumulate, int relu, long first_item, long end_item, float *scratch,
+                        int instruction_set);
+
 #endif

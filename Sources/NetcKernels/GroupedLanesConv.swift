@@ -1,0 +1,58 @@
+import CKernels
+
+// Grouped convolution on small maps with one image per vector lane (`netc_grouped_lanes`, C,
+// AVX-512 or AVX2 chosen at run time): ResNeXt's 3x3s on 6x6 and 3x3 maps, where a row of
+// pixels fills a fraction of a vector and im2col copies each pixel nine times for GEMMs of 16
+// rows. Sixteen images a task, transposed into the lanes once; one (group, block) pair per
+// task, spread over the cores. The forward only: its gradients are im2col's.
+
+extension ConvGeometry {
+    /// Whether the lanes kernel computes this convolution: a grouped one the grouped direct kernel
+    /// takes (up to 32 channels per group, 1,152 products per output). Any batch: lanes past the
+    /// last image compute zeros that are never stored (it pays from 16 images on).
+    public var groupedLanesApplies: Bool { groups > 1 && groupedDirectApplies }
+
+    /// Floats of scratch the lanes kernel needs: each worker's transposed planes, output grid,
+    /// weights and offsets.
+    public var groupedLanesWorkspaceCount: Int { lanesWorkers * lanesShape.scratch }
+
+    /// Tasks run at once: one per core, or per (group, block of 16 images) when there are fewer.
+    /// Never decreases when `n` grows, so a workspace sized for the largest batch serves every smaller one.
+    fileprivate var lanesWorkers: Int { max(1, min(kernelThreadCount, groups * ((n + 15) / 16))) }
+
+    fileprivate var lanesShape: netc_grouped_conv {
+        netc_grouped_conv(images: n, groups: groups, in_channels: groupInChannels, out_channels: groupOutChannels,
+                          height: height, width: width, out_height: outH, out_width: outW,
+                          kernel_h: kernelH, kernel_w: kernelW, stride_h: strideH, stride_w: strideW,
+                          pad_h: padH, pad_w: padW, data_gradient: 0)
+    }
+}
+
+extension netc_grouped_conv {
+    fileprivate var scratch: Int { withUnsafePointer(to: self) { netc_grouped_lanes_scratch($0) } }
+}
+
+/// `y = conv(x, weight) + bias` with `convForward`'s epilogue (onto `y`'s residual when
+/// `accumulate`, then ReLU that keeps a NaN); `workspace` at least `g.groupedLanesWorkspaceCount`
+/// floats. `instructionSet`: the widest this processor runs unless a test asks for another.
+public func groupedLanesConvForward(_ g: ConvGeometry, x: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>,
+                                    bias: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>,
+                                    workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none,
+                                    instructionSet: InstructionSet? = nil) {
+    precondition(g.groupedLanesApplies, "grouped lanes conv: shape not supported")
+    precondition(x.count >= g.inputCount && y.count >= g.outputCount && weight.count >= g.weightCount
+                 && (bias?.count ?? g.outChannels) >= g.outChannels && workspace.count >= g.groupedLanesWorkspaceCount,
+                 "grouped lanes conv: buffer too small")
+    let shape = g.lanesShape, scratch = shape.scratch, workers = g.lanesWorkers
+    let items = g.groups * ((g.n + 15) / 16), itemWork = 16 * g.groupOutChannels * g.outH * g.outW * g.patchSize
+    let xp = x.baseAddress!, wp = weight.baseAddress!, bp = bias?.baseAddress, yp = y.baseAddress!, base = workspace.baseAddress!
+    let level = instructionSet?.rawValue ?? -1
+    withUnsafePointer(to: shape) { s in
+        parallelFor(workers, workPerItem: items / workers * itemWork) { range in
+            for w in range {
+                netc_grouped_lanes(s, xp, wp, bp, yp, epilogue.accumulate ? 1 : 0, epilogue.relu ? 1 : 0,
+                                   w * items / workers, (w + 1) * items / workers, base + w * scratch, level)
+            }
+        }
+    }
+}

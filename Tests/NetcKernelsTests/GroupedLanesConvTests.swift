@@ -1,0 +1,63 @@
+import NetcKernels
+import Testing
+
+/// Shapes the lanes kernel must get right: ResNeXt's 16-channel groups on 6x6 and 3x3 maps at
+/// stride 1 and 2 (a 12x12 map in), 32 groups, a whole block of 16 images and a partial one
+/// (1, 5, 21 images: lanes past the last image), channel counts that fill no whole tile of 8
+/// (3, 12, 21), odd and non-square maps and kernels, no padding and padding of 2, a stride of 3,
+/// and a 1x1 with stride.
+let groupedLanesCases: [ConvGeometry] = [
+    ConvGeometry(n: 16, inChannels: 32, height: 6, width: 6, outChannels: 32, kernelH: 3, kernelW: 3, padH: 1, padW: 1, groups: 2),
+    ConvGeometry(n: 21, inChannels: 32, height: 12, width: 12, outChannels: 32, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2,
+                 padH: 1, padW: 1, groups: 2),
+    ConvGeometry(n: 17, inChannels: 64, height: 3, width: 3, outChannels: 64, kernelH: 3, kernelW: 3, padH: 1, padW: 1, groups: 32),
+    ConvGeometry(n: 5, inChannels: 12, height: 5, width: 7, outChannels: 42, kernelH: 3, kernelW: 3, padH: 1, padW: 1, groups: 2),
+    ConvGeometry(n: 1, inChannels: 6, height: 4, width: 3, outChannels: 9, kernelH: 3, kernelW: 2, padH: 2, padW: 0, groups: 3),
+    ConvGeometry(n: 18, inChannels: 8, height: 7, width: 7, outChannels: 8, kernelH: 3, kernelW: 3, strideH: 3, strideW: 3,
+                 padH: 1, padW: 1, groups: 2),
+    ConvGeometry(n: 16, inChannels: 6, height: 5, width: 5, outChannels: 9, kernelH: 1, kernelW: 1, strideH: 2, strideW: 2, groups: 3),
+]
+
+@Test(arguments: groupedLanesCases.indices)
+func groupedLanesMatchesTheReference(_ index: Int) {
+    let g = groupedLanesCases[index]
+    #expect(g.groupedLanesApplies)
+    var rng = TestRNG(seed: UInt64(700 + index))
+    let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng)
+    let b = randomArray(g.outChannels, &rng), residual = randomArray(g.outputCount, &rng)
+    let plain = Reference.convForward(g, x: doubles(x), weight: doubles(w), bias: nil)
+    let biased = Reference.convForward(g, x: doubles(x), weight: doubles(w), bias: doubles(b))
+    var workspace = [Float](repeating: .nan, count: g.groupedLanesWorkspaceCount)
+    for set in InstructionSet.available {
+        var y = [Float](repeating: .nan, count: g.outputCount), yBiased = y, onResidual = residual
+        x.ro { xp in w.ro { wp in b.ro { bp in workspace.withUnsafeMutableBufferPointer { ws in
+            y.withUnsafeMutableBufferPointer {
+                groupedLanesConvForward(g, x: xp, weight: wp, bias: nil, y: $0, workspace: ws, instructionSet: set)
+            }
+            yBiased.withUnsafeMutableBufferPointer {
+                groupedLanesConvForward(g, x: xp, weight: wp, bias: bp, y: $0, workspace: ws, instructionSet: set)
+            }
+            onResidual.withUnsafeMutableBufferPointer {
+                groupedLanesConvForward(g, x: xp, weight: wp, bias: bp, y: $0, workspace: ws,
+                                        epilogue: ConvEpilogue(accumulate: true, relu: true), instructionSet: set)
+            }
+        } } } }
+        expectClose(y, plain, tol: 1e-5, "\(set) forward")
+        expectClose(yBiased, biased, tol: 1e-5, "\(set) forward with bias")
+        expectClose(onResidual, zip(residual, biased).map { max(Double($0) + $1, 0) }, tol: 1e-5,
+                    "\(set) forward onto a residual, bias, ReLU")
+    }
+}
+
+/// ResNeXt's small-map grouped 3x3s take the lanes kernel forward at batch 16 and up, im2col's
+/// gradients and im2col below 16 images; maps of 64 pixels or more keep the grouped direct kernel.
+@Test func groupedLanesIsChosenForSmallMapsAndFullBatches() {
+    func geometry(n: Int, size: Int) -> ConvGeometry {
+        ConvGeometry(n: n, inChannels: 256, height: size, width: size, outChannels: 256, kernelH: 3, kernelW: 3,
+                     padH: 1, padW: 1, groups: 16)
+    }
+    #expect(ConvAlgorithm.choose(geometry(n: 128, size: 6), for: .inference) == .groupedLanes)
+    #expect(ConvAlgorithm.choose(geometry(n: 128, size: 3), training: true) == (.groupedLanes, .im2col))
+    #expect(ConvAlgorithm.choose(geometry(n: 8, size: 6), for: .inference) == .im2col)
+    #expect(ConvAlgorithm.choose(geometry(n: 128, size: 12), for: .inference) == .groupedDirect)
+}

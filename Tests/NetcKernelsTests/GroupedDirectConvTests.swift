@@ -40,28 +40,14 @@ func groupedDirectMatchesTheReference(_ index: Int) {
     let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng)
     let b = randomArray(g.outChannels, &rng), dy = randomArray(g.outputCount, &rng)
     let residual = randomArray(g.outputCount, &rng), base = randomArray(g.inputCount, &rng)
-    let plain = Reference.convForward(g, x: doubles(x), weight: doubles(w), bias: nil)
-    let biased = Reference.convForward(g, x: doubles(x), weight: doubles(w), bias: doubles(b))
     let gradients = Reference.convBackward(g, x: doubles(x), weight: doubles(w), dy: doubles(dy)), dxReference = gradients.dx
     var workspace = [Float](repeating: .nan, count: g.groupedDirectWorkspaceCount)
     for set in InstructionSet.available {
-        var y = [Float](repeating: .nan, count: g.outputCount), yBiased = y, onResidual = residual
-        x.ro { xp in w.ro { wp in b.ro { bp in workspace.withUnsafeMutableBufferPointer { ws in
-            y.withUnsafeMutableBufferPointer {
-                groupedDirectConvForward(g, x: xp, weight: wp, bias: nil, y: $0, workspace: ws, instructionSet: set)
+        expectForwardMatchesReference(g, x: x, weight: w, bias: b, residual: residual, "\(set)") { xp, wp, bp, y, epilogue in
+            workspace.withUnsafeMutableBufferPointer {
+                groupedDirectConvForward(g, x: xp, weight: wp, bias: bp, y: y, workspace: $0, epilogue: epilogue, instructionSet: set)
             }
-            yBiased.withUnsafeMutableBufferPointer {
-                groupedDirectConvForward(g, x: xp, weight: wp, bias: bp, y: $0, workspace: ws, instructionSet: set)
-            }
-            onResidual.withUnsafeMutableBufferPointer {
-                groupedDirectConvForward(g, x: xp, weight: wp, bias: bp, y: $0, workspace: ws,
-                                         epilogue: ConvEpilogue(accumulate: true, relu: true), instructionSet: set)
-            }
-        } } } }
-        expectClose(y, plain, tol: 1e-5, "\(set) forward")
-        expectClose(yBiased, biased, tol: 1e-5, "\(set) forward with bias")
-        expectClose(onResidual, zip(residual, biased).map { max(Double($0) + $1, 0) }, tol: 1e-5,
-                    "\(set) forward onto a residual, bias, ReLU")
+        }
         var dw = [Float](repeating: .nan, count: g.weightCount), db = [Float](repeating: .nan, count: g.outChannels)
         x.ro { xp in dy.ro { dyp in workspace.withUnsafeMutableBufferPointer { ws in
             dw.withUnsafeMutableBufferPointer { dwp in db.withUnsafeMutableBufferPointer { dbp in

@@ -25,27 +25,13 @@ func groupedLanesMatchesTheReference(_ index: Int) {
     var rng = TestRNG(seed: UInt64(700 + index))
     let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng)
     let b = randomArray(g.outChannels, &rng), residual = randomArray(g.outputCount, &rng)
-    let plain = Reference.convForward(g, x: doubles(x), weight: doubles(w), bias: nil)
-    let biased = Reference.convForward(g, x: doubles(x), weight: doubles(w), bias: doubles(b))
     var workspace = [Float](repeating: .nan, count: g.groupedLanesWorkspaceCount)
     for set in InstructionSet.available {
-        var y = [Float](repeating: .nan, count: g.outputCount), yBiased = y, onResidual = residual
-        x.ro { xp in w.ro { wp in b.ro { bp in workspace.withUnsafeMutableBufferPointer { ws in
-            y.withUnsafeMutableBufferPointer {
-                groupedLanesConvForward(g, x: xp, weight: wp, bias: nil, y: $0, workspace: ws, instructionSet: set)
+        expectForwardMatchesReference(g, x: x, weight: w, bias: b, residual: residual, "\(set)") { xp, wp, bp, y, epilogue in
+            workspace.withUnsafeMutableBufferPointer {
+                groupedLanesConvForward(g, x: xp, weight: wp, bias: bp, y: y, workspace: $0, epilogue: epilogue, instructionSet: set)
             }
-            yBiased.withUnsafeMutableBufferPointer {
-                groupedLanesConvForward(g, x: xp, weight: wp, bias: bp, y: $0, workspace: ws, instructionSet: set)
-            }
-            onResidual.withUnsafeMutableBufferPointer {
-                groupedLanesConvForward(g, x: xp, weight: wp, bias: bp, y: $0, workspace: ws,
-                                        epilogue: ConvEpilogue(accumulate: true, relu: true), instructionSet: set)
-            }
-        } } } }
-        expectClose(y, plain, tol: 1e-5, "\(set) forward")
-        expectClose(yBiased, biased, tol: 1e-5, "\(set) forward with bias")
-        expectClose(onResidual, zip(residual, biased).map { max(Double($0) + $1, 0) }, tol: 1e-5,
-                    "\(set) forward onto a residual, bias, ReLU")
+        }
     }
 }
 

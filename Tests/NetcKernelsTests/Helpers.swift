@@ -76,3 +76,24 @@ extension Array where Element == Float {
     func ro<R>(_ body: (UnsafeBufferPointer<Float>) -> R) -> R { withUnsafeBufferPointer(body) }
 }
 func zeros(_ n: Int) -> [Float] { [Float](repeating: 0, count: n) }
+
+/// A convolution's forward kernel against float64 for one instruction set: plain, with a bias, and
+/// onto a residual with the bias and ReLU. `forward(x, weight, bias, y, epilogue)` runs the kernel.
+func expectForwardMatchesReference(_ g: ConvGeometry, x: [Float], weight: [Float], bias: [Float], residual: [Float],
+                                   _ what: String,
+                                   _ forward: (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>,
+                                               UnsafeBufferPointer<Float>?, UnsafeMutableBufferPointer<Float>,
+                                               ConvEpilogue) -> Void) {
+    let plain = Reference.convForward(g, x: doubles(x), weight: doubles(weight), bias: nil)
+    let biased = Reference.convForward(g, x: doubles(x), weight: doubles(weight), bias: doubles(bias))
+    var y = [Float](repeating: .nan, count: g.outputCount), yBiased = y, onResidual = residual
+    x.ro { xp in weight.ro { wp in bias.ro { bp in
+        y.withUnsafeMutableBufferPointer { forward(xp, wp, nil, $0, .none) }
+        yBiased.withUnsafeMutableBufferPointer { forward(xp, wp, bp, $0, .none) }
+        onResidual.withUnsafeMutableBufferPointer { forward(xp, wp, bp, $0, ConvEpilogue(accumulate: true, relu: true)) }
+    } } }
+    expectClose(y, plain, tol: 1e-5, "\(what) forward")
+    expectClose(yBiased, biased, tol: 1e-5, "\(what) forward with bias")
+    expectClose(onResidual, zip(residual, biased).map { max(Double($0) + $1, 0) }, tol: 1e-5,
+                "\(what) forward onto a residual, bias, ReLU")
+}

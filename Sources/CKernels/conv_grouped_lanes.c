@@ -1,6 +1,7 @@
 #include <string.h>
 #include "netc_kernels.h"
 #include "instruction_set.h"
+#include "conv_lanes.h"
 
 // Grouped convolution on small maps (ResNeXt's 3x3s on 6x6 and 3x3 maps), sixteen images at a
 // time, one image per vector lane. On such maps a row holds too few pixels to fill a vector (the
@@ -13,16 +14,6 @@
 // ReLU) is applied as the results are transposed back to CNHW. Each output sums its products in
 // one order (channel, then tap row, then tap column) whatever the split. Compiled once per
 // instruction set (AVX-512, AVX2, baseline) and chosen at run time.
-
-typedef float v16 __attribute__((vector_size(64), aligned(4)));
-typedef int m16 __attribute__((vector_size(64)));
-
-/// Where one worker's scratch holds what.
-typedef struct {
-    long padded_h, padded_w, plane;  // padded input plane, in pixels (of 16 images each)
-    long pixels;                     // output pixels a plane
-    long depth;                      // products an output sums: in_channels x kernel taps
-} lanes_layout;
 
 static lanes_layout lanes_layout_of(const struct netc_grouped_conv *s) {
     lanes_layout l;
@@ -47,158 +38,11 @@ long netc_grouped_lanes_scratch(const struct netc_grouped_conv *s) {
            + 2 * (l.depth + l.pixels);
 }
 
-/// out[r][p] (16 images each) = Σ_kk w[kk][r] · x[at[p] + offsets[kk]] for RC channels, RP pixels.
-#define LANES_TILE(NAME, TARGET, RC, RP)                                                               \
-    TARGET static void NAME(long depth, const long *offsets, const long *at, const float *x,          \
-                            const float *w, long ldw, float *out, long pixels) {                      \
-        v16 acc[RC][RP];                                                                               \
-        _Pragma("clang loop unroll(full)") for (int r = 0; r < RC; r++)                                \
-            _Pragma("clang loop unroll(full)") for (int p = 0; p < RP; p++) acc[r][p] = (v16){0};      \
-        for (long kk = 0; kk < depth; kk++) {                                                          \
-            v16 xv[RP];                                                                                \
-            _Pragma("clang loop unroll(full)") for (int p = 0; p < RP; p++)                            \
-                xv[p] = *(const v16 *)(x + at[p] + offsets[kk]);                                       \
-            _Pragma("clang loop unroll(full)") for (int r = 0; r < RC; r++) {                          \
-                float s = w[kk * ldw + r];                                                             \
-                _Pragma("clang loop unroll(full)") for (int p = 0; p < RP; p++) acc[r][p] += s * xv[p]; \
-            }                                                                                          \
-        }                                                                                              \
-        _Pragma("clang loop unroll(full)") for (int r = 0; r < RC; r++)                                \
-            _Pragma("clang loop unroll(full)") for (int p = 0; p < RP; p++)                            \
-                *(v16 *)(out + 16 * (r * pixels + p)) = acc[r][p];                                     \
-    }
-
-/* Every output channel and pixel of one block: pixels RP at a time, then one at a time; within
-   those, channels RC at a time, then one at a time. */
-#define LANES_FAMILY(SUFFIX, TARGET, RC, RP)                                                           \
-    LANES_TILE(full_##SUFFIX, TARGET, RC, RP) LANES_TILE(channel_##SUFFIX, TARGET, 1, RP)             \
-    LANES_TILE(pixel_##SUFFIX, TARGET, RC, 1) LANES_TILE(one_##SUFFIX, TARGET, 1, 1)                  \
-    TARGET static void block_##SUFFIX(long channels, long pixels, long depth, const long *offsets,    \
-                                      const long *at, const float *x, const float *w, float *out) {   \
-        long p = 0;                                                                                    \
-        for (; p + RP <= pixels; p += RP) {                                                            \
-            long r = 0;                                                                                \
-            for (; r + RC <= channels; r += RC)                                                        \
-                full_##SUFFIX(depth, offsets, at + p, x, w + r, channels, out + 16 * (r * pixels + p), pixels); \
-            for (; r < channels; r++)                                                                  \
-                channel_##SUFFIX(depth, offsets, at + p, x, w + r, channels, out + 16 * (r * pixels + p), pixels); \
-        }                                                                                              \
-        for (; p < pixels; p++) {                                                                      \
-            long r = 0;                                                                                \
-            for (; r + RC <= channels; r += RC)                                                        \
-                pixel_##SUFFIX(depth, offsets, at + p, x, w + r, channels, out + 16 * (r * pixels + p), pixels); \
-            for (; r < channels; r++)                                                                  \
-                one_##SUFFIX(depth, offsets, at + p, x, w + r, channels, out + 16 * (r * pixels + p), pixels); \
-        }                                                                                              \
-    }
-
 // Registers: AVX-512 has 32 of 16 floats (24 sums, 3 inputs, a weight); AVX2 16 of 8, two a
 // vector of 16 (6 x 1 sums, 1 input, a weight: 15); baseline 16 of 4, four a vector.
 LANES_FAMILY(avx512, __attribute__((target("avx512f"))), 8, 3)
 LANES_FAMILY(avx2, __attribute__((target("avx2,fma"))), 6, 1)
 LANES_FAMILY(baseline, , 2, 1)
-
-/// Swaps the off-diagonal S x S blocks of each 2S x 2S block of rows R[I..] (bit S of I clear)
-/// and R[I + S..]: done for S = 8, 4, 2, 1, a 16 x 16 transpose.
-#define SWAP_BLOCKS(R, I, S)                                                                           \
-    do {                                                                                               \
-        v16 a_ = R[I], b_ = R[(I) + (S)];                                                              \
-        R[I] = __builtin_shufflevector(a_, b_, LOW_##S);                                               \
-        R[(I) + (S)] = __builtin_shufflevector(a_, b_, HIGH_##S);                                      \
-    } while (0)
-// Row i keeps its columns with bit S clear and takes row i + S's columns shifted down by S; row
-// i + S takes row i's columns shifted up by S and keeps its own with bit S set.
-#define LOW_8 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23
-#define HIGH_8 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31
-#define LOW_4 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27
-#define HIGH_4 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31
-#define LOW_2 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29
-#define HIGH_2 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31
-#define LOW_1 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30
-#define HIGH_1 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31
-
-#define INLINE static inline __attribute__((always_inline))
-
-INLINE void transpose16(v16 r[16]) {
-    for (int i = 0; i < 16; i++)
-        if (!(i & 8)) SWAP_BLOCKS(r, i, 8);
-    for (int i = 0; i < 16; i++)
-        if (!(i & 4)) SWAP_BLOCKS(r, i, 4);
-    for (int i = 0; i < 16; i++)
-        if (!(i & 2)) SWAP_BLOCKS(r, i, 2);
-    for (int i = 0; i < 16; i++)
-        if (!(i & 1)) SWAP_BLOCKS(r, i, 1);
-}
-
-/// Sixteen floats from `src` into `v`, or the first `count` and zeros (an out-parameter: a
-/// returned vector of 16 would take the baseline ABI).
-INLINE void load_partial(v16 *v, const float *src, long count) {
-    if (count >= 16) {
-        *v = *(const v16 *)src;
-        return;
-    }
-    *v = (v16){0};
-    for (long i = 0; i < count; i++) (*v)[i] = src[i];
-}
-
-/// One channel of the block, `lanes` images of `count` pixels from `src` (an image every
-/// `in_plane` floats), transposed: pixel q's 16 images to `dst[at(q)]`, zeros past the last image.
-INLINE void transpose_in(const float *src, long in_plane, long lanes, long count, long first_pixel, long width,
-                         long padded_w, float *dst) {
-    v16 r[16];
-    for (int lane = 0; lane < 16; lane++) {
-        if (lane < lanes) load_partial(&r[lane], src + lane * in_plane + first_pixel, count);
-        else r[lane] = (v16){0};
-    }
-    transpose16(r);
-    for (long q = 0; q < count; q++) {
-        long pixel = first_pixel + q;
-        *(v16 *)(dst + 16 * (pixel / width * padded_w + pixel % width)) = r[q];
-    }
-}
-
-/// The input's 16 images of channels [0, cin) into `planes` ([channel][row][column][image]
-/// inside the padding), from `src`'s first image of channel 0.
-INLINE void fill_planes(const struct netc_grouped_conv *s, const lanes_layout *l, const float *src, long lanes,
-                        float *planes) {
-    long in_plane = s->height * s->width;
-    for (long ci = 0; ci < s->in_channels; ci++) {
-        float *inside = planes + 16 * (ci * l->plane + s->pad_h * l->padded_w + s->pad_w);
-        for (long q = 0; q < in_plane; q += 16)
-            transpose_in(src + ci * s->images * in_plane, in_plane, lanes, in_plane - q < 16 ? in_plane - q : 16, q,
-                         s->width, l->padded_w, inside);
-    }
-}
-
-/// The grid's sums back to CNHW at `out` (channel r's first image at `out + r * images * pixels`),
-/// 16 pixels of 16 images at a time: (residual +) sum, + bias, then ReLU as max(x, 0) that keeps a
-/// NaN. The grid has 16 pixels of slack past its end for the last rows' loads.
-INLINE void store_grid(const struct netc_grouped_conv *s, const lanes_layout *l, const float *grid, const float *bias,
-                       long lanes, float *out, int accumulate, int relu) {
-    for (long r = 0; r < s->out_channels; r++) {
-        float b = bias ? bias[r] : 0;
-        float *channel = out + r * s->images * l->pixels;
-        for (long p = 0; p < l->pixels; p += 16) {
-            long count = l->pixels - p < 16 ? l->pixels - p : 16;
-            v16 v[16];
-            for (int q = 0; q < 16; q++) v[q] = *(const v16 *)(grid + 16 * (r * l->pixels + p + q));
-            transpose16(v);
-            for (long lane = 0; lane < lanes; lane++) {
-                float *dst = channel + lane * l->pixels + p;
-                v16 sum = v[lane];
-                if (accumulate) {
-                    v16 residual;
-                    load_partial(&residual, dst, count);
-                    sum = residual + sum;
-                }
-                sum += b;
-                if (relu) sum = (v16)((m16)sum & ~(m16)(sum <= 0));
-                if (count == 16) *(v16 *)dst = sum;
-                else for (long i = 0; i < count; i++) dst[i] = sum[i];
-            }
-        }
-    }
-}
 
 /* One (group, block of 16 images): transpose in, sum, transpose out. */
 #define LANES_ITEM(SUFFIX, TARGET)                                                                     \

@@ -36,6 +36,11 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// (`groupedLanesConvForward`), where a map's rows fill a fraction of one and im2col copies
     /// each pixel nine times for GEMMs of 16 rows. The forward only; its gradients are im2col's.
     case groupedLanes = "grouped, images in lanes"
+    /// The same layout by Winograd F(2x2, 3x3) (`groupedWinogradConvForward`), for stride-1 3x3s
+    /// in inference, where a tile multiplies at most half as much as direct sums: per 16-channel
+    /// group the transforms cost too much as passes of their own, but not on 16 images a vector
+    /// while a chunk of tiles is in cache. Error as Winograd F(2x2)'s.
+    case groupedWinograd = "grouped winograd F(2x2,3x3), images in lanes"
 
     /// The algorithm for one pass of a convolution of this shape and batch (`g.n`): direct loops
     /// for a depthwise convolution; one GEMM for a 1x1; direct loops for few input channels a
@@ -43,7 +48,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// fewer pixels than live taps; im2col over the live taps when the map is smaller than the
     /// kernel's reach; for a grouped convolution of up to 32 channels per group, direct sums on maps
     /// of 64 pixels or more (in its gradients, at stride 1), on smaller ones sixteen images a vector
-    /// (forwards of 16 images or more) or im2col; for a
+    /// (forwards of 16 images or more) or im2col, and in inference at 16 images or more Winograd on
+    /// that layout for stride-1 3x3s where it multiplies at most half as much; for a
     /// 3x3 stride-1 convolution the Winograd tile that multiplies least, if it multiplies at most
     /// half as much as direct convolution (`winogradCost`; on a tie the smaller tile, whose error
     /// is smaller), except in training's forward; im2col otherwise. Measured per shape
@@ -62,6 +68,9 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             // faster than Winograd, whose tiles overhang such maps (ResNeXt at 96, batch 128:
             // 6x6 4.3 ms against F(2x2)'s 8.8, 3x3 2.6 against F(4x4)'s 5.2-6.5). Its gradients need
             // the data gradient's stride-1 form; strided ones keep im2col's.
+            if pass == .inference && g.groupedWinogradApplies && g.n >= 16 && winogradCost(g, .f2x2) <= 0.5 {
+                return .groupedWinograd
+            }
             let direct = g.outH * g.outW >= 64 && (pass != .trainingBackward || g.groupedDirectDataGradientApplies)
             if direct { return .groupedDirect }
             return pass != .trainingBackward && g.groupedLanesApplies && g.n >= 16 ? .groupedLanes : .im2col
@@ -105,6 +114,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         case .winograd, .winograd4x4: g.winogradApplies
         case .groupedDirect: g.groupedDirectApplies
         case .groupedLanes: g.groupedLanesApplies
+        case .groupedWinograd: g.groupedWinogradApplies
         }
     }
 
@@ -120,6 +130,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         case .groupedDirect: g.groupedDirectWorkspaceCount
         // Its own, and im2col's for the gradients it leaves to im2col.
         case .groupedLanes: max(g.groupedLanesWorkspaceCount, g.workspaceCount)
+        case .groupedWinograd: max(g.groupedWinogradWorkspaceCount, g.workspaceCount)
         }
     }
 
@@ -142,6 +153,8 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             groupedDirectConvForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue)
         case .groupedLanes:
             groupedLanesConvForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue)
+        case .groupedWinograd:
+            groupedWinogradConvForward(g, x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue)
         }
     }
 
@@ -150,7 +163,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         switch self {
         case .depthwise:
             depthwiseConvBackwardData(g, dy: dy, weight: weight, dx: dx, accumulate: accumulate)
-        case .pointwise, .im2col, .liveTaps, .direct, .groupedLanes:
+        case .pointwise, .im2col, .liveTaps, .direct, .groupedLanes, .groupedWinograd:
             convBackwardData(g, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
         case .wholeMap:
             wholeMapConvBackwardData(g, dy: dy, weight: weight, dx: dx, workspace: workspace, accumulate: accumulate)
@@ -169,7 +182,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             depthwiseConvBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias)
         case .direct:
             directConvBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias)
-        case .pointwise, .im2col, .liveTaps, .groupedLanes:
+        case .pointwise, .im2col, .liveTaps, .groupedLanes, .groupedWinograd:
             convBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
         case .wholeMap:
             wholeMapConvBackwardFilter(g, x: x, dy: dy, dWeight: dWeight, dBias: dBias, workspace: workspace)
@@ -204,7 +217,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             // The filter transform's term of `winogradCost`, against the whole.
             let alpha = Double(tile.inputTile), filterCost = (9 * alpha + 3 * alpha * alpha) / (9 * Double(g.outH * g.outW * g.n))
             return filterCost >= 0.01 * Self.winogradCost(g, tile) ? winogradTransformedFilterCount(g, tile: tile) : nil
-        case .depthwise, .wholeMap, .groupedDirect, .groupedLanes, .direct:
+        case .depthwise, .wholeMap, .groupedDirect, .groupedLanes, .groupedWinograd, .direct:
             return nil
         }
     }
@@ -214,7 +227,7 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         switch self {
         case .pointwise, .im2col, .liveTaps: packConvWeights(g, weight: weight, into: prepared)
         case .winograd, .winograd4x4: winogradTransformFilter(g, tile: tile, weight: weight, into: prepared)
-        case .depthwise, .wholeMap, .groupedDirect, .groupedLanes, .direct: preconditionFailure("conv: \(rawValue) takes its weights as they are")
+        case .depthwise, .wholeMap, .groupedDirect, .groupedLanes, .groupedWinograd, .direct: preconditionFailure("conv: \(rawValue) takes its weights as they are")
         }
     }
 }

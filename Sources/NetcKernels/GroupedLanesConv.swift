@@ -1,10 +1,12 @@
 import CKernels
 
-// Grouped convolution on small maps with one image per vector lane (`netc_grouped_lanes`, C,
-// AVX-512 or AVX2 chosen at run time): ResNeXt's 3x3s on 6x6 and 3x3 maps, where a row of
+// Grouped convolution with one image per vector lane (C, AVX-512 or AVX2 chosen at run time):
+// `netc_grouped_lanes` sums taps directly, for ResNeXt's 3x3s on 6x6 and 3x3 maps, where a row of
 // pixels fills a fraction of a vector and im2col copies each pixel nine times for GEMMs of 16
-// rows. Sixteen images a task, transposed into the lanes once; one (group, block) pair per
-// task, spread over the cores. The forward only: its gradients are im2col's.
+// rows; `netc_grouped_winograd` runs Winograd F(2x2, 3x3) on the same layout, for inference's
+// stride-1 3x3s, where per group the transforms cost too much as passes of their own. Sixteen
+// images a task, transposed into the lanes once; one (group, block) pair per task, spread over
+// the cores. Forwards only: their gradients are im2col's.
 
 extension ConvGeometry {
     /// Whether the lanes kernel computes this convolution: a grouped one the grouped direct kernel
@@ -14,7 +16,16 @@ extension ConvGeometry {
 
     /// Floats of scratch the lanes kernel needs: each worker's transposed planes, output grid,
     /// weights and offsets.
-    public var groupedLanesWorkspaceCount: Int { lanesWorkers * lanesShape.scratch }
+    public var groupedLanesWorkspaceCount: Int { lanesWorkers * withUnsafePointer(to: lanesShape) { netc_grouped_lanes_scratch($0) } }
+
+    /// Whether the lanes kernel's Winograd F(2x2, 3x3) computes this convolution: 3x3 at stride 1.
+    public var groupedWinogradApplies: Bool { groupedLanesApplies && kernelH == 3 && kernelW == 3 && strideH == 1 && strideW == 1 }
+
+    /// Floats of scratch the lanes Winograd kernel needs: as the lanes kernel's, with the chunks of
+    /// transformed inputs and products in place of the weights.
+    public var groupedWinogradWorkspaceCount: Int {
+        lanesWorkers * withUnsafePointer(to: lanesShape) { netc_grouped_winograd_scratch($0) }
+    }
 
     /// Tasks run at once: one per core, or per (group, block of 16 images) when there are fewer.
     /// Never decreases when `n` grows, so a workspace sized for the largest batch serves every smaller one.
@@ -28,10 +39,6 @@ extension ConvGeometry {
     }
 }
 
-extension netc_grouped_conv {
-    fileprivate var scratch: Int { withUnsafePointer(to: self) { netc_grouped_lanes_scratch($0) } }
-}
-
 /// `y = conv(x, weight) + bias` with `convForward`'s epilogue (onto `y`'s residual when
 /// `accumulate`, then ReLU that keeps a NaN); `workspace` at least `g.groupedLanesWorkspaceCount`
 /// floats. `instructionSet`: the widest this processor runs unless a test asks for another.
@@ -40,18 +47,41 @@ public func groupedLanesConvForward(_ g: ConvGeometry, x: UnsafeBufferPointer<Fl
                                     workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none,
                                     instructionSet: InstructionSet? = nil) {
     precondition(g.groupedLanesApplies, "grouped lanes conv: shape not supported")
+    runLanes(netc_grouped_lanes, g, scratch: g.groupedLanesWorkspaceCount / g.lanesWorkers, x: x, weight: weight, bias: bias,
+             y: y, workspace: workspace, epilogue: epilogue, instructionSet: instructionSet)
+}
+
+/// `groupedLanesConvForward` by Winograd F(2x2, 3x3) (`g.groupedWinogradApplies`); `workspace` at
+/// least `g.groupedWinogradWorkspaceCount` floats.
+public func groupedWinogradConvForward(_ g: ConvGeometry, x: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>,
+                                       bias: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>,
+                                       workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none,
+                                       instructionSet: InstructionSet? = nil) {
+    precondition(g.groupedWinogradApplies, "grouped winograd conv: shape not supported")
+    runLanes(netc_grouped_winograd, g, scratch: g.groupedWinogradWorkspaceCount / g.lanesWorkers, x: x, weight: weight,
+             bias: bias, y: y, workspace: workspace, epilogue: epilogue, instructionSet: instructionSet)
+}
+
+/// Runs a lanes kernel over every (group, block of 16 images) pair, a contiguous share per
+/// worker, each worker with `scratch` floats of its own.
+private func runLanes(_ kernel: (UnsafePointer<netc_grouped_conv>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
+                                 UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int32, Int32, Int, Int,
+                                 UnsafeMutablePointer<Float>?, Int32) -> Void,
+                      _ g: ConvGeometry, scratch: Int, x: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>,
+                      bias: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>,
+                      workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue, instructionSet: InstructionSet?) {
+    let workers = g.lanesWorkers
     precondition(x.count >= g.inputCount && y.count >= g.outputCount && weight.count >= g.weightCount
-                 && (bias?.count ?? g.outChannels) >= g.outChannels && workspace.count >= g.groupedLanesWorkspaceCount,
+                 && (bias?.count ?? g.outChannels) >= g.outChannels && workspace.count >= workers * scratch,
                  "grouped lanes conv: buffer too small")
-    let shape = g.lanesShape, scratch = shape.scratch, workers = g.lanesWorkers
     let items = g.groups * ((g.n + 15) / 16), itemWork = 16 * g.groupOutChannels * g.outH * g.outW * g.patchSize
     let xp = x.baseAddress!, wp = weight.baseAddress!, bp = bias?.baseAddress, yp = y.baseAddress!, base = workspace.baseAddress!
     let level = instructionSet?.rawValue ?? -1
-    withUnsafePointer(to: shape) { s in
+    withUnsafePointer(to: g.lanesShape) { s in
         parallelFor(workers, workPerItem: items / workers * itemWork) { range in
             for w in range {
-                netc_grouped_lanes(s, xp, wp, bp, yp, epilogue.accumulate ? 1 : 0, epilogue.relu ? 1 : 0,
-                                   w * items / workers, (w + 1) * items / workers, base + w * scratch, level)
+                kernel(s, xp, wp, bp, yp, epilogue.accumulate ? 1 : 0, epilogue.relu ? 1 : 0,
+                       w * items / workers, (w + 1) * items / workers, base + w * scratch, level)
             }
         }
     }

@@ -35,15 +35,50 @@ func groupedLanesMatchesTheReference(_ index: Int) {
     }
 }
 
+/// The lanes kernel's Winograd F(2x2, 3x3), within Winograd F(2x2)'s bound (`winogradTolerance`):
+/// ResNeXt's groups on 24x24 and 6x6, maps whose tiles overhang (odd sizes: 5x7, 3x3, 1x4), no
+/// padding and padding of 2, channel counts that fill no whole tile (3, 12, 21), partial image
+/// blocks, and more tiles than one chunk holds.
+let groupedWinogradCases: [ConvGeometry] = [
+    ConvGeometry(n: 16, inChannels: 32, height: 24, width: 24, outChannels: 32, kernelH: 3, kernelW: 3, padH: 1, padW: 1, groups: 2),
+    ConvGeometry(n: 21, inChannels: 32, height: 6, width: 6, outChannels: 32, kernelH: 3, kernelW: 3, padH: 1, padW: 1, groups: 2),
+    ConvGeometry(n: 5, inChannels: 12, height: 5, width: 7, outChannels: 42, kernelH: 3, kernelW: 3, padH: 1, padW: 1, groups: 2),
+    ConvGeometry(n: 17, inChannels: 9, height: 3, width: 3, outChannels: 9, kernelH: 3, kernelW: 3, padH: 1, padW: 1, groups: 3),
+    ConvGeometry(n: 3, inChannels: 6, height: 5, width: 8, outChannels: 6, kernelH: 3, kernelW: 3, padH: 0, padW: 0, groups: 2),
+    ConvGeometry(n: 2, inChannels: 8, height: 1, width: 4, outChannels: 8, kernelH: 3, kernelW: 3, padH: 2, padW: 1, groups: 4),
+]
+
+@Test(arguments: groupedWinogradCases.indices)
+func groupedWinogradMatchesTheReference(_ index: Int) {
+    let g = groupedWinogradCases[index]
+    #expect(g.groupedWinogradApplies)
+    var rng = TestRNG(seed: UInt64(800 + index))
+    let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng)
+    let b = randomArray(g.outChannels, &rng), residual = randomArray(g.outputCount, &rng)
+    var workspace = [Float](repeating: .nan, count: g.groupedWinogradWorkspaceCount)
+    for set in InstructionSet.available {
+        expectForwardMatchesReference(g, x: x, weight: w, bias: b, residual: residual, tol: winogradTolerance(.f2x2),
+                                      "\(set)") { xp, wp, bp, y, epilogue in
+            workspace.withUnsafeMutableBufferPointer {
+                groupedWinogradConvForward(g, x: xp, weight: wp, bias: bp, y: y, workspace: $0, epilogue: epilogue,
+                                           instructionSet: set)
+            }
+        }
+    }
+}
+
 /// ResNeXt's small-map grouped 3x3s take the lanes kernel forward at batch 16 and up, im2col's
-/// gradients and im2col below 16 images; maps of 64 pixels or more keep the grouped direct kernel.
+/// gradients and im2col below 16 images; maps of 64 pixels or more keep the grouped direct kernel
+/// in training; inference takes the lanes Winograd where its tiles fit the map.
 @Test func groupedLanesIsChosenForSmallMapsAndFullBatches() {
     func geometry(n: Int, size: Int) -> ConvGeometry {
         ConvGeometry(n: n, inChannels: 256, height: size, width: size, outChannels: 256, kernelH: 3, kernelW: 3,
                      padH: 1, padW: 1, groups: 16)
     }
-    #expect(ConvAlgorithm.choose(geometry(n: 128, size: 6), for: .inference) == .groupedLanes)
-    #expect(ConvAlgorithm.choose(geometry(n: 128, size: 3), training: true) == (.groupedLanes, .im2col))
+    #expect(ConvAlgorithm.choose(geometry(n: 128, size: 6), training: true) == (.groupedLanes, .im2col))
+    #expect(ConvAlgorithm.choose(geometry(n: 128, size: 3), for: .inference) == .groupedLanes, "Winograd's tiles overhang 3x3")
     #expect(ConvAlgorithm.choose(geometry(n: 8, size: 6), for: .inference) == .im2col)
-    #expect(ConvAlgorithm.choose(geometry(n: 128, size: 12), for: .inference) == .groupedDirect)
+    #expect(ConvAlgorithm.choose(geometry(n: 128, size: 12), training: true) == (.groupedDirect, .groupedDirect))
+    #expect(ConvAlgorithm.choose(geometry(n: 128, size: 6), for: .inference) == .groupedWinograd)
+    #expect(ConvAlgorithm.choose(geometry(n: 128, size: 24), for: .inference) == .groupedWinograd)
 }

@@ -78,9 +78,10 @@ extension Array where Element == Float {
 func zeros(_ n: Int) -> [Float] { [Float](repeating: 0, count: n) }
 
 /// A convolution's forward kernel against float64 for one instruction set: plain, with a bias, and
-/// onto a residual with the bias and ReLU. `forward(x, weight, bias, y, epilogue)` runs the kernel.
+/// onto a residual with the bias and ReLU, within `tol` (direct sums' by default; Winograd's is
+/// `winogradTolerance`). `forward(x, weight, bias, y, epilogue)` runs the kernel.
 func expectForwardMatchesReference(_ g: ConvGeometry, x: [Float], weight: [Float], bias: [Float], residual: [Float],
-                                   _ what: String,
+                                   tol: Double = 1e-5, _ what: String,
                                    _ forward: (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>,
                                                UnsafeBufferPointer<Float>?, UnsafeMutableBufferPointer<Float>,
                                                ConvEpilogue) -> Void) {
@@ -92,8 +93,8 @@ func expectForwardMatchesReference(_ g: ConvGeometry, x: [Float], weight: [Float
         yBiased.withUnsafeMutableBufferPointer { forward(xp, wp, bp, $0, .none) }
         onResidual.withUnsafeMutableBufferPointer { forward(xp, wp, bp, $0, ConvEpilogue(accumulate: true, relu: true)) }
     } } }
-    expectClose(y, plain, tol: 1e-5, "\(what) forward")
-    expectClose(yBiased, biased, tol: 1e-5, "\(what) forward with bias")
-    expectClose(onResidual, zip(residual, biased).map { max(Double($0) + $1, 0) }, tol: 1e-5,
+    expectClose(y, plain, tol: tol, "\(what) forward")
+    expectClose(yBiased, biased, tol: tol, "\(what) forward with bias")
+    expectClose(onResidual, zip(residual, biased).map { max(Double($0) + $1, 0) }, tol: tol,
                 "\(what) forward onto a residual, bias, ReLU")
 }

@@ -125,4 +125,12 @@ void netc_grouped_lanes(const struct netc_grouped_conv *shape, const float *x, c
                         float *y, int accumulate, int relu, long first_item, long end_item, float *scratch,
                         int instruction_set);
 
+/// Floats of scratch one worker of `netc_grouped_winograd` needs for this shape.
+long netc_grouped_winograd_scratch(const struct netc_grouped_conv *shape);
+
+/// `netc_grouped_lanes` by Winograd F(2x2, 3x3), for 3x3 kernels at stride 1: the same arguments.
+void netc_grouped_winograd(const struct netc_grouped_conv *shape, const float *x, const float *w, const float *bias,
+                           float *y, int accumulate, int relu, long first_item, long end_item, float *scratch,
+                           int instruction_set);
+
 #endif

@@ -13,13 +13,14 @@
 // scan of each window in order finds); padding never wins, and a window of -inf keeps its first
 // input. The padded rows are read only once all are written: a load spanning two recent,
 // differently aligned stores waits for them (reading each row right after writing it took twice
-// as long). On the stem's pool (3x3 stride 2 pad 1, 48x48, one core) that is 0.8 us a plane
-// without winners and 1.9 with; at batch 128 on both cores of a loaded machine, 7-10 ms against
-// 21-22 for the window-at-a-time Swift loop it replaces, and 15-18 against 25-29 with winners.
+// as long). On the stem's pool (3x3 stride 2 pad 1, 48x48, one core) that is 1.9 us a plane with
+// winners; at batch 128 on both cores of a loaded machine, 15-18 ms against 25-29 for the
+// window-at-a-time Swift loop it replaced. Without winners that pool takes a path of its own (below).
 // Compiled once per instruction set (AVX-512, AVX2, baseline) and chosen at run time.
 
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
 typedef int m16 __attribute__((vector_size(64), aligned(4)));
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
 
 /// Where one call's rows lie in its scratch.
 typedef struct {
@@ -185,8 +186,105 @@ static inline int whole_vector(long count, long at, long total) { return count >
         }                                                                                              \
     }
 
+/* Without winners, a window 3 columns wide at stride 2 with one column of padding (the stem's
+   pool): no scratch. Per output row, each 16 input columns' maxima over the window's rows (loads
+   straight from the input), then for 16 outputs from 32 such columns: the even and the odd lanes
+   (two shuffles), and the odd lanes moved up one with the previous block's last (the window's
+   left column). Every combination keeps the scan order of POOL_VALUES (the step is associative:
+   the last NaN, else the first maximum), so the outputs are the same to the bit, NaNs included.
+   On the stem's pool, 0.22 us a plane on one core in cache against 0.63 through the scratch rows;
+   at batch 128 (8192 planes, 75 MB in, 19 MB out), `netc bench resnext --infer --profile` 2.2-2.5
+   ms against 3.1-3.3 on a quiet machine and 3.3-4.8 against 6.0-7.2 on a loaded one, alternating:
+   near the ~2 ms streaming that much takes. Prefetching ahead and non-temporal stores gained nothing. */
+
+/// BEST then VALUE, a later input of the scan: VALUE if larger or NaN. Two selects, so that the
+/// larger one compiles to a max instruction (masked by VALUE being ordered: two instructions).
+#define LATER_MAX(BEST, VALUE) SELECT((VALUE) != (VALUE), VALUE, SELECT((VALUE) > (BEST), VALUE, BEST))
+
+/// 16 outputs from the maxima of 32 columns over the window's rows, COLUMNS[0] and [1]; LEFT holds
+/// the column before them in lane 15, and becomes their last.
+#define STRIDE2_OUTPUTS(BEST, COLUMNS, LEFT)                                                           \
+    do {                                                                                               \
+        v16 even_ = __builtin_shufflevector((COLUMNS)[0], (COLUMNS)[1], EVEN_LANES);                   \
+        v16 odd_ = __builtin_shufflevector((COLUMNS)[0], (COLUMNS)[1], ODD_LANES);                     \
+        v16 before_ = __builtin_shufflevector(LEFT, odd_, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30); \
+        BEST = LATER_MAX(before_, LATER_MAX(even_, odd_));                                             \
+        LEFT = odd_;                                                                                   \
+    } while (0)
+
+/// The maxima over three rows from TOP (a row apart by W) of the 16 columns at AT.
+#define THREE_ROWS(TOP, W, AT)                                                                         \
+    LATER_MAX(LATER_MAX(*(const v16 *)((TOP) + (AT)), *(const v16 *)((TOP) + (W) + (AT))),             \
+              *(const v16 *)((TOP) + 2 * (W) + (AT)))
+
+#define POOL_STRIDE2(NAME, TARGET)                                                                     \
+    TARGET static void NAME(long planes, long h, long w, long kh, long sh, long ph, long oh, long ow,  \
+                            const float *x, float *y) {                                                \
+        long blocks = (ow + 15) / 16, whole = w / 32, total = planes * oh * ow;                        \
+        /* Output rows whose three input rows all lie in the input: all but the edges. */             \
+        long inner = (ph + sh - 1) / sh, inner_end = kh == 3 && h + ph >= 3 ? (h + ph - 3) / sh + 1 : 0;    \
+        if (inner_end > oh) inner_end = oh;                                                            \
+        /* A row 32 k + 16 wide ends in a block of one whole vector of columns and 8 outputs. */      \
+        int half_tail = w % 32 == 16;                                                                  \
+        for (long p = 0; p < planes; p++) {                                                            \
+            const float *xs = x + p * h * w;                                                           \
+            for (long i = 0; i < oh; i++) {                                                            \
+                long lo = i * sh - ph, hi = lo + kh;                                                   \
+                lo = lo < 0 ? 0 : lo;                                                                  \
+                hi = hi > h ? h : hi;                                                                  \
+                const float *top = xs + lo * w;                                                        \
+                long rows = hi - lo, at = (p * oh + i) * ow, b = 0;                                    \
+                float *yr = y + at;                                                                    \
+                v16 left = (v16){0} - INFINITY;   /* column 32 b - 1 in lane 15: padding at b = 0 */  \
+                v16 columns[2], best;                                                                  \
+                if (i >= inner && i < inner_end) {                                                     \
+                    for (; b < whole; b++) {                                                           \
+                        columns[0] = THREE_ROWS(top, w, 32 * b);                                       \
+                        columns[1] = THREE_ROWS(top, w, 32 * b + 16);                                  \
+                        STRIDE2_OUTPUTS(best, columns, left);                                          \
+                        *(v16 *)(yr + 16 * b) = best;                                                  \
+                    }                                                                                  \
+                    if (half_tail) {                                                                   \
+                        columns[0] = THREE_ROWS(top, w, 32 * b);                                       \
+                        columns[1] = (v16){0} - INFINITY;                                              \
+                        STRIDE2_OUTPUTS(best, columns, left);                                          \
+                        *(v8 *)(yr + 16 * b) = __builtin_shufflevector(best, best, 0, 1, 2, 3, 4, 5, 6, 7); \
+                        continue;                                                                      \
+                    }                                                                                  \
+                }                                                                                      \
+                for (; b < blocks; b++) {                                                              \
+                    for (int k = 0; k < 2; k++) {                                                      \
+                        long c = 32 * b + 16 * k;                                                      \
+                        v16 m = (v16){0} - INFINITY;   /* past the row: padding */                    \
+                        if (c + 16 <= w) {                                                             \
+                            m = *(const v16 *)(top + c);                                               \
+                            for (long r = 1; r < rows; r++) m = LATER_MAX(m, *(const v16 *)(top + r * w + c)); \
+                        } else {                                                                       \
+                            for (long l = 0; c + l < w; l++) {                                         \
+                                float e = top[c + l];                                                  \
+                                for (long r = 1; r < rows; r++) {                                      \
+                                    float value = top[r * w + c + l];                                  \
+                                    if (value > e || value != value) e = value;                        \
+                                }                                                                      \
+                                m[l] = e;                                                              \
+                            }                                                                          \
+                        }                                                                              \
+                        columns[k] = m;                                                                \
+                    }                                                                                  \
+                    STRIDE2_OUTPUTS(best, columns, left);                                              \
+                    long count = ow - 16 * b;                                                          \
+                    if (whole_vector(count, at + 16 * b, total))                                       \
+                        *(v16 *)(yr + 16 * b) = best;                                                  \
+                    else                                                                               \
+                        for (long l = 0; l < count; l++) yr[16 * b + l] = best[l];                     \
+                }                                                                                      \
+            }                                                                                          \
+        }                                                                                              \
+    }
+
 #define POOL_FAMILY(SUFFIX, TARGET)                                                                    \
     POOL_KERNEL(pool_indexed_##SUFFIX, TARGET) POOL_VALUES(pool_plain_##SUFFIX, TARGET)                \
+    POOL_STRIDE2(pool_stride2_##SUFFIX, TARGET)                                                        \
     TARGET static void pool_##SUFFIX(const pool_layout *pl, long planes, long h, long w, long kh, long kw, \
                                      long sh, long sw, long ph, long pw, long oh, long ow, const float *x, \
                                      float *y, int *indices, float *lines, int *line_args) {          \
@@ -204,6 +302,11 @@ void netc_max_pool(int instruction_set, long planes, long height, long width, lo
                    long stride_h, long stride_w, long pad_h, long pad_w, long out_height, long out_width,
                    const float *x, float *y, int *indices) {
     if (planes <= 0) return;
+    if (!indices && kernel_w == 3 && stride_w == 2 && pad_w == 1) {   // no scratch
+        NETC_DISPATCH_AT(instruction_set, pool_stride2, planes, height, width, kernel_h, stride_h, pad_h, out_height,
+                         out_width, x, y);
+        return;
+    }
     pool_layout pl;
     pl.vectors = (out_width + 15) / 16;
     // Every column a vector's windows read: up to stride_w * 16 * vectors + kernel_w, and a stride

@@ -186,10 +186,19 @@ func dropoutDropsAFractionPAndScalesTheRest(_ p: Double) {
 /// maximum in row-major order, a window of -inf keeps its first pixel, and the first NaN in a
 /// window wins (two NaNs lie in some windows); without winners, the same values. Shapes: the stem's
 /// 3x3 stride 2 pad 1 (a 37-wide row: two vectors, the last partial; and 48x48), stride 1 and 3,
-/// rectangular windows and strides, 2x2 without padding, 1x1.
+/// rectangular windows and strides, 2x2 without padding, 1x1. Windows 3 wide at stride 2 with a
+/// column of padding take a path of their own without winners: rows a multiple of 32 wide, 16 past
+/// one (48, 80 and 16), or neither (37, 47, 27); one image; an odd height, a taller window, stride 1
+/// down the rows and no padding above.
 let maxPoolKernelCases: [PoolGeometry] = [
     PoolGeometry(channels: 2, n: 2, height: 9, width: 37, kernel: 3, stride: 2, pad: 1),
     PoolGeometry(channels: 1, n: 2, height: 48, width: 48, kernel: 3, stride: 2, pad: 1),
+    PoolGeometry(channels: 1, n: 1, height: 48, width: 48, kernel: 3, stride: 2, pad: 1),
+    PoolGeometry(channels: 2, n: 1, height: 16, width: 64, kernel: 3, stride: 2, pad: 1),
+    PoolGeometry(channels: 1, n: 3, height: 10, width: 80, kernel: 3, stride: 2, pad: 1),
+    PoolGeometry(channels: 3, n: 1, height: 47, width: 47, kernel: 3, stride: 2, pad: 1),
+    PoolGeometry(planes: 2, height: 12, width: 16, kernelH: 3, kernelW: 3, strideH: 1, strideW: 2, padH: 0, padW: 1),
+    PoolGeometry(planes: 3, height: 13, width: 27, kernelH: 5, kernelW: 3, strideH: 3, strideW: 2, padH: 2, padW: 1),
     PoolGeometry(channels: 3, n: 1, height: 5, width: 33, kernel: 3, stride: 1, pad: 1),
     PoolGeometry(channels: 1, n: 3, height: 11, width: 50, kernel: 5, stride: 3, pad: 2),
     PoolGeometry(planes: 3, height: 6, width: 41, kernelH: 3, kernelW: 2, strideH: 1, strideW: 2, padH: 1, padW: 1),
@@ -246,6 +255,25 @@ func maxPoolWindowOfMinusInfinityKeepsItsFirstPixel(_ set: InstructionSet) {
         maxPoolForward(g, x: xp, y: yp, indices: ip, instructionSet: set)
     } } }
     #expect(y[4] == -.infinity && indices[4] == 7, "\(set)")
+}
+
+/// A window taller than the input (PoolGeometry takes 2 rows under 3 without padding: one output
+/// row, its window cut short) reads only the rows there are, on every instruction set, without
+/// winners as with.
+@Test(arguments: InstructionSet.available)
+func maxPoolWindowTallerThanTheInputReadsOnlyItsRows(_ set: InstructionSet) {
+    let g = PoolGeometry(planes: 3, height: 2, width: 48, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2, padH: 0, padW: 1)
+    var rng = TestRNG(seed: 77)
+    let x = randomArray(g.inputCount, &rng)
+    var y = [Float](repeating: .nan, count: g.outputCount), values = y, indices = [Int32](repeating: -7, count: g.outputCount)
+    x.ro { xp in
+        y.withUnsafeMutableBufferPointer { yp in indices.withUnsafeMutableBufferPointer { ip in
+            maxPoolForward(g, x: xp, y: yp, indices: ip, instructionSet: set)
+        } }
+        values.withUnsafeMutableBufferPointer { maxPoolForward(g, x: xp, y: $0, indices: nil, instructionSet: set) }
+    }
+    let reference = Reference.maxPool(g, x: x)
+    #expect(g.outH == 1 && y == reference.y && indices == reference.indices && values == reference.y, "\(set)")
 }
 
 /// Inference's max pool, which keeps no winners, gives the same values as training's.

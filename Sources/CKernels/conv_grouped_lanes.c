@@ -38,11 +38,7 @@ long netc_grouped_lanes_scratch(const struct netc_grouped_conv *s) {
            + 2 * (l.depth + l.pixels);
 }
 
-// Registers: AVX-512 has 32 of 16 floats (24 sums, 3 inputs, a weight); AVX2 16 of 8, two a
-// vector of 16 (6 x 1 sums, 1 input, a weight: 15); baseline 16 of 4, four a vector.
-LANES_FAMILY(avx512, __attribute__((target("avx512f"))), 8, 3)
-LANES_FAMILY(avx2, __attribute__((target("avx2,fma"))), 6, 1)
-LANES_FAMILY(baseline, , 2, 1)
+LANES_FAMILIES
 
 /* One (group, block of 16 images): transpose in, sum, transpose out. */
 #define LANES_ITEM(SUFFIX, TARGET)                                                                     \

@@ -137,9 +137,7 @@ INLINE void transform_output(const float *m, long stride, float *y, long row, lo
         store_grid(s, &l->planes, grid, bias, lanes, y, accumulate, relu);                             \
     }
 
-LANES_FAMILY(avx512, __attribute__((target("avx512f"))), 8, 3)
-LANES_FAMILY(avx2, __attribute__((target("avx2,fma"))), 6, 1)
-LANES_FAMILY(baseline, , 2, 1)
+LANES_FAMILIES
 WINOGRAD_ITEM(avx512, __attribute__((target("avx512f"))))
 WINOGRAD_ITEM(avx2, __attribute__((target("avx2,fma"))))
 WINOGRAD_ITEM(baseline, )

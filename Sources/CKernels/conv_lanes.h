@@ -62,6 +62,14 @@ typedef struct {
         }                                                                                              \
     }
 
+/// `block_avx512`, `block_avx2` and `block_baseline`. Registers: AVX-512 has 32 of 16 floats (24
+/// sums, 3 inputs, a weight); AVX2 16 of 8, two a vector of 16 (6 x 1 sums, 1 input, a weight:
+/// 15); baseline 16 of 4, four a vector.
+#define LANES_FAMILIES                                                                                 \
+    LANES_FAMILY(avx512, __attribute__((target("avx512f"))), 8, 3)                                     \
+    LANES_FAMILY(avx2, __attribute__((target("avx2,fma"))), 6, 1)                                      \
+    LANES_FAMILY(baseline, , 2, 1)
+
 /// Swaps the off-diagonal S x S blocks of each 2S x 2S block of rows R[I..] (bit S of I clear)
 /// and R[I + S..]: done for S = 8, 4, 2, 1, a 16 x 16 transpose.
 #define SWAP_BLOCKS(R, I, S)                                                                           \

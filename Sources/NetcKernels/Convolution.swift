@@ -48,7 +48,9 @@ public func convForward(_ g: ConvGeometry,
         /// finishes each tile in registers) when it fits.
         func multiply(_ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>, ldb: Int, columns: Range<Int>) {
             let c = yg + columns.lowerBound
-            if shallowGemmFits(m: coutG, n: columns.count, k: rows) && packed == nil {
+            let shallow = g.isPointwise ? pointwiseShallowGemmFits(m: coutG, n: columns.count, k: rows)
+                                        : shallowGemmFits(m: coutG, n: columns.count, k: rows)
+            if shallow && packed == nil {
                 gemmShallow(m: coutG, n: columns.count, k: rows, a: w, lda: rows, b: b, ldb: ldb, c: c, ldc: cols,
                             accumulate: epilogue.accumulate, bias: bg, relu: epilogue.relu, parallel: parallel)
                 return

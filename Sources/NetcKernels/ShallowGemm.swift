@@ -8,14 +8,23 @@ import CKernels
 // columns): 64 x 49 at 100-103 against OpenBLAS's 86-92; 16 x 144 at 106-110 against 66, and at
 // 95-104 against 41-59 over 18,432 columns; 32 x 288 at 111 against 82.
 
-/// Whether `gemmShallow` beats OpenBLAS on this product: at least 8 rows, enough columns to fill
-/// its tiles on every core, and a sum of up to 2,304 products, whose k x 48 tile of B stays in a
-/// core's L2. With A packed, that is most convolutions' products, not only shallow ones. On both
-/// cores here (GFLOP/s, against OpenBLAS): ResNeXt's 1x1s, 64 x 64 over 73,728 columns 186 / 143,
-/// 256 x 128 over 18,432 212 / 177, 512 x 512 over 1,152 217 / 206; im2col's 3x3s, 64 x 576 over
-/// 73,728 177 / 154, 256 x 1152 over 4,608 224 / 205, 64 x 576 over 1,024 179 / 90. Over 4,608
-/// products B spills from L2 (512 x 4608: 142 / 190), and under 1,024 columns OpenBLAS wins.
+/// Whether `gemmShallow` beats OpenBLAS on this product: at least 8 rows and enough columns to
+/// fill its tiles on every core, and a sum of 64 products or fewer, or up to 32 rows summing up to
+/// 1,152 products. (Deeper sums with more rows: see `pointwiseShallowGemmFits`.)
 public func shallowGemmFits(m: Int, n: Int, k: Int) -> Bool {
+    m >= 8 && n >= 1024 && (k <= 64 || m <= 32 && k <= 1152)
+}
+
+/// Whether `gemmShallow` beats OpenBLAS on a 1x1 convolution's product, whose right-hand matrix is
+/// the input as it lies: at least 8 rows, 1,024 columns, and a sum of up to 2,304 products, whose
+/// k x 48 tile of B stays in a core's L2. With A packed and the epilogue (bias, residual, ReLU)
+/// finished in registers, on both cores here (GFLOP/s, against OpenBLAS and its second pass):
+/// ResNeXt's 64 x 64 over 73,728 columns 186 / 143, 256 x 128 over 18,432 212 / 177, 512 x 512
+/// over 1,152 217 / 206; ResNeXt's inference 148 -> 125 ms. It beats OpenBLAS on im2col's
+/// products too (64 x 576 over 73,728: 177 / 154), but a ResNet-18 training step ran no faster
+/// with it (111-113 img/s either way, alternating builds), so those keep OpenBLAS and its rounding.
+/// Over 4,608 products B spills from L2 (512 x 4608: 142 / 190).
+public func pointwiseShallowGemmFits(m: Int, n: Int, k: Int) -> Bool {
     m >= 8 && n >= 1024 && k <= 2304
 }
 

@@ -64,10 +64,13 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         if g.hasDeadTaps { return .liveTaps }
         if g.groups > 1 && g.groupedDirectApplies {
             // Direct sums fill their vectors on maps of 8x8 and up (a 6x6 map's grid is 75% outputs,
-            // a 3x3's 56%); below, one GEMM per group over every image's pixels is faster, and
-            // faster than Winograd, whose tiles overhang such maps (ResNeXt at 96, batch 128:
-            // 6x6 4.3 ms against F(2x2)'s 8.8, 3x3 2.6 against F(4x4)'s 5.2-6.5). Its gradients need
-            // the data gradient's stride-1 form; strided ones keep im2col's.
+            // a 3x3's 56%); below, sixteen images a vector fill them whatever the map (one core,
+            // batch 128: 6x6 4.2 ms against 6.5, 3x3 2.6 against 4.6), and with fewer images one
+            // GEMM per group over every image's pixels is faster, and faster than Winograd, whose
+            // tiles overhang such maps (6x6 4.3 ms against F(2x2)'s 8.8, 3x3 2.6 against F(4x4)'s
+            // 5.2-6.5). Inference first takes Winograd F(2x2) on the lanes layout where it
+            // multiplies at most half as much. The direct gradients need the data gradient's
+            // stride-1 form; strided ones keep im2col's.
             if pass == .inference && g.groupedWinogradApplies && g.n >= 16 && winogradCost(g, .f2x2) <= 0.5 {
                 return .groupedWinograd
             }

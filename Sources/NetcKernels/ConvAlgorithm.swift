@@ -69,9 +69,12 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             // GEMM per group over every image's pixels is faster, and faster than Winograd, whose
             // tiles overhang such maps (6x6 4.3 ms against F(2x2)'s 8.8, 3x3 2.6 against F(4x4)'s
             // 5.2-6.5). Inference first takes Winograd F(2x2) on the lanes layout where it
-            // multiplies at most half as much. The direct gradients need the data gradient's
-            // stride-1 form; strided ones keep im2col's.
-            if pass == .inference && g.groupedWinogradApplies && g.n >= 16 && winogradCost(g, .f2x2) <= 0.5 {
+            // multiplies at most half as much, on maps up to 32x32 (measured up to 24x24; a block's
+            // 16 images of 16 channels then stay within a core's 1 MiB L2, and its scratch grows
+            // with the map where the grouped direct kernel's grows with one image's). The direct
+            // gradients need the data gradient's stride-1 form; strided ones keep im2col's.
+            if pass == .inference && g.groupedWinogradApplies && g.n >= 16 && g.outH * g.outW <= 1024
+                && winogradCost(g, .f2x2) <= 0.5 {
                 return .groupedWinograd
             }
             let direct = g.outH * g.outW >= 64 && (pass != .trainingBackward || g.groupedDirectDataGradientApplies)

@@ -69,7 +69,7 @@ func groupedWinogradMatchesTheReference(_ index: Int) {
 
 /// ResNeXt's small-map grouped 3x3s take the lanes kernel forward at batch 16 and up, im2col's
 /// gradients and im2col below 16 images; maps of 64 pixels or more keep the grouped direct kernel
-/// in training; inference takes the lanes Winograd where its tiles fit the map.
+/// in training; inference takes the lanes Winograd where its tiles fit the map, up to 32x32.
 @Test func groupedLanesIsChosenForSmallMapsAndFullBatches() {
     func geometry(n: Int, size: Int) -> ConvGeometry {
         ConvGeometry(n: n, inChannels: 256, height: size, width: size, outChannels: 256, kernelH: 3, kernelW: 3,
@@ -81,4 +81,5 @@ func groupedWinogradMatchesTheReference(_ index: Int) {
     #expect(ConvAlgorithm.choose(geometry(n: 128, size: 12), training: true) == (.groupedDirect, .groupedDirect))
     #expect(ConvAlgorithm.choose(geometry(n: 128, size: 6), for: .inference) == .groupedWinograd)
     #expect(ConvAlgorithm.choose(geometry(n: 128, size: 24), for: .inference) == .groupedWinograd)
+    #expect(ConvAlgorithm.choose(geometry(n: 16, size: 56), for: .inference) == .groupedDirect, "past 32x32")
 }

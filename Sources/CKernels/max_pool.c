@@ -54,6 +54,21 @@ static inline int whole_vector(long count, long at, long total) { return count >
 #define WINS(B, A) (((B) > (A)) | (((B) != (B)) & ((A) == (A))))
 #define SELECT(MASK, B, A) ((__typeof__(A))(((m16)(B) & (MASK)) | ((m16)(A) & ~(MASK))))
 
+/// BEST then VALUE, a later input of a scan without winners: VALUE if larger or NaN (so the last
+/// NaN, else the first maximum). Two selects, so that the larger one compiles to a max instruction
+/// (masked by VALUE being ordered: two instructions).
+#define LATER_MAX(BEST, VALUE) SELECT((VALUE) != (VALUE), VALUE, SELECT((VALUE) > (BEST), VALUE, BEST))
+
+/// `LATER_MAX` on one float.
+static inline float later_max(float best, float value) { return value > best || value != value ? value : best; }
+
+/// The input rows `[*lo, *hi)` of output row `i`'s window: `kh` rows from `i * sh - ph`, within `h`.
+static inline void window_rows(long i, long sh, long ph, long kh, long h, long *lo, long *hi) {
+    long first = i * sh - ph, end = first + kh;
+    *lo = first < 0 ? 0 : first;
+    *hi = end > h ? h : end;
+}
+
 /* With winners, rows first too: each output row's column maxima over its window's rows and the
    row of each (the first largest, or the first NaN), then over each window's columns the one
    first in row-major order: the largest (or a NaN) with the smallest offset. Padding columns hold
@@ -68,9 +83,8 @@ static inline int whole_vector(long count, long at, long total) { return count >
         for (long p = 0; p < planes; p++) {                                                            \
             const float *xs = x + p * h * w;                                                           \
             for (long i = 0; i < oh; i++) {                                                            \
-                long lo = i * sh - ph, hi = lo + kh;                                                   \
-                lo = lo < 0 ? 0 : lo;                                                                  \
-                hi = hi > h ? h : hi;                                                                  \
+                long lo, hi;                                                                           \
+                window_rows(i, sh, ph, kh, h, &lo, &hi);                                               \
                 float *to = lines + i * lw + pw;                                                       \
                 int *to_arg = line_args + i * lw + pw;                                                 \
                 long c = 0;                                                                            \
@@ -143,16 +157,15 @@ static inline int whole_vector(long count, long at, long total) { return count >
         for (long p = 0; p < planes; p++) {                                                            \
             const float *xs = x + p * h * w;                                                           \
             for (long i = 0; i < oh; i++) {                                                            \
-                long lo = i * sh - ph, hi = lo + kh;                                                   \
-                lo = lo < 0 ? 0 : lo;                                                                  \
-                hi = hi > h ? h : hi;                                                                  \
+                long lo, hi;                                                                           \
+                window_rows(i, sh, ph, kh, h, &lo, &hi);                                               \
                 float *to = lines + i * lw + pw;                                                       \
                 long c = 0;                                                                            \
                 for (; c + 16 <= w; c += 16) {                                                         \
                     v16 best = *(const v16 *)(xs + lo * w + c);                                        \
                     for (long r = lo + 1; r < hi; r++) {                                               \
                         v16 value = *(const v16 *)(xs + r * w + c);                                    \
-                        best = SELECT((value > best) | (value != value), value, best);                 \
+                        best = LATER_MAX(best, value);                                                 \
                     }                                                                                  \
                     *(v16 *)(to + c) = best;                                                           \
                 }                                                                                      \
@@ -160,7 +173,7 @@ static inline int whole_vector(long count, long at, long total) { return count >
                     float best = xs[lo * w + c];                                                       \
                     for (long r = lo + 1; r < hi; r++) {                                               \
                         float value = xs[r * w + c];                                                   \
-                        if (value > best || value != value) best = value;                              \
+                        best = later_max(best, value);                                                 \
                     }                                                                                  \
                     to[c] = best;                                                                      \
                 }                                                                                      \
@@ -175,7 +188,7 @@ static inline int whole_vector(long count, long at, long total) { return count >
                     for (long kj = 0; kj < kw; kj++) {                                                 \
                         v16 value;                                                                     \
                         TAP_VALUES(value, at, kj, sw);                                                 \
-                        best = SELECT((value > best) | (value != value), value, best);                 \
+                        best = LATER_MAX(best, value);                                                 \
                     }                                                                                  \
                     if (whole_vector(ow - 16 * v, (p * oh + i) * ow + 16 * v, planes * oh * ow))     \
                         *(v16 *)(yr + 16 * v) = best;                                                  \
@@ -197,9 +210,6 @@ static inline int whole_vector(long count, long at, long total) { return count >
    ms against 3.1-3.3 on a quiet machine and 3.3-4.8 against 6.0-7.2 on a loaded one, alternating:
    near the ~2 ms streaming that much takes. Prefetching ahead and non-temporal stores gained nothing. */
 
-/// BEST then VALUE, a later input of the scan: VALUE if larger or NaN. Two selects, so that the
-/// larger one compiles to a max instruction (masked by VALUE being ordered: two instructions).
-#define LATER_MAX(BEST, VALUE) SELECT((VALUE) != (VALUE), VALUE, SELECT((VALUE) > (BEST), VALUE, BEST))
 
 /// 16 outputs from the maxima of 32 columns over the window's rows, COLUMNS[0] and [1]; LEFT holds
 /// the column before them in lane 15, and becomes their last.
@@ -229,9 +239,8 @@ static inline int whole_vector(long count, long at, long total) { return count >
         for (long p = 0; p < planes; p++) {                                                            \
             const float *xs = x + p * h * w;                                                           \
             for (long i = 0; i < oh; i++) {                                                            \
-                long lo = i * sh - ph, hi = lo + kh;                                                   \
-                lo = lo < 0 ? 0 : lo;                                                                  \
-                hi = hi > h ? h : hi;                                                                  \
+                long lo, hi;                                                                           \
+                window_rows(i, sh, ph, kh, h, &lo, &hi);                                               \
                 const float *top = xs + lo * w;                                                        \
                 long rows = hi - lo, at = (p * oh + i) * ow, b = 0;                                    \
                 float *yr = y + at;                                                                    \
@@ -262,10 +271,7 @@ static inline int whole_vector(long count, long at, long total) { return count >
                         } else {                                                                       \
                             for (long l = 0; c + l < w; l++) {                                         \
                                 float e = top[c + l];                                                  \
-                                for (long r = 1; r < rows; r++) {                                      \
-                                    float value = top[r * w + c + l];                                  \
-                                    if (value > e || value != value) e = value;                        \
-                                }                                                                      \
+                                for (long r = 1; r < rows; r++) e = later_max(e, top[r * w + c + l]);  \
                                 m[l] = e;                                                              \
                             }                                                                          \
                         }                                                                              \

@@ -16,20 +16,22 @@ extension ConvGeometry {
 
     /// Floats of scratch the lanes kernel needs: each worker's transposed planes, output grid,
     /// weights and offsets.
-    public var groupedLanesWorkspaceCount: Int { lanesWorkers * withUnsafePointer(to: lanesShape) { netc_grouped_lanes_scratch($0) } }
+    public var groupedLanesWorkspaceCount: Int { lanesWorkers * lanesScratch }
 
     /// Whether the lanes kernel's Winograd F(2x2, 3x3) computes this convolution: 3x3 at stride 1.
     public var groupedWinogradApplies: Bool { groupedLanesApplies && kernelH == 3 && kernelW == 3 && strideH == 1 && strideW == 1 }
 
     /// Floats of scratch the lanes Winograd kernel needs: as the lanes kernel's, with the chunks of
     /// transformed inputs and products in place of the weights.
-    public var groupedWinogradWorkspaceCount: Int {
-        lanesWorkers * withUnsafePointer(to: lanesShape) { netc_grouped_winograd_scratch($0) }
-    }
+    public var groupedWinogradWorkspaceCount: Int { lanesWorkers * winogradScratch }
 
     /// Tasks run at once: one per core, or per (group, block of 16 images) when there are fewer.
     /// Never decreases when `n` grows, so a workspace sized for the largest batch serves every smaller one.
     fileprivate var lanesWorkers: Int { max(1, min(kernelThreadCount, groups * ((n + 15) / 16))) }
+
+    /// Floats of one worker's scratch, for the lanes kernel and for its Winograd.
+    fileprivate var lanesScratch: Int { withUnsafePointer(to: lanesShape) { netc_grouped_lanes_scratch($0) } }
+    fileprivate var winogradScratch: Int { withUnsafePointer(to: lanesShape) { netc_grouped_winograd_scratch($0) } }
 
     fileprivate var lanesShape: netc_grouped_conv {
         netc_grouped_conv(images: n, groups: groups, in_channels: groupInChannels, out_channels: groupOutChannels,
@@ -47,7 +49,7 @@ public func groupedLanesConvForward(_ g: ConvGeometry, x: UnsafeBufferPointer<Fl
                                     workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none,
                                     instructionSet: InstructionSet? = nil) {
     precondition(g.groupedLanesApplies, "grouped lanes conv: shape not supported")
-    runLanes(netc_grouped_lanes, g, scratch: g.groupedLanesWorkspaceCount / g.lanesWorkers, x: x, weight: weight, bias: bias,
+    runLanes(netc_grouped_lanes, g, scratch: g.lanesScratch, x: x, weight: weight, bias: bias,
              y: y, workspace: workspace, epilogue: epilogue, instructionSet: instructionSet)
 }
 
@@ -58,7 +60,7 @@ public func groupedWinogradConvForward(_ g: ConvGeometry, x: UnsafeBufferPointer
                                        workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none,
                                        instructionSet: InstructionSet? = nil) {
     precondition(g.groupedWinogradApplies, "grouped winograd conv: shape not supported")
-    runLanes(netc_grouped_winograd, g, scratch: g.groupedWinogradWorkspaceCount / g.lanesWorkers, x: x, weight: weight,
+    runLanes(netc_grouped_winograd, g, scratch: g.winogradScratch, x: x, weight: weight,
              bias: bias, y: y, workspace: workspace, epilogue: epilogue, instructionSet: instructionSet)
 }
 

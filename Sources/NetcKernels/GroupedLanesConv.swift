@@ -33,7 +33,7 @@ extension ConvGeometry {
     fileprivate var lanesScratch: Int { withUnsafePointer(to: lanesShape) { netc_grouped_lanes_scratch($0) } }
     fileprivate var winogradScratch: Int { withUnsafePointer(to: lanesShape) { netc_grouped_winograd_scratch($0) } }
 
-    fileprivate var lanesShape: netc_grouped_conv {
+    var lanesShape: netc_grouped_conv {
         netc_grouped_conv(images: n, groups: groups, in_channels: groupInChannels, out_channels: groupOutChannels,
                           height: height, width: width, out_height: outH, out_width: outW,
                           kernel_h: kernelH, kernel_w: kernelW, stride_h: strideH, stride_w: strideW,
@@ -49,8 +49,8 @@ public func groupedLanesConvForward(_ g: ConvGeometry, x: UnsafeBufferPointer<Fl
                                     workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none,
                                     instructionSet: InstructionSet? = nil) {
     precondition(g.groupedLanesApplies, "grouped lanes conv: shape not supported")
-    runLanes(netc_grouped_lanes, g, scratch: g.lanesScratch, x: x, weight: weight, bias: bias,
-             y: y, workspace: workspace, epilogue: epilogue, instructionSet: instructionSet)
+    runGroupBlocks(netc_grouped_lanes, g, blocks: (g.n + 15) / 16, workers: g.lanesWorkers, scratch: g.lanesScratch,
+                   x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue, instructionSet: instructionSet)
 }
 
 /// `groupedLanesConvForward` by Winograd F(2x2, 3x3) (`g.groupedWinogradApplies`); `workspace` at
@@ -60,23 +60,22 @@ public func groupedWinogradConvForward(_ g: ConvGeometry, x: UnsafeBufferPointer
                                        workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue = .none,
                                        instructionSet: InstructionSet? = nil) {
     precondition(g.groupedWinogradApplies, "grouped winograd conv: shape not supported")
-    runLanes(netc_grouped_winograd, g, scratch: g.winogradScratch, x: x, weight: weight,
-             bias: bias, y: y, workspace: workspace, epilogue: epilogue, instructionSet: instructionSet)
+    runGroupBlocks(netc_grouped_winograd, g, blocks: (g.n + 15) / 16, workers: g.lanesWorkers, scratch: g.winogradScratch,
+                   x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue, instructionSet: instructionSet)
 }
 
-/// Runs a lanes kernel over every (group, block of 16 images) pair, a contiguous share per
-/// worker, each worker with `scratch` floats of its own.
-private func runLanes(_ kernel: (UnsafePointer<netc_grouped_conv>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
-                                 UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int32, Int32, Int, Int,
-                                 UnsafeMutablePointer<Float>?, Int32) -> Void,
-                      _ g: ConvGeometry, scratch: Int, x: UnsafeBufferPointer<Float>, weight: UnsafeBufferPointer<Float>,
-                      bias: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>,
-                      workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue, instructionSet: InstructionSet?) {
-    let workers = g.lanesWorkers
+/// Runs a kernel over every (group, block of images) pair, `blocks` a group, a contiguous share per
+/// each of `workers` workers, each with `scratch` floats of its own.
+func runGroupBlocks(_ kernel: (UnsafePointer<netc_grouped_conv>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
+                               UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int32, Int32, Int, Int,
+                               UnsafeMutablePointer<Float>?, Int32) -> Void,
+                    _ g: ConvGeometry, blocks: Int, workers: Int, scratch: Int, x: UnsafeBufferPointer<Float>,
+                    weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>?, y: UnsafeMutableBufferPointer<Float>,
+                    workspace: UnsafeMutableBufferPointer<Float>, epilogue: ConvEpilogue, instructionSet: InstructionSet?) {
     precondition(x.count >= g.inputCount && y.count >= g.outputCount && weight.count >= g.weightCount
                  && (bias?.count ?? g.outChannels) >= g.outChannels && workspace.count >= workers * scratch,
-                 "grouped lanes conv: buffer too small")
-    let items = g.groups * ((g.n + 15) / 16), itemWork = 16 * g.groupOutChannels * g.outH * g.outW * g.patchSize
+                 "grouped conv: buffer too small")
+    let items = g.groups * blocks, itemWork = (g.n + blocks - 1) / blocks * g.groupOutChannels * g.outH * g.outW * g.patchSize
     let xp = x.baseAddress!, wp = weight.baseAddress!, bp = bias?.baseAddress, yp = y.baseAddress!, base = workspace.baseAddress!
     let level = instructionSet?.rawValue ?? -1
     withUnsafePointer(to: g.lanesShape) { s in

@@ -67,13 +67,14 @@ func groupedWinogradMatchesTheReference(_ index: Int) {
     }
 }
 
-/// ResNeXt's small-map grouped 3x3s take the lanes kernel forward at batch 16 and up, im2col's
-/// gradients and im2col below 16 images; maps of 64 pixels or more keep the grouped direct kernel
-/// in training; inference takes the lanes Winograd where its tiles fit the map, up to 32x32.
+/// Small-map grouped 3x3s of 8 channels a group (too few for the channels kernel's vectors) take
+/// the lanes kernel forward at batch 16 and up, im2col's gradients and im2col below 16 images;
+/// maps of 64 pixels or more keep the grouped direct kernel in training; inference takes the lanes
+/// Winograd where its tiles fit the map, up to 32x32.
 @Test func groupedLanesIsChosenForSmallMapsAndFullBatches() {
     func geometry(n: Int, size: Int) -> ConvGeometry {
         ConvGeometry(n: n, inChannels: 256, height: size, width: size, outChannels: 256, kernelH: 3, kernelW: 3,
-                     padH: 1, padW: 1, groups: 16)
+                     padH: 1, padW: 1, groups: 32)
     }
     #expect(ConvAlgorithm.choose(geometry(n: 128, size: 6), training: true) == (.groupedLanes, .im2col))
     #expect(ConvAlgorithm.choose(geometry(n: 128, size: 3), for: .inference) == .groupedLanes, "Winograd's tiles overhang 3x3")

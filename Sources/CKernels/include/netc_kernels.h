@@ -125,6 +125,20 @@ void netc_grouped_lanes(const struct netc_grouped_conv *shape, const float *x, c
                         float *y, int accumulate, int relu, long first_item, long end_item, float *scratch,
                         int instruction_set);
 
+/// Floats of scratch one worker of `netc_grouped_channels` needs for this shape (data_gradient 0).
+long netc_grouped_channels_scratch(const struct netc_grouped_conv *shape);
+
+/// `netc_grouped_conv`'s forward with a group's output channels (up to 16) in the vector lanes:
+/// the same arguments, except that an item is a group and a block of images, `item = group *
+/// blocks + block` with `netc_grouped_channels_blocks(shape)` blocks a group, and `scratch` holds
+/// `netc_grouped_channels_scratch(shape)` floats.
+void netc_grouped_channels(const struct netc_grouped_conv *shape, const float *x, const float *w, const float *bias,
+                           float *y, int accumulate, int relu, long first_item, long end_item, float *scratch,
+                           int instruction_set);
+
+/// Blocks of images a group of `netc_grouped_channels` splits the batch into.
+long netc_grouped_channels_blocks(const struct netc_grouped_conv *shape);
+
 /// Floats of scratch one worker of `netc_grouped_winograd` needs for this shape.
 long netc_grouped_winograd_scratch(const struct netc_grouped_conv *shape);
 

@@ -185,7 +185,7 @@ static void copy_row_baseline(const float *src, long count, float *dst) { memcpy
 
 /// The grid's sums (pixel-major, 16 channels a pixel) back to CNHW at `out` (channel r's first
 /// pixel at `out + r * channel_stride`; a block's pixels are consecutive there), 16 pixels at a
-/// time: (residual +) sum, + bias, then ReLU as max(x, 0) that keeps a NaN.
+/// time, through `finish_store`.
 INLINE void store_channels(const struct netc_grouped_conv *s, long pixels, const float *grid, const float *bias,
                            float *out, long channel_stride, int accumulate, int relu) {
     for (long p = 0; p < pixels; p += 16) {
@@ -193,19 +193,8 @@ INLINE void store_channels(const struct netc_grouped_conv *s, long pixels, const
         v16 v[16];
         for (int q = 0; q < 16; q++) v[q] = *(const v16 *)(grid + 16 * (p + q));
         transpose16(v);
-        for (long r = 0; r < s->out_channels; r++) {
-            float *dst = out + r * channel_stride + p;
-            v16 sum = v[r];
-            if (accumulate) {
-                v16 residual;
-                load_partial(&residual, dst, count);
-                sum = residual + sum;
-            }
-            if (bias) sum += bias[r];
-            if (relu) sum = (v16)((m16)sum & ~(m16)(sum <= 0));
-            if (count == 16) *(v16 *)dst = sum;
-            else for (long i = 0; i < count; i++) dst[i] = sum[i];
-        }
+        for (long r = 0; r < s->out_channels; r++)
+            finish_store(v[r], bias ? bias[r] : 0, accumulate, relu, out + r * channel_stride + p, count);
     }
 }
 

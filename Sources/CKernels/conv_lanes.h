@@ -142,9 +142,23 @@ INLINE void fill_planes(const struct netc_grouped_conv *s, const lanes_layout *l
     }
 }
 
+/// `count` results (of the 16 in `sum`) to `dst`: (the residual there +) sum, + bias, then ReLU as
+/// max(x, 0) that keeps a NaN.
+INLINE void finish_store(v16 sum, float bias, int accumulate, int relu, float *dst, long count) {
+    if (accumulate) {
+        v16 residual;
+        load_partial(&residual, dst, count);
+        sum = residual + sum;
+    }
+    sum += bias;
+    if (relu) sum = (v16)((m16)sum & ~(m16)(sum <= 0));
+    if (count == 16) *(v16 *)dst = sum;
+    else for (long i = 0; i < count; i++) dst[i] = sum[i];
+}
+
 /// The grid's sums back to CNHW at `out` (channel r's first image at `out + r * images * pixels`),
-/// 16 pixels of 16 images at a time: (residual +) sum, + bias, then ReLU as max(x, 0) that keeps a
-/// NaN. The grid has 16 pixels of slack past its end for the last rows' loads.
+/// 16 pixels of 16 images at a time, through `finish_store`. The grid has 16 pixels of slack past
+/// its end for the last rows' loads.
 INLINE void store_grid(const struct netc_grouped_conv *s, const lanes_layout *l, const float *grid, const float *bias,
                        long lanes, float *out, int accumulate, int relu) {
     for (long r = 0; r < s->out_channels; r++) {
@@ -155,19 +169,8 @@ INLINE void store_grid(const struct netc_grouped_conv *s, const lanes_layout *l,
             v16 v[16];
             for (int q = 0; q < 16; q++) v[q] = *(const v16 *)(grid + 16 * (r * l->pixels + p + q));
             transpose16(v);
-            for (long lane = 0; lane < lanes; lane++) {
-                float *dst = channel + lane * l->pixels + p;
-                v16 sum = v[lane];
-                if (accumulate) {
-                    v16 residual;
-                    load_partial(&residual, dst, count);
-                    sum = residual + sum;
-                }
-                sum += b;
-                if (relu) sum = (v16)((m16)sum & ~(m16)(sum <= 0));
-                if (count == 16) *(v16 *)dst = sum;
-                else for (long i = 0; i < count; i++) dst[i] = sum[i];
-            }
+            for (long lane = 0; lane < lanes; lane++)
+                finish_store(v[lane], b, accumulate, relu, channel + lane * l->pixels + p, count);
         }
     }
 }

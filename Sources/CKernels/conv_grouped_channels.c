@@ -28,10 +28,10 @@ typedef struct {
 
 /// The next item's input, fetched into L2 a share at a time while this item computes: copying it
 /// at its turn would wait on memory with nothing else to do (a stride-2 layer's input is four
-/// times its output). `runs` runs of `run` floats, `stride` apart.
+/// times its output). Runs of `run` floats, `stride` apart, `lines` cache lines in all.
 typedef struct {
     const float *base;
-    long runs, run, stride;
+    long run, stride;
     long line, lines;  // the next cache line to fetch, of all
 } prefetcher;
 
@@ -47,8 +47,8 @@ static channels_layout channels_layout_of(const struct netc_grouped_conv *s) {
     l.padded_w = s->width + 2 * s->pad_w;
     l.plane = (s->height + 2 * s->pad_h) * l.padded_w;
     l.image = s->in_channels * l.plane;
-    // Blocks of images whose planes fit in 128 KiB of L2: one image of 16 channels at 24x24,
-    // more on smaller maps, whose few rows would leave a tile's rows half empty.
+    // Blocks of images whose planes fit in 128 KiB of L2: three images of 16 channels at 24x24,
+    // up to sixteen on smaller maps, whose few rows would leave a tile's rows half empty.
     long fit = 32768 / l.image;
     l.images = fit < 1 ? 1 : fit > 16 ? 16 : fit;
     if (l.images > s->images) l.images = s->images;
@@ -258,7 +258,7 @@ void netc_grouped_channels(const struct netc_grouped_conv *s, const float *x, co
         if (item + 1 < end_item) {
             long next_group = (item + 1) / blocks, next_first = (item + 1) % blocks * l.images;
             long next_images = s->images - next_first < l.images ? s->images - next_first : l.images;
-            next = (prefetcher){.base = input(s, x, next_group, next_first), .runs = cin, .run = next_images * in_plane,
+            next = (prefetcher){.base = input(s, x, next_group, next_first), .run = next_images * in_plane,
                                 .stride = s->images * in_plane};
             next.lines = (cin * next.run + 15) / 16;
         }

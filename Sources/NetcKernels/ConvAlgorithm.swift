@@ -55,7 +55,9 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
     /// kernel's reach; for a grouped convolution of up to 32 channels per group, direct sums on maps
     /// of 64 pixels or more (in its gradients, at stride 1), on smaller ones sixteen images a vector
     /// (forwards of 16 images or more) or im2col, and in inference at 16 images or more Winograd on
-    /// that layout for stride-1 3x3s where it multiplies at most half as much; for a
+    /// that layout for stride-1 3x3s where it multiplies at most half as much; with 9-16 output
+    /// channels a group, forwards of 16 images or more at stride 2 or on maps under 64 pixels
+    /// that Winograd leaves take a group's channels a vector; for a
     /// 3x3 stride-1 convolution the Winograd tile that multiplies least, if it multiplies at most
     /// half as much as direct convolution (`winogradCost`; on a tie the smaller tile, whose error
     /// is smaller), except in training's forward; im2col otherwise. Measured per shape

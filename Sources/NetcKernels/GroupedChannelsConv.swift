@@ -21,13 +21,13 @@ extension ConvGeometry {
     public var groupedChannelsWorkspaceCount: Int { channelsWorkers * channelsScratch }
 
     /// Blocks of images a group's batch is split into.
-    fileprivate var channelsBlocks: Int { withUnsafePointer(to: lanesShape) { netc_grouped_channels_blocks($0) } }
+    fileprivate var channelsBlocks: Int { withUnsafePointer(to: groupedShape) { netc_grouped_channels_blocks($0) } }
 
     /// Tasks run at once: one per core, or per (group, block) when there are fewer. Never decreases
     /// when `n` grows, so a workspace sized for the largest batch serves every smaller one.
     fileprivate var channelsWorkers: Int { max(1, min(kernelThreadCount, groups * channelsBlocks)) }
 
-    fileprivate var channelsScratch: Int { withUnsafePointer(to: lanesShape) { netc_grouped_channels_scratch($0) } }
+    fileprivate var channelsScratch: Int { withUnsafePointer(to: groupedShape) { netc_grouped_channels_scratch($0) } }
 }
 
 /// `y = conv(x, weight) + bias` with `convForward`'s epilogue (onto `y`'s residual when

@@ -30,10 +30,11 @@ extension ConvGeometry {
     fileprivate var lanesWorkers: Int { max(1, min(kernelThreadCount, groups * ((n + 15) / 16))) }
 
     /// Floats of one worker's scratch, for the lanes kernel and for its Winograd.
-    fileprivate var lanesScratch: Int { withUnsafePointer(to: lanesShape) { netc_grouped_lanes_scratch($0) } }
-    fileprivate var winogradScratch: Int { withUnsafePointer(to: lanesShape) { netc_grouped_winograd_scratch($0) } }
+    fileprivate var lanesScratch: Int { withUnsafePointer(to: groupedShape) { netc_grouped_lanes_scratch($0) } }
+    fileprivate var winogradScratch: Int { withUnsafePointer(to: groupedShape) { netc_grouped_winograd_scratch($0) } }
 
-    var lanesShape: netc_grouped_conv {
+    /// The forward convolution as the grouped C kernels take it.
+    var groupedShape: netc_grouped_conv {
         netc_grouped_conv(images: n, groups: groups, in_channels: groupInChannels, out_channels: groupOutChannels,
                           height: height, width: width, out_height: outH, out_width: outW,
                           kernel_h: kernelH, kernel_w: kernelW, stride_h: strideH, stride_w: strideW,
@@ -64,7 +65,7 @@ public func groupedWinogradConvForward(_ g: ConvGeometry, x: UnsafeBufferPointer
                    x: x, weight: weight, bias: bias, y: y, workspace: workspace, epilogue: epilogue, instructionSet: instructionSet)
 }
 
-/// Runs a kernel over every (group, block of images) pair, `blocks` a group, a contiguous share per
+/// Runs a kernel over every (group, block of images) pair, `blocks` a group, a contiguous share for
 /// each of `workers` workers, each with `scratch` floats of its own.
 func runGroupBlocks(_ kernel: (UnsafePointer<netc_grouped_conv>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
                                UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int32, Int32, Int, Int,
@@ -78,7 +79,7 @@ func runGroupBlocks(_ kernel: (UnsafePointer<netc_grouped_conv>?, UnsafePointer<
     let items = g.groups * blocks, itemWork = (g.n + blocks - 1) / blocks * g.groupOutChannels * g.outH * g.outW * g.patchSize
     let xp = x.baseAddress!, wp = weight.baseAddress!, bp = bias?.baseAddress, yp = y.baseAddress!, base = workspace.baseAddress!
     let level = instructionSet?.rawValue ?? -1
-    withUnsafePointer(to: g.lanesShape) { s in
+    withUnsafePointer(to: g.groupedShape) { s in
         parallelFor(workers, workPerItem: items / workers * itemWork) { range in
             for w in range {
                 kernel(s, xp, wp, bp, yp, epilogue.accumulate ? 1 : 0, epilogue.relu ? 1 : 0,

@@ -27,17 +27,8 @@ let groupedChannelsCases: [ConvGeometry] = [
 func groupedChannelsMatchesTheReference(_ index: Int) {
     let g = groupedChannelsCases[index]
     #expect(g.groupedChannelsApplies)
-    var rng = TestRNG(seed: UInt64(900 + index))
-    let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng)
-    let b = randomArray(g.outChannels, &rng), residual = randomArray(g.outputCount, &rng)
-    var workspace = [Float](repeating: .nan, count: g.groupedChannelsWorkspaceCount)
-    for set in InstructionSet.available {
-        expectForwardMatchesReference(g, x: x, weight: w, bias: b, residual: residual, "\(set)") { xp, wp, bp, y, epilogue in
-            workspace.withUnsafeMutableBufferPointer {
-                groupedChannelsConvForward(g, x: xp, weight: wp, bias: bp, y: y, workspace: $0, epilogue: epilogue, instructionSet: set)
-            }
-        }
-    }
+    expectGroupedForwardMatchesReference(g, seed: UInt64(900 + index), workspaceCount: g.groupedChannelsWorkspaceCount,
+                                         groupedChannelsConvForward)
 }
 
 /// The channels kernel sums each output's products in the images-in-lanes kernel's order, so the

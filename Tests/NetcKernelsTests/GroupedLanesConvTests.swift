@@ -22,17 +22,8 @@ let groupedLanesCases: [ConvGeometry] = [
 func groupedLanesMatchesTheReference(_ index: Int) {
     let g = groupedLanesCases[index]
     #expect(g.groupedLanesApplies)
-    var rng = TestRNG(seed: UInt64(700 + index))
-    let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng)
-    let b = randomArray(g.outChannels, &rng), residual = randomArray(g.outputCount, &rng)
-    var workspace = [Float](repeating: .nan, count: g.groupedLanesWorkspaceCount)
-    for set in InstructionSet.available {
-        expectForwardMatchesReference(g, x: x, weight: w, bias: b, residual: residual, "\(set)") { xp, wp, bp, y, epilogue in
-            workspace.withUnsafeMutableBufferPointer {
-                groupedLanesConvForward(g, x: xp, weight: wp, bias: bp, y: y, workspace: $0, epilogue: epilogue, instructionSet: set)
-            }
-        }
-    }
+    expectGroupedForwardMatchesReference(g, seed: UInt64(700 + index), workspaceCount: g.groupedLanesWorkspaceCount,
+                                         groupedLanesConvForward)
 }
 
 /// The lanes kernel's Winograd F(2x2, 3x3), within Winograd F(2x2)'s bound (`winogradTolerance`):
@@ -52,19 +43,8 @@ let groupedWinogradCases: [ConvGeometry] = [
 func groupedWinogradMatchesTheReference(_ index: Int) {
     let g = groupedWinogradCases[index]
     #expect(g.groupedWinogradApplies)
-    var rng = TestRNG(seed: UInt64(800 + index))
-    let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng)
-    let b = randomArray(g.outChannels, &rng), residual = randomArray(g.outputCount, &rng)
-    var workspace = [Float](repeating: .nan, count: g.groupedWinogradWorkspaceCount)
-    for set in InstructionSet.available {
-        expectForwardMatchesReference(g, x: x, weight: w, bias: b, residual: residual, tol: winogradTolerance(.f2x2),
-                                      "\(set)") { xp, wp, bp, y, epilogue in
-            workspace.withUnsafeMutableBufferPointer {
-                groupedWinogradConvForward(g, x: xp, weight: wp, bias: bp, y: y, workspace: $0, epilogue: epilogue,
-                                           instructionSet: set)
-            }
-        }
-    }
+    expectGroupedForwardMatchesReference(g, seed: UInt64(800 + index), workspaceCount: g.groupedWinogradWorkspaceCount,
+                                         tol: winogradTolerance(.f2x2), groupedWinogradConvForward)
 }
 
 /// Small-map grouped 3x3s of 8 channels a group (too few for the channels kernel's vectors) take

@@ -98,3 +98,22 @@ func expectForwardMatchesReference(_ g: ConvGeometry, x: [Float], weight: [Float
     expectClose(onResidual, zip(residual, biased).map { max(Double($0) + $1, 0) }, tol: tol,
                 "\(what) forward onto a residual, bias, ReLU")
 }
+
+/// A forward kernel with the grouped kernels' signature (`groupedLanesConvForward`).
+typealias GroupedForward = (ConvGeometry, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Float>?,
+                            UnsafeMutableBufferPointer<Float>, UnsafeMutableBufferPointer<Float>, ConvEpilogue, InstructionSet?) -> Void
+
+/// `expectForwardMatchesReference` for a grouped forward kernel on every instruction set this
+/// processor runs, on random data drawn from `seed`, with `workspaceCount` floats of NaN scratch.
+func expectGroupedForwardMatchesReference(_ g: ConvGeometry, seed: UInt64, workspaceCount: Int, tol: Double = 1e-5,
+                                          _ kernel: GroupedForward) {
+    var rng = TestRNG(seed: seed)
+    let x = randomArray(g.inputCount, &rng), w = randomArray(g.weightCount, &rng)
+    let b = randomArray(g.outChannels, &rng), residual = randomArray(g.outputCount, &rng)
+    var workspace = [Float](repeating: .nan, count: workspaceCount)
+    for set in InstructionSet.available {
+        expectForwardMatchesReference(g, x: x, weight: w, bias: b, residual: residual, tol: tol, "\(set)") { xp, wp, bp, y, epilogue in
+            workspace.withUnsafeMutableBufferPointer { kernel(g, xp, wp, bp, y, $0, epilogue, set) }
+        }
+    }
+}

@@ -194,7 +194,7 @@ INLINE void store_channels(const struct netc_grouped_conv *s, long pixels, const
         for (int q = 0; q < 16; q++) v[q] = *(const v16 *)(grid + 16 * (p + q));
         transpose16(v);
         for (long r = 0; r < s->out_channels; r++)
-            finish_store(v[r], bias ? bias[r] : 0, accumulate, relu, out + r * channel_stride + p, count);
+            finish_store(&v[r], bias ? bias[r] : 0, accumulate, relu, out + r * channel_stride + p, count);
     }
 }
 
@@ -235,7 +235,7 @@ void netc_grouped_channels(const struct netc_grouped_conv *s, const float *x, co
                            float *y, int accumulate, int relu, long first_item, long end_item, float *scratch,
                            int instruction_set) {
     channels_layout l = channels_layout_of(s);
-    long cin = s->in_channels, cout = s->out_channels, blocks = (s->images + l.images - 1) / l.images;
+    long cin = s->in_channels, cout = s->out_channels;
     long in_plane = s->height * s->width, out_plane = s->out_height * s->out_width;
     float *planes = scratch, *grid = planes + l.images * l.image, *packed = grid + 16 * (l.pixels + 16);
     long *offsets = (long *)(packed + 16 * l.depth);
@@ -246,8 +246,8 @@ void netc_grouped_channels(const struct netc_grouped_conv *s, const float *x, co
     int level = instruction_set < 0 ? netc_instruction_set() : instruction_set;
     long packed_group = -1;
     for (long item = first_item; item < end_item; item++) {
-        long group = item / blocks, first = item % blocks * l.images;
-        long images = s->images - first < l.images ? s->images - first : l.images;
+        group_block b = group_block_of(s, item, l.images);
+        long group = b.group, first = b.first, images = b.images;
         if (group != packed_group) {  // the group's weights as vectors of its output channels: w[kk][r]
             memset(packed, 0, sizeof(float) * 16 * l.depth);
             for (long r = 0; r < cout; r++)
@@ -256,9 +256,8 @@ void netc_grouped_channels(const struct netc_grouped_conv *s, const float *x, co
         }
         prefetcher next = {0};
         if (item + 1 < end_item) {
-            long next_group = (item + 1) / blocks, next_first = (item + 1) % blocks * l.images;
-            long next_images = s->images - next_first < l.images ? s->images - next_first : l.images;
-            next = (prefetcher){.base = input(s, x, next_group, next_first), .run = next_images * in_plane,
+            group_block n = group_block_of(s, item + 1, l.images);
+            next = (prefetcher){.base = input(s, x, n.group, n.first), .run = n.images * in_plane,
                                 .stride = s->images * in_plane};
             next.lines = (cin * next.run + 15) / 16;
         }

@@ -58,7 +58,7 @@ void netc_grouped_lanes(const struct netc_grouped_conv *s, const float *x, const
                         float *y, int accumulate, int relu, long first_item, long end_item, float *scratch,
                         int instruction_set) {
     lanes_layout l = lanes_layout_of(s);
-    long cin = s->in_channels, cout = s->out_channels, blocks = (s->images + 15) / 16;
+    long cin = s->in_channels, cout = s->out_channels;
     float *planes = scratch, *grid = planes + 16 * cin * l.plane, *packed = grid + 16 * (cout * l.pixels + 16);
     long *offsets = (long *)(packed + packed_count(&l, s)), *at = offsets + l.depth;
     for (long ci = 0, kk = 0; ci < cin; ci++)
@@ -71,8 +71,8 @@ void netc_grouped_lanes(const struct netc_grouped_conv *s, const float *x, const
     int level = instruction_set < 0 ? netc_instruction_set() : instruction_set;
     long packed_group = -1;
     for (long item = first_item; item < end_item; item++) {
-        long group = item / blocks, first = item % blocks * 16;
-        long lanes = s->images - first < 16 ? s->images - first : 16;
+        group_block b = group_block_of(s, item, 16);
+        long group = b.group, first = b.first, lanes = b.images;
         if (group != packed_group) {  // the group's weights k-major: w[kk][r]
             for (long r = 0; r < cout; r++)
                 for (long kk = 0; kk < l.depth; kk++) packed[kk * cout + r] = w[(group * cout + r) * l.depth + kk];

@@ -146,7 +146,7 @@ void netc_grouped_winograd(const struct netc_grouped_conv *s, const float *x, co
                            float *y, int accumulate, int relu, long first_item, long end_item, float *scratch,
                            int instruction_set) {
     winograd_layout l = winograd_layout_of(s);
-    long cin = s->in_channels, cout = s->out_channels, blocks = (s->images + 15) / 16;
+    long cin = s->in_channels, cout = s->out_channels;
     float *planes = scratch, *grid = planes + 16 * cin * l.planes.plane;
     float *u = grid + 16 * (cout * l.planes.pixels + 16), *v = u + 16 * cin * cout;
     float *m = v + 16 * 16 * TILES_AT_ONCE * cin;
@@ -156,8 +156,8 @@ void netc_grouped_winograd(const struct netc_grouped_conv *s, const float *x, co
     int level = instruction_set < 0 ? netc_instruction_set() : instruction_set;
     long transformed_group = -1;
     for (long item = first_item; item < end_item; item++) {
-        long group = item / blocks, first = item % blocks * 16;
-        long lanes = s->images - first < 16 ? s->images - first : 16;
+        group_block b = group_block_of(s, item, 16);
+        long group = b.group, first = b.first, lanes = b.images;
         if (group != transformed_group) {
             transform_filters(s, w, group, u);
             transformed_group = group;

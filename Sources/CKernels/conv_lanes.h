@@ -102,6 +102,18 @@ INLINE void transpose16(v16 r[16]) {
         if (!(i & 1)) SWAP_BLOCKS(r, i, 1);
 }
 
+/// One task of a grouped kernel: a group and a block of up to `per_block` of its images.
+typedef struct {
+    long group, first, images;  // the group, its block's first image, and the block's images
+} group_block;
+
+/// Task `item` of the grouped kernels' numbering, `item = group * blocks + block`, with blocks of
+/// `per_block` images (the last one shorter when the batch does not divide).
+INLINE group_block group_block_of(const struct netc_grouped_conv *s, long item, long per_block) {
+    long blocks = (s->images + per_block - 1) / per_block, first = item % blocks * per_block;
+    return (group_block){item / blocks, first, s->images - first < per_block ? s->images - first : per_block};
+}
+
 /// Sixteen floats from `src` into `v`, or the first `count` and zeros (an out-parameter: a
 /// returned vector of 16 would take the baseline ABI).
 INLINE void load_partial(v16 *v, const float *src, long count) {
@@ -142,9 +154,11 @@ INLINE void fill_planes(const struct netc_grouped_conv *s, const lanes_layout *l
     }
 }
 
-/// `count` results (of the 16 in `sum`) to `dst`: (the residual there +) sum, + bias, then ReLU as
-/// max(x, 0) that keeps a NaN.
-INLINE void finish_store(v16 sum, float bias, int accumulate, int relu, float *dst, long count) {
+/// `count` results (of the 16 at `result`) to `dst`: (the residual there +) result, + bias, then
+/// ReLU as max(x, 0) that keeps a NaN. (By address, as `load_partial`: a vector of 16 passed by
+/// value would take the baseline ABI.)
+INLINE void finish_store(const v16 *result, float bias, int accumulate, int relu, float *dst, long count) {
+    v16 sum = *result;
     if (accumulate) {
         v16 residual;
         load_partial(&residual, dst, count);
@@ -170,7 +184,7 @@ INLINE void store_grid(const struct netc_grouped_conv *s, const lanes_layout *l,
             for (int q = 0; q < 16; q++) v[q] = *(const v16 *)(grid + 16 * (r * l->pixels + p + q));
             transpose16(v);
             for (long lane = 0; lane < lanes; lane++)
-                finish_store(v[lane], b, accumulate, relu, channel + lane * l->pixels + p, count);
+                finish_store(&v[lane], b, accumulate, relu, channel + lane * l->pixels + p, count);
         }
     }
 }

@@ -32,14 +32,15 @@ public func pointwiseShallowGemmFits(m: Int, n: Int, k: Int) -> Bool {
 /// (`A` `[m, k]` with row stride `lda`, or with `transA` its transpose read from a `[k, m]`
 /// matrix; row-major B `[k, n]` and C `[m, n]` with row strides `ldb` and `ldc`); split across the
 /// cores by columns unless `parallel` is false (the caller is itself one of several workers).
-/// Each element sums over k in order, whatever the split.
+/// Each element sums over k in order, whatever the split. `instructionSet`: the copy to run.
 public func gemmShallow(transA: Bool = false, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                        accumulate: Bool, bias: UnsafePointer<Float>? = nil, relu: Bool = false, parallel: Bool = true) {
+                        accumulate: Bool, bias: UnsafePointer<Float>? = nil, relu: Bool = false, parallel: Bool = true,
+                        instructionSet: InstructionSet = .widest) {
     guard m > 0, n > 0 else { return }
     let block = 48   // the AVX-512 tile's width: splits fall between tiles
     parallelFor((n + block - 1) / block, workPerItem: block * m * k, parallel: parallel) { blocks in
-        netc_gemm_shallow(m, k, a, transA ? 1 : lda, transA ? lda : 1, b, ldb, c, ldc, accumulate ? 1 : 0,
+        netc_gemm_shallow(instructionSet.rawValue, m, k, a, transA ? 1 : lda, transA ? lda : 1, b, ldb, c, ldc, accumulate ? 1 : 0,
                           bias, relu ? 1 : 0, blocks.lowerBound * block, min(n, blocks.upperBound * block))
     }
 }

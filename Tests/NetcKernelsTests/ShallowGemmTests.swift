@@ -1,13 +1,15 @@
 import Testing
 import NetcKernels
 
-/// The shallow GEMM against a float64 product: row counts that fill no whole tile (1, 7, 13, 9) and
-/// whole tiles (8, 64), sums short and deep (1 to 577), column counts that end in each kind of block (48-wide, 16-wide, single
+/// The shallow GEMM against a float64 product, on every instruction set: row counts that fill no
+/// whole tile (1, 7, 13, 9: AVX2's rows of 6 and 4, then single rows) and whole tiles (8, 64), sums
+/// short and deep (1 to 577), column counts that end in each kind of block (48-wide, 16-wide, single
 /// columns), A read as is and transposed, strides wider than the matrices, accumulation onto C,
 /// the bias and ReLU epilogue; and the same bits whether the columns are split across the cores
 /// or not.
-@Test(arguments: [(1, 5), (7, 1), (13, 49), (8, 9), (64, 64), (9, 577)])
-func shallowGemmMatchesAProduct(_ m: Int, _ k: Int) {
+@Test(arguments: InstructionSet.available, [(1, 5), (7, 1), (13, 49), (8, 9), (64, 64), (9, 577)])
+func shallowGemmMatchesAProduct(_ set: InstructionSet, _ shape: (Int, Int)) {
+    let (m, k) = shape
     var rng = TestRNG(seed: UInt64(m * 1000 + k))
     for transA in [false, true] {
         let lda = (transA ? m : k) + 3
@@ -28,7 +30,8 @@ func shallowGemmMatchesAProduct(_ m: Int, _ k: Int) {
                     a.ro { ap in b.ro { bp in bias.ro { biasp in c.withUnsafeMutableBufferPointer {
                         gemmShallow(transA: transA, m: m, n: n, k: k, a: ap.baseAddress!, lda: lda, b: bp.baseAddress!,
                                     ldb: ldb, c: $0.baseAddress!, ldc: ldc, accumulate: accumulate,
-                                    bias: finish ? biasp.baseAddress! : nil, relu: finish, parallel: parallel)
+                                    bias: finish ? biasp.baseAddress! : nil, relu: finish, parallel: parallel,
+                                    instructionSet: set)
                     } } } }
                     return c
                 }

@@ -27,9 +27,9 @@ void netc_gemm_packed(long m, long n, long k, const float *packed, const float *
 /// `a[r * a_row_stride + kk * a_k_stride]` (so Aᵀ is A with the strides swapped). Made for shallow
 /// products (k up to a few dozen) over many columns, where a general GEMM's packing costs as much
 /// as the multiplies.
-void netc_gemm_shallow(long m, long k, const float *a, long a_row_stride, long a_k_stride, const float *b, long ldb,
-                       float *c, long ldc, int accumulate, const float *bias, int relu, long first_column,
-                       long end_column);
+void netc_gemm_shallow(int instruction_set, long m, long k, const float *a, long a_row_stride, long a_k_stride,
+                       const float *b, long ldb, float *c, long ldc, int accumulate, const float *bias, int relu,
+                       long first_column, long end_column);
 
 /// `C[i, j] (+)= Σ_kk A[i, kk] B[j, kk]` for rows `[first_row, end_row)` of C `[m, n]` (row stride
 /// `ldc`), with A `[m, k]` and B `[n, k]` (row strides `lda`, `ldb`), added to C when `accumulate`.

@@ -23,7 +23,7 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
                 c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[j][r] : acc[j][r];             \
     }
 
-#define PANEL_FAMILY(SUFFIX, TARGET)                                                              \
+#define PANEL_FAMILY(SUFFIX, TARGET, NB_MAX)                                                      \
     PANEL_KERNEL(SUFFIX, TARGET, 1) PANEL_KERNEL(SUFFIX, TARGET, 2) PANEL_KERNEL(SUFFIX, TARGET, 3)  \
     PANEL_KERNEL(SUFFIX, TARGET, 4) PANEL_KERNEL(SUFFIX, TARGET, 5) PANEL_KERNEL(SUFFIX, TARGET, 6)  \
     PANEL_KERNEL(SUFFIX, TARGET, 7) PANEL_KERNEL(SUFFIX, TARGET, 8) PANEL_KERNEL(SUFFIX, TARGET, 9)  \
@@ -33,7 +33,8 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
         0, panel_##SUFFIX##_1, panel_##SUFFIX##_2, panel_##SUFFIX##_3, panel_##SUFFIX##_4,         \
         panel_##SUFFIX##_5, panel_##SUFFIX##_6, panel_##SUFFIX##_7, panel_##SUFFIX##_8,            \
         panel_##SUFFIX##_9, panel_##SUFFIX##_10, panel_##SUFFIX##_11, panel_##SUFFIX##_12};        \
-    /* Blocks of 12 columns, then the rest in one block: each panel streams ceil(n / 12) times. */ \
+    /* Blocks of NB_MAX columns, then the rest in one block: each panel streams ceil(n / NB_MAX) \
+       times. */                                                                                  \
     TARGET static void gemm_##SUFFIX(long m, long n, long k, const float *packed, const float *b,  \
                                      long ldb, float *c, long ldc, int accumulate, long p0, long p1) { \
         for (long p = p0; p < p1; p++) {                                                          \
@@ -41,20 +42,24 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
             long left = m - p * NETC_PANEL_ROWS;                                                  \
             long rows = left < NETC_PANEL_ROWS ? left : NETC_PANEL_ROWS;                          \
             float *cp = c + p * NETC_PANEL_ROWS * ldc;                                            \
-            for (long j = 0; j < n; j += 12) {                                                    \
-                long nb = n - j < 12 ? n - j : 12;                                                \
+            for (long j = 0; j < n; j += NB_MAX) {                                                \
+                long nb = n - j < NB_MAX ? n - j : NB_MAX;                                        \
                 panels_##SUFFIX[nb](k, panel, b + j, ldb, cp + j, ldc, rows, accumulate);         \
             }                                                                                     \
         }                                                                                         \
     }
 
-PANEL_FAMILY(avx512, __attribute__((target("avx512f"))))
-PANEL_FAMILY(avx2, __attribute__((target("avx2,fma"))))
-PANEL_FAMILY(baseline, )
+// As many columns as leave the accumulators in registers: a vector of 16 floats is one register
+// of AVX-512's 32, two of AVX2's 16 and four of SSE's 16, and A's vector takes one more of them
+// (AVX2's at 12 spilled them: one core, 512 x 4,608 x 9 ran at 56 GFLOP/s, 256 x 2,304 x 36 at 37;
+// at 6, 78 and 78).
+PANEL_FAMILY(avx512, __attribute__((target("avx512f"))), 12)
+PANEL_FAMILY(avx2, __attribute__((target("avx2,fma"))), 6)
+PANEL_FAMILY(baseline, , 3)
 
-void netc_gemm_packed(long m, long n, long k, const float *packed, const float *b, long ldb, float *c, long ldc,
-                      int accumulate, long first_panel, long end_panel) {
-    NETC_DISPATCH(gemm, m, n, k, packed, b, ldb, c, ldc, accumulate, first_panel, end_panel);
+void netc_gemm_packed(int instruction_set, long m, long n, long k, const float *packed, const float *b, long ldb,
+                      float *c, long ldc, int accumulate, long first_panel, long end_panel) {
+    NETC_DISPATCH_AT(instruction_set, gemm, m, n, k, packed, b, ldb, c, ldc, accumulate, first_panel, end_panel);
 }
 
 void netc_pack_panels(long m, long k, const float *a, long lda, float *packed) {

@@ -5,8 +5,8 @@ import CKernels
 // on every call and its micro-kernel runs mostly empty on 9 columns (ResNet-18's last stage at
 // batch 1: 512 x 4608 x 9 at 37 GFLOP/s on one core here); with A packed once into panels of 16
 // rows (`PackedPanels`, the weights, packed when they change) the C kernel (`netc_gemm_packed`,
-// AVX-512 or AVX2 chosen at run time) keeps 16 x 12 results in registers and runs the same
-// product at 97-110 GFLOP/s.
+// AVX-512 or AVX2 chosen at run time) keeps 16 x 12 results in registers (AVX2: 16 x 6) and runs
+// the same product at 97-110 GFLOP/s (AVX2, on another machine: 78).
 
 /// Whether `gemmPacked` beats OpenBLAS on a product with this many columns and this depth (k):
 /// up to 144 columns (a 12x12 map of one image), while B (`k x columns`) stays in a core's cache
@@ -29,10 +29,12 @@ public enum PackedPanels {
 /// `C (+)= A x B`, A packed (`PackedPanels`), row-major B `[k, n]` and C `[m, n]` with row strides
 /// `ldb` and `ldc`; split across the cores by panels of A unless `parallel` is false (the caller
 /// is itself one of several workers). Each element sums over k in order, whatever the split.
+/// `instructionSet`: the copy to run.
 public func gemmPacked(m: Int, n: Int, k: Int, packed: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
-                       c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = true) {
+                       c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = true,
+                       instructionSet: InstructionSet = .widest) {
     guard m > 0, n > 0 else { return }
     parallelFor((m + 15) / 16, workPerItem: 16 * n * k, parallel: parallel) { panels in
-        netc_gemm_packed(m, n, k, packed, b, ldb, c, ldc, accumulate ? 1 : 0, panels.lowerBound, panels.upperBound)
+        netc_gemm_packed(instructionSet.rawValue, m, n, k, packed, b, ldb, c, ldc, accumulate ? 1 : 0, panels.lowerBound, panels.upperBound)
     }
 }

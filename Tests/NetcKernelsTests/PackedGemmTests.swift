@@ -1,11 +1,12 @@
 import Testing
 import NetcKernels
 
-/// The packed-weights GEMM against a float64 product: rows that fill no whole panel (m = 1, 17,
-/// 40), every column count from 1 to 25 (blocks of 12 and each remainder), strides wider than
-/// the matrices, and accumulation onto C.
-@Test(arguments: [(1, 5), (17, 33), (40, 7), (64, 144)])
-func packedGemmMatchesAProduct(_ m: Int, _ k: Int) {
+/// The packed-weights GEMM against a float64 product, on every instruction set: rows that fill no
+/// whole panel (m = 1, 17, 40), every column count from 1 to 25 (blocks of 12, 6 or 3 and each
+/// remainder), strides wider than the matrices, and accumulation onto C.
+@Test(arguments: InstructionSet.available, [(1, 5), (17, 33), (40, 7), (64, 144)])
+func packedGemmMatchesAProduct(_ set: InstructionSet, _ shape: (Int, Int)) {
+    let (m, k) = shape
     var rng = TestRNG(seed: UInt64(m * 1000 + k))
     let lda = k + 3
     let a = randomArray(m * lda, &rng)
@@ -23,10 +24,10 @@ func packedGemmMatchesAProduct(_ m: Int, _ k: Int) {
             var c = base
             packed.ro { pp in b.ro { bp in c.withUnsafeMutableBufferPointer {
                 gemmPacked(m: m, n: n, k: k, packed: pp.baseAddress!, b: bp.baseAddress!, ldb: ldb,
-                           c: $0.baseAddress!, ldc: ldc, accumulate: accumulate)
+                           c: $0.baseAddress!, ldc: ldc, accumulate: accumulate, instructionSet: set)
             } } }
             let expected = product.indices.map { i in i % ldc < n && accumulate ? product[i] + Double(base[i]) : product[i] }
-            expectClose(c, expected, tol: 1e-5, "m \(m) n \(n) k \(k) accumulate \(accumulate)")
+            expectClose(c, expected, tol: 1e-5, "\(set) m \(m) n \(n) k \(k) accumulate \(accumulate)")
         }
     }
 }

@@ -14,7 +14,7 @@ Needs torch and torchvision (not part of `make test`):
   python3 -m venv /opt/peervenv && /opt/peervenv/bin/pip install torch torchvision
 Usage: /opt/peervenv/bin/python scripts/compare_pytorch.py [SPEC ...] [--netc .build/release/netc] [--draws 5] [--markdown]
 """
-import argparse, copy, json, os, re, struct, subprocess, sys, tempfile
+import argparse, contextlib, copy, json, os, re, struct, subprocess, sys, tempfile
 import numpy as np
 import torch
 import torchvision
@@ -375,6 +375,22 @@ def randomise_batch_norms(net, channels, size):
             net(torch.randn(8, channels, size, size) * 2 + 0.5)
 
 
+@contextlib.contextmanager
+def relu_margins(into):
+    """Appends to `into`, for each ReLU the forward runs (`F.relu`, which `nn.ReLU` calls), its input's
+    smallest magnitude over its largest: how near the kink the closest input lies."""
+    relu = F.relu
+    def recording(t, inplace=False):
+        v = t.detach().abs()
+        into.append(float(v.min() / max(float(v.max()), 1e-300)))
+        return relu(t, inplace=inplace)
+    F.relu = recording
+    try:
+        yield
+    finally:
+        F.relu = relu
+
+
 def compare(path, a):
     with tempfile.TemporaryDirectory(prefix="netc-compare-") as tmp:
         return compare_in(path, a, tmp)
@@ -424,10 +440,12 @@ def compare_in(path, a, tmp):
                     m.p = 0.0
             opt = torch.optim.SGD(net.parameters(), lr=a.lr)
             opt.zero_grad()
-            loss = F.cross_entropy(net(x.to(dtype)), y)
+            with relu_margins(margins) if dtype == torch.float64 else contextlib.nullcontext():
+                loss = F.cross_entropy(net(x.to(dtype)), y)
             loss.backward()
             opt.step()
             return loss, state(net, names)
+        margins = []
         _, exact = step(net, torch.float64)
         loss, expected = step(net, torch.float32)
         stepped = os.path.join(tmp, f"stepped{draw}.safetensors")
@@ -449,7 +467,8 @@ def compare_in(path, a, tmp):
         result["steps"].append({"torch_loss": float(loss.detach()), "netc_loss": float(out.stdout.split()[-1]),
                                 "max_relative_error": errors[worst], "worst_tensor": worst, "tensors_compared": len(errors),
                                 "netc_vs_float64": max(netc_errors.values()),
-                                "torch_float32_vs_float64": max(torch_errors.values())})
+                                "torch_float32_vs_float64": max(torch_errors.values()),
+                                "relu_margin": min(margins, default=1.0)})
     return result
 
 
@@ -482,6 +501,10 @@ def run_over_specs(check, default_specs, header, row, criterion):
 
 
 LOGITS_TOLERANCE, STEP_TOLERANCE = 1e-5, 1e-4
+# A ReLU input this near 0, relative to the largest of its tensor, lies within float32's rounding of
+# the hundreds of products and the batch norm that make it (a few units of 6e-8 times the terms):
+# either side of the kink is a correct float32 result.
+RELU_TIE = 1e-6
 
 
 def judge(r):
@@ -489,7 +512,8 @@ def judge(r):
     further than that from float64 on some batch (deep networks: a ReLU input within float32's rounding
     of 0 takes the other side, and its whole gradient with it, in either implementation), netc's worst
     float32 step, over the batches' median, no further from the float64 one than 3 times PyTorch's worst.
-    Which batch a flip lands on is luck; a wrong backward pass is wrong on every batch, by far more."""
+    Which batch a flip lands on is luck; a wrong backward pass is wrong on every batch, by far more.
+    Or, where only netc's step flipped: see RELU_TIE."""
     if r["logits_max_relative_error"] > LOGITS_TOLERANCE:
         return "FAIL"
     steps = r["steps"]
@@ -498,6 +522,11 @@ def judge(r):
     floor = max(s["torch_float32_vs_float64"] for s in steps)
     if floor > STEP_TOLERANCE and float(np.median([s["netc_vs_float64"] for s in steps])) <= 3 * floor:
         return "pass (float32-limited)"
+    # netc's float32 took the other side of a ReLU tie where PyTorch's did not: allowed only on the
+    # batches whose float64 forward has such a tie, and only while most batches agree to the tolerance.
+    if all(s["max_relative_error"] <= STEP_TOLERANCE or s["relu_margin"] < RELU_TIE for s in steps) \
+            and float(np.median([s["max_relative_error"] for s in steps])) <= STEP_TOLERANCE:
+        return "pass (ReLU tie)"
     return "FAIL"
 
 
@@ -535,7 +564,8 @@ def main():
     failed = [r["spec"] for r in results if r["verdict"] == "FAIL"]
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed "
           f"(logits within {LOGITS_TOLERANCE:g} relative; one SGD step within {STEP_TOLERANCE:g}, "
-          f"or as close to float64 as PyTorch's float32 step where that is further)")
+          f"or as close to float64 as PyTorch's float32 step where that is further, or on a batch with a "
+          f"ReLU input within {RELU_TIE:g} of 0 relative to its tensor)")
     sys.exit(1 if failed else 0)
 
 

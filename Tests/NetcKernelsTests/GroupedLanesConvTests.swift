@@ -4,8 +4,8 @@ import Testing
 /// Shapes the lanes kernel must get right: ResNeXt's 16-channel groups on 6x6 and 3x3 maps at
 /// stride 1 and 2 (a 12x12 map in), 32 groups, a whole block of 16 images and a partial one
 /// (1, 5, 21 images: lanes past the last image), channel counts that fill no whole tile of 8
-/// (3, 12, 21), odd and non-square maps and kernels, no padding and padding of 2, a stride of 3,
-/// and a 1x1 with stride.
+/// (3, 12, 21; 16 is AVX2's 6 + 6 + a tile of 4, 21 AVX-512's 8 + 8 + 4 + 1), odd and non-square
+/// maps and kernels, no padding and padding of 2, a stride of 3, and a 1x1 with stride.
 let groupedLanesCases: [ConvGeometry] = [
     ConvGeometry(n: 16, inChannels: 32, height: 6, width: 6, outChannels: 32, kernelH: 3, kernelW: 3, padH: 1, padW: 1, groups: 2),
     ConvGeometry(n: 21, inChannels: 32, height: 12, width: 12, outChannels: 32, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2,

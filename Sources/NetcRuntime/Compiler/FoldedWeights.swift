@@ -38,7 +38,7 @@ final class FoldedWeights {
             total += rounded(count.weight) + rounded(count.bias) + rounded(count.prepared?.count ?? 0)
             return count
         }
-        let storage = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(total, 16))
+        let storage = allocateLargeBuffer(max(total, 16))
         storage.initialize(repeating: 0)
         self.storage = storage
         var offset = 0
@@ -52,7 +52,7 @@ final class FoldedWeights {
         }
     }
 
-    deinit { storage.deallocate() }
+    deinit { deallocateLargeBuffer(storage) }
 
     /// Refolds (and prepares again) from `parameters` (each node's, in op order) unless the store is
     /// unchanged (`foldBatchNorm`).

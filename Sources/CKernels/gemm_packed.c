@@ -10,7 +10,8 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
 
 #define PANEL_KERNEL(SUFFIX, TARGET, NB)                                                          \
     TARGET static void panel_##SUFFIX##_##NB(long k, const float *panel, const float *b, long ldb,  \
-                                              float *c, long ldc, long rows, int accumulate) {     \
+                                              float *c, long ldc, long rows, int accumulate,       \
+                                              const float *bias, int relu) {                       \
         v16 acc[NB];                                                                              \
         for (int j = 0; j < NB; j++) acc[j] = (v16){0};                                           \
         for (long kk = 0; kk < k; kk++) {                                                         \
@@ -19,8 +20,11 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
             for (int j = 0; j < NB; j++) acc[j] += a * row[j];                                    \
         }                                                                                         \
         for (long r = 0; r < rows; r++)                                                           \
-            for (int j = 0; j < NB; j++)                                                          \
-                c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[j][r] : acc[j][r];             \
+            for (int j = 0; j < NB; j++) {                                                        \
+                float s = accumulate ? c[r * ldc + j] + acc[j][r] : acc[j][r];                    \
+                if (bias) s += bias[r];                                                           \
+                c[r * ldc + j] = relu && s <= 0 ? 0 : s; /* max(s, 0), a NaN kept */              \
+            }                                                                                     \
     }
 
 #define PANEL_FAMILY(SUFFIX, TARGET, NB_MAX)                                                      \
@@ -28,7 +32,8 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
     PANEL_KERNEL(SUFFIX, TARGET, 4) PANEL_KERNEL(SUFFIX, TARGET, 5) PANEL_KERNEL(SUFFIX, TARGET, 6)  \
     PANEL_KERNEL(SUFFIX, TARGET, 7) PANEL_KERNEL(SUFFIX, TARGET, 8) PANEL_KERNEL(SUFFIX, TARGET, 9)  \
     PANEL_KERNEL(SUFFIX, TARGET, 10) PANEL_KERNEL(SUFFIX, TARGET, 11) PANEL_KERNEL(SUFFIX, TARGET, 12) \
-    typedef void (*panel_##SUFFIX##_t)(long, const float *, const float *, long, float *, long, long, int); \
+    typedef void (*panel_##SUFFIX##_t)(long, const float *, const float *, long, float *, long, long, int, \
+                                       const float *, int);                                       \
     static const panel_##SUFFIX##_t panels_##SUFFIX[13] = {                                        \
         0, panel_##SUFFIX##_1, panel_##SUFFIX##_2, panel_##SUFFIX##_3, panel_##SUFFIX##_4,         \
         panel_##SUFFIX##_5, panel_##SUFFIX##_6, panel_##SUFFIX##_7, panel_##SUFFIX##_8,            \
@@ -36,7 +41,8 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
     /* Blocks of NB_MAX columns, then the rest in one block: each panel streams ceil(n / NB_MAX) \
        times. */                                                                                  \
     TARGET static void gemm_##SUFFIX(long m, long n, long k, const float *packed, const float *b,  \
-                                     long ldb, float *c, long ldc, int accumulate, long p0, long p1) { \
+                                     long ldb, float *c, long ldc, int accumulate, const float *bias, \
+                                     int relu, long p0, long p1) {                                \
         for (long p = p0; p < p1; p++) {                                                          \
             const float *panel = packed + p * k * NETC_PANEL_ROWS;                                \
             long left = m - p * NETC_PANEL_ROWS;                                                  \
@@ -44,7 +50,8 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
             float *cp = c + p * NETC_PANEL_ROWS * ldc;                                            \
             for (long j = 0; j < n; j += NB_MAX) {                                                \
                 long nb = n - j < NB_MAX ? n - j : NB_MAX;                                        \
-                panels_##SUFFIX[nb](k, panel, b + j, ldb, cp + j, ldc, rows, accumulate);         \
+                panels_##SUFFIX[nb](k, panel, b + j, ldb, cp + j, ldc, rows, accumulate,          \
+                                    bias ? bias + p * NETC_PANEL_ROWS : 0, relu);                 \
             }                                                                                     \
         }                                                                                         \
     }
@@ -58,8 +65,8 @@ PANEL_FAMILY(avx2, __attribute__((target("avx2,fma"))), 6)
 PANEL_FAMILY(baseline, , 3)
 
 void netc_gemm_packed(int instruction_set, long m, long n, long k, const float *packed, const float *b, long ldb,
-                      float *c, long ldc, int accumulate, long first_panel, long end_panel) {
-    NETC_DISPATCH_AT(instruction_set, gemm, m, n, k, packed, b, ldb, c, ldc, accumulate, first_panel, end_panel);
+                      float *c, long ldc, int accumulate, const float *bias, int relu, long first_panel, long end_panel) {
+    NETC_DISPATCH_AT(instruction_set, gemm, m, n, k, packed, b, ldb, c, ldc, accumulate, bias, relu, first_panel, end_panel);
 }
 
 void netc_pack_panels(long m, long k, const float *a, long lda, float *packed) {

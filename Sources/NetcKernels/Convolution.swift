@@ -44,24 +44,22 @@ public func convForward(_ g: ConvGeometry,
         let xg = xp + grp * cinG * inPlane, yg = yp + grp * coutG * cols
         let bg = bias.map { $0.baseAddress! + grp * coutG }
         /// Y_g's `columns` from `c` on (+)= W_g `[Cout/g, rows]` x `b` (`[rows, columns]`, row stride `ldb`),
-        /// then bias and ReLU: on the packed weights when there are some, by the shallow GEMM (which
-        /// finishes each tile in registers) when it fits.
+        /// then bias and ReLU: on the packed weights when there are some and by the shallow GEMM when
+        /// it fits, each finishing its results as it stores them; else by OpenBLAS and a pass after.
         func multiply(_ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>, ldb: Int, columns: Range<Int>) {
             let c = yg + columns.lowerBound
             let shallow = g.isPointwise ? pointwiseShallowGemmFits(m: coutG, n: columns.count, k: rows)
                                         : shallowGemmFits(m: coutG, n: columns.count, k: rows)
-            if shallow && packed == nil {
-                gemmShallow(m: coutG, n: columns.count, k: rows, a: w, lda: rows, b: b, ldb: ldb, c: c, ldc: cols,
-                            accumulate: epilogue.accumulate, bias: bg, relu: epilogue.relu, parallel: parallel)
-                return
-            }
             if let packed {
                 gemmPacked(m: coutG, n: columns.count, k: rows, packed: packed, b: b, ldb: ldb, c: c, ldc: cols,
-                           accumulate: epilogue.accumulate, parallel: parallel)
+                           accumulate: epilogue.accumulate, bias: bg, relu: epilogue.relu, parallel: parallel)
+            } else if shallow {
+                gemmShallow(m: coutG, n: columns.count, k: rows, a: w, lda: rows, b: b, ldb: ldb, c: c, ldc: cols,
+                            accumulate: epilogue.accumulate, bias: bg, relu: epilogue.relu, parallel: parallel)
             } else {
                 gemm(m: coutG, n: columns.count, k: rows, a: w, lda: rows, b: b, ldb: ldb, beta: beta, c: c, ldc: cols, parallel: parallel)
+                finishRows(yg, rows: coutG, stride: cols, columns: columns, bias: bg, relu: epilogue.relu, parallel: parallel)
             }
-            finishRows(yg, rows: coutG, stride: cols, columns: columns, bias: bg, relu: epilogue.relu, parallel: parallel)
         }
         if g.isPointwise {
             multiply(wp + grp * coutG * k, xg, ldb: cols, columns: 0..<cols)

@@ -26,15 +26,16 @@ public enum PackedPanels {
     }
 }
 
-/// `C (+)= A x B`, A packed (`PackedPanels`), row-major B `[k, n]` and C `[m, n]` with row strides
-/// `ldb` and `ldc`; split across the cores by panels of A unless `parallel` is false (the caller
-/// is itself one of several workers). Each element sums over k in order, whatever the split.
-/// `instructionSet`: the copy to run.
+/// `C (+)= A x B`, then `+ bias` per row and ReLU if asked as each result is stored; A packed
+/// (`PackedPanels`), row-major B `[k, n]` and C `[m, n]` with row strides `ldb` and `ldc`; split
+/// across the cores by panels of A unless `parallel` is false (the caller is itself one of several
+/// workers). Each element sums over k in order, whatever the split. `instructionSet`: the copy to run.
 public func gemmPacked(m: Int, n: Int, k: Int, packed: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
-                       c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, parallel: Bool = true,
-                       instructionSet: InstructionSet = .widest) {
+                       c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, bias: UnsafePointer<Float>? = nil,
+                       relu: Bool = false, parallel: Bool = true, instructionSet: InstructionSet = .widest) {
     guard m > 0, n > 0 else { return }
     parallelFor((m + 15) / 16, workPerItem: 16 * n * k, parallel: parallel) { panels in
-        netc_gemm_packed(instructionSet.rawValue, m, n, k, packed, b, ldb, c, ldc, accumulate ? 1 : 0, panels.lowerBound, panels.upperBound)
+        netc_gemm_packed(instructionSet.rawValue, m, n, k, packed, b, ldb, c, ldc, accumulate ? 1 : 0, bias, relu ? 1 : 0,
+                         panels.lowerBound, panels.upperBound)
     }
 }

@@ -3,7 +3,7 @@ import NetcKernels
 
 /// The packed-weights GEMM against a float64 product, on every instruction set: rows that fill no
 /// whole panel (m = 1, 17, 40), every column count from 1 to 25 (blocks of 12, 6 or 3 and each
-/// remainder), strides wider than the matrices, and accumulation onto C.
+/// remainder), strides wider than the matrices, accumulation onto C, and the epilogue (bias, ReLU).
 @Test(arguments: InstructionSet.available, [(1, 5), (17, 33), (40, 7), (64, 144)])
 func packedGemmMatchesAProduct(_ set: InstructionSet, _ shape: (Int, Int)) {
     let (m, k) = shape
@@ -20,14 +20,19 @@ func packedGemmMatchesAProduct(_ set: InstructionSet, _ shape: (Int, Int)) {
             guard j < n else { return Double(base[i]) }
             return (0..<k).reduce(0.0) { $0 + Double(a[r * lda + $1]) * Double(b[$1 * ldb + j]) }
         }
-        for accumulate in [false, true] {
+        let bias = randomArray(m, &rng)
+        for (accumulate, finish) in [(false, false), (true, false), (false, true), (true, true)] {
             var c = base
-            packed.ro { pp in b.ro { bp in c.withUnsafeMutableBufferPointer {
-                gemmPacked(m: m, n: n, k: k, packed: pp.baseAddress!, b: bp.baseAddress!, ldb: ldb,
-                           c: $0.baseAddress!, ldc: ldc, accumulate: accumulate, instructionSet: set)
-            } } }
-            let expected = product.indices.map { i in i % ldc < n && accumulate ? product[i] + Double(base[i]) : product[i] }
-            expectClose(c, expected, tol: 1e-5, "\(set) m \(m) n \(n) k \(k) accumulate \(accumulate)")
+            packed.ro { pp in b.ro { bp in bias.ro { biasp in c.withUnsafeMutableBufferPointer {
+                gemmPacked(m: m, n: n, k: k, packed: pp.baseAddress!, b: bp.baseAddress!, ldb: ldb, c: $0.baseAddress!, ldc: ldc,
+                           accumulate: accumulate, bias: finish ? biasp.baseAddress! : nil, relu: finish, instructionSet: set)
+            } } } }
+            let expected = product.indices.map { i -> Double in
+                guard i % ldc < n else { return product[i] }
+                let sum = accumulate ? product[i] + Double(base[i]) : product[i]
+                return finish ? max(sum + Double(bias[i / ldc]), 0) : sum
+            }
+            expectClose(c, expected, tol: 1e-5, "\(set) m \(m) n \(n) k \(k) accumulate \(accumulate) bias and ReLU \(finish)")
         }
     }
 }

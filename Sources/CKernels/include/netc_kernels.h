@@ -15,11 +15,12 @@ void netc_pack_panels(long m, long k, const float *a, long lda, float *packed);
 
 /// `C[r, j] (+)= Σ_kk A[r, kk] B[kk, j]` for the rows of panels `[first_panel, end_panel)` of a
 /// packed A (`netc_pack_panels`, m rows) and the `n` columns of B `[k, n]` (row stride `ldb`), into
-/// C `[m, n]` (row stride `ldc`), added to it when `accumulate`. Made for few columns (a batch of
-/// one image on a small map): each panel streams once per 12 columns, each A value feeding up to
-/// 12 multiplies from registers (AVX2: 6), where a general GEMM would repack A on every call.
+/// C `[m, n]` (row stride `ldc`), added to it when `accumulate`, then `+ bias[r]` (when `bias` is not
+/// null) and `max(·, 0)` (when `relu`; a NaN stays). Made for few columns (a batch of one image on
+/// a small map): each panel streams once per 12 columns, each A value feeding up to 12 multiplies
+/// from registers (AVX2: 6), where a general GEMM would repack A on every call.
 void netc_gemm_packed(int instruction_set, long m, long n, long k, const float *packed, const float *b, long ldb,
-                      float *c, long ldc, int accumulate, long first_panel, long end_panel);
+                      float *c, long ldc, int accumulate, const float *bias, int relu, long first_panel, long end_panel);
 
 /// `C[r, j] (+)= Σ_kk A[r, kk] B[kk, j]` for columns `[first_column, end_column)` of B `[k, n]` (row
 /// stride `ldb`) and C `[m, n]` (row stride `ldc`), added to C when `accumulate`, then `+ bias[r]`

@@ -41,7 +41,7 @@ typedef struct {
 /* Every output channel and pixel of one block: pixels RP at a time, then one at a time; within
    those, channels RC at a time, then four at a time (where RC is wider), then one at a time.
    AVX2's 16-channel groups are 6 + 6 + 4: the last four one at a time, a quarter of the sums at
-   a third of the multiplies a load, made its Winograd kernel 15% slower on one core. */
+   a third of the multiplies a load, made its Winograd kernel 11-17% slower on one core. */
 #define LANES_FAMILY(SUFFIX, TARGET, RC, RP)                                                           \
     LANES_TILE(full_##SUFFIX, TARGET, RC, RP) LANES_TILE(channel_##SUFFIX, TARGET, 1, RP)             \
     LANES_TILE(pixel_##SUFFIX, TARGET, RC, 1) LANES_TILE(one_##SUFFIX, TARGET, 1, 1)                  \

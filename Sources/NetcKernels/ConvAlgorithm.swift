@@ -68,6 +68,11 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
         if g.isDepthwise { return .depthwise }
         if g.isPointwise { return .pointwise }
         if g.directConvFits { return .direct }
+        // A small product in inference multiplies prepacked weights faster than Winograd's
+        // transforms and tiny GEMMs (ResNet-18's second stage at batch 1: 0.34-0.40 -> 0.2x ms),
+        // and than the whole-map matrix, which is rebuilt from the weights every call and larger
+        // than they are (ResNet-18's last stage on 2x2 maps at batch 1: 4.6 -> 0.33 ms a conv).
+        if pass == .inference && !g.hasDeadTaps && ConvAlgorithm.im2col.multipliesPackedWeights(g) { return .im2col }
         if g.wholeMapApplies { return .wholeMap }
         if g.hasDeadTaps { return .liveTaps }
         if g.groups > 1 && g.groupedDirectApplies {
@@ -98,9 +103,6 @@ public enum ConvAlgorithm: String, Hashable, Sendable, CaseIterable {
             if direct { return .groupedDirect }
             return pass != .trainingBackward && g.groupedLanesApplies && g.n >= 16 ? .groupedLanes : .im2col
         }
-        // A small product in inference multiplies prepacked weights faster than Winograd's
-        // transforms and tiny GEMMs (ResNet-18's second stage at batch 1: 0.34-0.40 -> 0.2x ms).
-        if pass == .inference && ConvAlgorithm.im2col.multipliesPackedWeights(g) { return .im2col }
         guard g.winogradApplies, pass != .trainingForward else { return .im2col }
         let (f2, f4) = (winogradCost(g, .f2x2), winogradCost(g, .f4x4))
         if min(f2, f4) > 0.5 { return .im2col }

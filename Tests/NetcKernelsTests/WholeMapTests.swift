@@ -23,6 +23,19 @@ let wholeMapCases: [ConvGeometry] = [
     #expect([fourByFour, onePixel, grouped, strided].allSatisfy { !$0.wholeMapApplies })
 }
 
+/// ResNet-18's last stage on 2x2 maps takes the whole-map product in training and at large batches,
+/// but prepacked weights in inference at small ones: the whole-map matrix is rebuilt from the
+/// weights every call and is larger than they are (at batch 1, 4.6 ms a conv against 0.33).
+@Test func smallBatchInferenceTakesPackedWeightsOverWholeMaps() {
+    func stage4(n: Int) -> ConvGeometry {
+        ConvGeometry(n: n, inChannels: 512, height: 2, width: 2, outChannels: 512, kernelH: 3, kernelW: 3, padH: 1, padW: 1)
+    }
+    #expect(ConvAlgorithm.choose(stage4(n: 1), for: .inference) == .im2col)
+    #expect(ConvAlgorithm.im2col.multipliesPackedWeights(stage4(n: 1)))
+    #expect(ConvAlgorithm.choose(stage4(n: 128), for: .inference) == .wholeMap)
+    #expect(ConvAlgorithm.choose(stage4(n: 1), training: true) == (.wholeMap, .wholeMap))
+}
+
 /// The whole-map kernels against the float64 reference, forward (with bias) and both backwards,
 /// dx overwritten and accumulated; the epilogue (residual accumulate, ReLU) on the forward.
 @Test(arguments: wholeMapCases.indices)

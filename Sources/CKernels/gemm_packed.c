@@ -27,17 +27,19 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
             }                                                                                     \
     }
 
+/// F(..., 1) to F(..., N): the column counts of a copy whose widest block is N columns.
+#define COLUMNS_3(F, ...) F(__VA_ARGS__, 1) F(__VA_ARGS__, 2) F(__VA_ARGS__, 3)
+#define COLUMNS_6(F, ...) COLUMNS_3(F, __VA_ARGS__) F(__VA_ARGS__, 4) F(__VA_ARGS__, 5) F(__VA_ARGS__, 6)
+#define COLUMNS_12(F, ...)                                                                        \
+    COLUMNS_6(F, __VA_ARGS__) F(__VA_ARGS__, 7) F(__VA_ARGS__, 8) F(__VA_ARGS__, 9) F(__VA_ARGS__, 10) \
+    F(__VA_ARGS__, 11) F(__VA_ARGS__, 12)
+#define PANEL_ENTRY(SUFFIX, NB) panel_##SUFFIX##_##NB,
+
 #define PANEL_FAMILY(SUFFIX, TARGET, NB_MAX)                                                      \
-    PANEL_KERNEL(SUFFIX, TARGET, 1) PANEL_KERNEL(SUFFIX, TARGET, 2) PANEL_KERNEL(SUFFIX, TARGET, 3)  \
-    PANEL_KERNEL(SUFFIX, TARGET, 4) PANEL_KERNEL(SUFFIX, TARGET, 5) PANEL_KERNEL(SUFFIX, TARGET, 6)  \
-    PANEL_KERNEL(SUFFIX, TARGET, 7) PANEL_KERNEL(SUFFIX, TARGET, 8) PANEL_KERNEL(SUFFIX, TARGET, 9)  \
-    PANEL_KERNEL(SUFFIX, TARGET, 10) PANEL_KERNEL(SUFFIX, TARGET, 11) PANEL_KERNEL(SUFFIX, TARGET, 12) \
+    COLUMNS_##NB_MAX(PANEL_KERNEL, SUFFIX, TARGET)                                                \
     typedef void (*panel_##SUFFIX##_t)(long, const float *, const float *, long, float *, long, long, int, \
                                        const float *, int);                                       \
-    static const panel_##SUFFIX##_t panels_##SUFFIX[13] = {                                        \
-        0, panel_##SUFFIX##_1, panel_##SUFFIX##_2, panel_##SUFFIX##_3, panel_##SUFFIX##_4,         \
-        panel_##SUFFIX##_5, panel_##SUFFIX##_6, panel_##SUFFIX##_7, panel_##SUFFIX##_8,            \
-        panel_##SUFFIX##_9, panel_##SUFFIX##_10, panel_##SUFFIX##_11, panel_##SUFFIX##_12};        \
+    static const panel_##SUFFIX##_t panels_##SUFFIX[NB_MAX + 1] = {0, COLUMNS_##NB_MAX(PANEL_ENTRY, SUFFIX)}; \
     /* Blocks of NB_MAX columns, then the rest in one block: each panel streams ceil(n / NB_MAX) \
        times. */                                                                                  \
     TARGET static void gemm_##SUFFIX(long m, long n, long k, const float *packed, const float *b,  \
